@@ -1,0 +1,21 @@
+# The two commands of the README. Both install what is missing first.
+PRESET ?= default
+BUILD_DIR = $(if $(filter default,$(PRESET)),build,build-$(PRESET))
+
+.PHONY: run test build setup clean
+
+run: build
+	./$(BUILD_DIR)/enchufe serve all
+
+test: build
+	ctest --preset $(PRESET)
+
+build: setup
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET)
+
+setup:
+	@./scripts/setup.sh
+
+clean:
+	rm -rf build build-*

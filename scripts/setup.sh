@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages enchufe needs to build, test and run.
+# Idempotent and quiet when everything is present: `make run` and `make test`
+# call it every time, so a fresh Debian 12 machine needs nothing else.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config   # compiler and build
+  libasio-dev                                    # networking runtime (standalone Asio)
+  libcli11-dev                                   # command line parsing
+  libfmt-dev                                     # formatting and logging
+  libgtest-dev libgmock-dev                      # unit and integration tests
+  libbenchmark-dev                               # micro-benchmarks under bench/micro
+  python3                                        # interop tests (the tutorial's programs)
+  netcat-openbsd                                 # interop tests drive a real nc
+  procps                                         # ps/pgrep in tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,19 @@
+#pragma once
+// The subcommands of `enchufe`. Each adds itself to the parser and returns
+// the action to run once parsing succeeded; the action returns the exit code.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace enchufe::cli {
+
+using Action = std::function<int()>;
+
+// Adds `serve greet|echo|udp-echo|all`; sets `action` when one is chosen.
+void add_serve_command(CLI::App& app, Action& action);
+
+// Adds `connect [--udp] HOST PORT`.
+void add_connect_command(CLI::App& app, Action& action);
+
+}  // namespace enchufe::cli

@@ -1,0 +1,65 @@
+// `enchufe connect [--udp] HOST PORT`: the tutorial's clients (Examples 2-4).
+
+#include "cli/commands.hpp"
+#include "client/options.hpp"
+#include "net/endpoint.hpp"
+#include "net/errors.hpp"
+#include "net/log.hpp"
+
+#include <memory>
+
+namespace enchufe::cli {
+
+void add_connect_command(CLI::App& app, Action& action) {
+  struct Args {
+    std::string target, port;
+    bool udp = false, crlf = false, raw = false, verbose = false;
+    double timeout_s = 2.0;
+    client::ClientOptions options;
+  };
+  auto args = std::make_shared<Args>();
+  auto& a = *args;
+
+  auto* cmd = app.add_subcommand("connect", "Talk to a TCP or UDP server line by line (like nc)");
+  cmd->add_option("host", a.target, "Host, or HOST:PORT, or [IPv6]:PORT")->required();
+  cmd->add_option("port", a.port, "Port (when not given with the host)");
+  cmd->add_flag("-u,--udp", a.udp, "UDP: one datagram per line, wait for each reply");
+  auto* crlf = cmd->add_flag("--crlf", a.crlf, "End lines with \\r\\n (telnet style)");
+  cmd->add_flag("--raw", a.raw, "Send lines without any terminator, as the tutorial's client does")->excludes(crlf);
+  cmd->add_option("--prompt", a.options.prompt, "Prompt shown on a terminal")->capture_default_str();
+  cmd->add_option("--quit-word", a.options.quit_word, "Typing this sends it and leaves")->capture_default_str();
+  cmd->add_option("--timeout", a.timeout_s, "UDP: seconds to wait for each reply")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 3600.0));
+  cmd->add_flag("-v,--verbose", a.verbose, "Status lines (connected, closed) even when not on a terminal");
+  cmd->footer(
+      "Lines typed are sent as you press Enter; whatever the server sends is printed as it\n"
+      "arrives. End of input half-closes the connection and waits for the server to finish.\n"
+      "Examples:\n"
+      "  enchufe connect localhost 5000                 # greeting\n"
+      "  enchufe connect localhost:6000                 # echo; type 'salir' to leave\n"
+      "  printf 'hola\\nsalir\\n' | enchufe connect localhost 6000\n"
+      "  enchufe connect --raw localhost 6000           # exactly like the tutorial's client\n"
+      "  enchufe connect --udp [::1]:7000");
+  cmd->callback([&action, args] {
+    action = [args] {
+      auto& a = *args;
+      auto& o = a.options;
+      if (a.port.empty()) {
+        const auto hp = net::parse_host_port(a.target);
+        o.host = hp.host;
+        o.port = hp.port;
+      } else {
+        o.host = net::normalize_host(a.target);
+        o.port = net::parse_port(a.port);
+      }
+      if (o.port == 0) throw UsageError("connect: port 0 is not a port a server can listen on");
+      o.line_ending = a.raw ? client::LineEnding::none : a.crlf ? client::LineEnding::crlf : client::LineEnding::lf;
+      o.udp_timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_s * 1000));
+      o.verbose = a.verbose;
+      return a.udp ? client::run_udp_client(o) : client::run_tcp_client(o);
+    };
+  });
+}
+
+}  // namespace enchufe::cli

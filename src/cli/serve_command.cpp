@@ -1,0 +1,230 @@
+// `enchufe serve greet|echo|udp-echo|all`: wires services to servers; all
+// behaviour lives in src/net and src/services.
+
+#include "cli/commands.hpp"
+#include "net/endpoint.hpp"
+#include "net/errors.hpp"
+#include "net/log.hpp"
+#include "net/tcp_server.hpp"
+#include "net/udp_server.hpp"
+#include "services/echo.hpp"
+#include "services/greet.hpp"
+#include "services/udp_echo.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace enchufe::cli {
+
+namespace {
+
+struct ServeOptions {
+  std::string host = "localhost";
+  std::size_t threads = 0;
+  bool quiet = false;
+  bool verbose = false;
+  std::size_t max_connections = net::limits::kMaxConnections;
+  std::size_t max_line = net::limits::kMaxLineBytes;
+  unsigned idle_timeout_s = 0;
+  unsigned partial_delay_ms = net::limits::kPartialMessageDelay.count();
+
+  // Ports as typed (checked by net::parse_port for a clear message).
+  std::string port, greet_port = "5000", echo_port = "6000", udp_port = "7000";
+
+  services::GreetOptions greet;
+  bool once = false;
+  services::EchoOptions echo;
+  services::UdpEchoOptions udp;
+};
+
+void add_common_options(CLI::App& cmd, ServeOptions& o) {
+  cmd.add_option("--host", o.host,
+                 "Address or name to listen on; every address it resolves to is used. "
+                 "Serve the LAN with 0.0.0.0 or ::")
+      ->capture_default_str();
+  cmd.add_option("--threads", o.threads, "Event loops, one per thread (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  auto* quiet = cmd.add_flag("-q,--quiet", o.quiet, "Log only warnings and errors");
+  cmd.add_flag("-v,--verbose", o.verbose, "Also log every message received")->excludes(quiet);
+}
+
+void add_tcp_options(CLI::App& cmd, ServeOptions& o) {
+  cmd.add_option("--max-connections", o.max_connections,
+                 "Clients served at once per server; one more gets a one-line refusal")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+}
+
+void add_line_options(CLI::App& cmd, ServeOptions& o) {
+  cmd.add_option("--max-line", o.max_line, "Longest line in bytes; a longer one gets an error and a close")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20));
+  cmd.add_option("--idle-timeout", o.idle_timeout_s, "Close clients silent this many seconds (0: never)")
+      ->capture_default_str();
+  cmd.add_option("--partial-delay", o.partial_delay_ms,
+                 "Milliseconds of silence after which bytes without a newline count as a message "
+                 "(0: answer every read at once, like the tutorial's recv(1024))")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 60'000u));
+}
+
+net::TcpServerOptions tcp_options(const ServeOptions& o, const std::string& port) {
+  net::TcpServerOptions t;
+  t.host = net::normalize_host(o.host);
+  t.port = net::parse_port(port);
+  t.max_connections = o.max_connections;
+  t.connection.max_line = o.max_line;
+  t.connection.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
+  t.connection.partial_delay = std::chrono::milliseconds(o.partial_delay_ms);
+  return t;
+}
+
+net::UdpServerOptions udp_options(const ServeOptions& o, const std::string& port) {
+  return {net::normalize_host(o.host), net::parse_port(port)};
+}
+
+// "listening: echo tcp 127.0.0.1:6000" on stdout, one line per socket, so
+// scripts and tests can read the ports really bound (with --port 0).
+template <typename Endpoints>
+void print_listening(std::string_view service, std::string_view proto, const Endpoints& endpoints) {
+  for (const auto& e : endpoints) std::printf("listening: %.*s %.*s %s\n", int(service.size()), service.data(),
+                                               int(proto.size()), proto.data(), net::to_string(e).c_str());
+  std::fflush(stdout);
+}
+
+struct Selection {
+  bool greet = false, echo = false, udp = false;
+};
+
+int run_servers(const ServeOptions& o, Selection which) {
+  log::set_level(o.quiet ? log::Level::warn : o.verbose ? log::Level::debug : log::Level::info);
+  net::Runtime runtime(o.threads);
+  if (which.greet || which.echo) {
+    const std::size_t limit = net::raise_open_files_limit();
+    if (limit < o.max_connections + 64) {
+      log::warn("the open-files limit ({}) is below --max-connections ({}); past it, accepting pauses until "
+                "descriptors free up (raise it with ulimit -n)",
+                limit, o.max_connections);
+    }
+  }
+
+  std::vector<std::unique_ptr<net::TcpServer>> tcp;
+  std::unique_ptr<net::UdpServer> udp;
+  if (which.greet) {
+    std::function<void()> on_served;
+    if (o.once) on_served = [&runtime] { runtime.request_stop(); };
+    tcp.push_back(std::make_unique<net::TcpServer>(runtime, "greet", tcp_options(o, o.greet_port),
+                                                   services::greet_protocol(o.greet, std::move(on_served))));
+    print_listening("greet", "tcp", tcp.back()->local_endpoints());
+  }
+  if (which.echo) {
+    tcp.push_back(std::make_unique<net::TcpServer>(runtime, "echo", tcp_options(o, o.echo_port),
+                                                   services::echo_protocol(o.echo)));
+    print_listening("echo", "tcp", tcp.back()->local_endpoints());
+  }
+  if (which.udp) {
+    udp = std::make_unique<net::UdpServer>(runtime, "udp-echo", udp_options(o, o.udp_port),
+                                           services::udp_echo_handler(o.udp));
+    print_listening("udp-echo", "udp", udp->local_endpoints());
+  }
+  for (auto& server : tcp) server->start();
+  if (udp) udp->start();
+  log::info("serving with {} thread{}; Ctrl-C to stop", runtime.size(), runtime.size() == 1 ? "" : "s");
+  runtime.run();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, Action& action) {
+  auto options = std::make_shared<ServeOptions>();
+  auto& o = *options;
+  auto* serve = app.add_subcommand("serve", "Run one of the tutorial's servers, or all of them");
+  serve->require_subcommand(1);
+
+  auto* greet = serve->add_subcommand("greet", "Greeting server (Example 1): greets each client and closes");
+  add_common_options(*greet, o);
+  add_tcp_options(*greet, o);
+  greet->add_option("--port", o.greet_port, "TCP port (0: any free port)")->capture_default_str();
+  greet->add_option("--message", o.greet.message, "The greeting (sent without a newline, as in the tutorial)")
+      ->capture_default_str();
+  greet->add_flag("--once", o.once, "Serve one client, then exit (the tutorial's behaviour)");
+  greet->footer(
+      "Examples:\n"
+      "  enchufe serve greet\n"
+      "  enchufe serve greet --port 0 --once\n"
+      "  enchufe serve greet --host 0.0.0.0 --message 'Hello from the LAN'");
+  greet->callback([&action, options] {
+    action = [options] { return run_servers(*options, {.greet = true}); };
+  });
+
+  auto* echo = serve->add_subcommand("echo", "Echo server (Example 3): answers 'Eco: <msg>' until 'salir'");
+  add_common_options(*echo, o);
+  add_tcp_options(*echo, o);
+  add_line_options(*echo, o);
+  echo->add_option("--port", o.echo_port, "TCP port (0: any free port)")->capture_default_str();
+  echo->add_option("--prefix", o.echo.prefix, "Put before every reply")->capture_default_str();
+  echo->add_option("--quit-word", o.echo.quit_word, "A client sending this is disconnected")->capture_default_str();
+  echo->footer(
+      "A message is a line (the reply keeps its \\n or \\r\\n), or bytes without a newline\n"
+      "followed by a pause (--partial-delay), as the tutorial's client sends them.\n"
+      "Examples:\n"
+      "  enchufe serve echo\n"
+      "  enchufe serve echo --port 0 --threads 2\n"
+      "  enchufe serve echo --prefix 'Echo: ' --quit-word quit --idle-timeout 300");
+  echo->callback([&action, options] {
+    action = [options] { return run_servers(*options, {.echo = true}); };
+  });
+
+  auto* udp = serve->add_subcommand("udp-echo", "UDP echo server (Example 4): answers 'Eco UDP: <datagram>'");
+  add_common_options(*udp, o);
+  udp->add_option("--port", o.udp_port, "UDP port (0: any free port)")->capture_default_str();
+  udp->add_option("--prefix", o.udp.prefix, "Put before every reply")->capture_default_str();
+  udp->add_option("--quit-word", o.udp.quit_word, "Gets no reply (and, unlike the tutorial, does not stop us)")
+      ->capture_default_str();
+  udp->footer(
+      "Examples:\n"
+      "  enchufe serve udp-echo\n"
+      "  enchufe serve udp-echo --port 0 --prefix 'Echo: '");
+  udp->callback([&action, options] {
+    action = [options] { return run_servers(*options, {.udp = true}); };
+  });
+
+  auto* all = serve->add_subcommand("all", "Every server in one process, each on its own port");
+  add_common_options(*all, o);
+  add_tcp_options(*all, o);
+  add_line_options(*all, o);
+  all->add_option("--port", o.port, "Only 0: every server on a free port of its own");
+  all->add_option("--greet-port", o.greet_port, "TCP port of the greeting server")->capture_default_str();
+  all->add_option("--echo-port", o.echo_port, "TCP port of the echo server")->capture_default_str();
+  all->add_option("--udp-port", o.udp_port, "UDP port of the UDP echo server")->capture_default_str();
+  all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
+  all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
+  all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();
+  all->add_option("--quit-word", o.echo.quit_word, "The word that ends a session (TCP and UDP)")
+      ->capture_default_str();
+  all->footer(
+      "Examples:\n"
+      "  enchufe serve all                 # 5000 greet, 6000 echo, 7000 udp-echo\n"
+      "  enchufe serve all --port 0        # free ports, printed on stdout\n"
+      "  enchufe serve all --host 0.0.0.0 --threads 4");
+  all->callback([&action, options] {
+    action = [options] {
+      auto& o = *options;
+      if (!o.port.empty()) {
+        if (net::parse_port(o.port) != 0) {
+          throw UsageError("serve all: --port takes only 0 (free ports); use --greet-port, --echo-port, --udp-port");
+        }
+        o.greet_port = o.echo_port = o.udp_port = "0";
+      }
+      o.udp.quit_word = o.echo.quit_word;
+      return run_servers(o, {.greet = true, .echo = true, .udp = true});
+    };
+  });
+}
+
+}  // namespace enchufe::cli

@@ -1,0 +1,26 @@
+#pragma once
+// What `enchufe connect` was asked to do.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace enchufe::client {
+
+enum class LineEnding { lf, crlf, none };
+
+struct ClientOptions {
+  std::string host;
+  std::uint16_t port = 0;
+  LineEnding line_ending = LineEnding::lf;  // TCP only; UDP sends the bare line
+  std::string prompt = "Tú: ";              // shown only when stdin is a terminal
+  std::string quit_word = "salir";          // sent, then the client leaves
+  std::chrono::milliseconds udp_timeout{2000};
+  bool verbose = false;                     // status lines even when not interactive
+};
+
+// Both return the process exit code: 0 ok, 1 on a connection failure.
+int run_tcp_client(const ClientOptions& options);
+int run_udp_client(const ClientOptions& options);
+
+}  // namespace enchufe::client

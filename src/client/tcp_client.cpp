@@ -1,0 +1,175 @@
+// `enchufe connect HOST PORT`: a full-duplex line client, like nc, that the
+// tutorial's echo client would be if it did not wait for each reply.
+
+#include "client/console.hpp"
+#include "client/options.hpp"
+#include "net/coroutine.hpp"
+#include "net/endpoint.hpp"
+#include "net/runtime.hpp"
+#include "net/text.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+#include <fmt/format.h>
+
+#include <deque>
+
+namespace enchufe::client {
+
+namespace {
+
+using asio::ip::tcp;
+
+// After sending the quit word the server usually closes at once; past this
+// the client leaves anyway.
+constexpr auto kQuitGrace = std::chrono::seconds(2);
+
+std::string_view terminator(LineEnding ending) {
+  switch (ending) {
+    case LineEnding::lf: return "\n";
+    case LineEnding::crlf: return "\r\n";
+    case LineEnding::none: return "";
+  }
+  return "\n";
+}
+
+class TcpClient {
+ public:
+  TcpClient(asio::io_context& context, const ClientOptions& options)
+      : context_(context), options_(options), socket_(context), console_(context, options.prompt),
+        grace_(context) {}
+
+  int run() {
+    if (!connect()) return 1;
+    console_.start([this](std::optional<std::string> line) { on_line(std::move(line)); });
+    net::spawn(context_.get_executor(), [this] { return read_loop(); });
+    context_.run();
+    console_.finish_output();
+    return exit_code_;
+  }
+
+ private:
+  bool connect() {
+    const auto addresses = net::resolve(options_.host, false);
+    asio::error_code ec;
+    for (const auto& address : addresses) {
+      socket_.close(ec);
+      socket_.connect(tcp::endpoint(address, options_.port), ec);
+      if (!ec) {
+        socket_.set_option(tcp::no_delay(true), ec);
+        if (console_.interactive() || options_.verbose) {
+          console_.notice(fmt::format("connected to {}", net::to_string(address, options_.port)));
+        }
+        return true;
+      }
+    }
+    console_.notice(fmt::format("cannot connect to {}:{}: {}", options_.host, options_.port, ec.message()));
+    return false;
+  }
+
+  void on_line(std::optional<std::string> line) {
+    if (!line) {
+      // End of input: say so to the server (half-close) and keep printing
+      // until it has finished.
+      if (!leaving_) {
+        leaving_ = true;
+        queue_shutdown_ = true;
+        start_writer();
+      }
+      return;
+    }
+    if (leaving_) {
+      console_.line_done();
+      return;
+    }
+    outbox_.push_back(std::move(*line) + std::string(terminator(options_.line_ending)));
+    if (net::is_word(outbox_.back(), options_.quit_word)) {
+      // As in the tutorial: send the quit word and leave. We still print what
+      // the server sends before it closes, for a bounded time.
+      leaving_ = true;
+      queue_shutdown_ = true;
+      grace_.expires_after(kQuitGrace);
+      grace_.async_wait([this](const asio::error_code& ec) {
+        if (!ec) context_.stop();
+      });
+    }
+    start_writer();
+  }
+
+  void start_writer() {
+    if (writing_) return;
+    writing_ = true;
+    net::spawn(context_.get_executor(), [this] { return write_loop(); });
+  }
+
+  asio::awaitable<void> write_loop() {
+    while (!outbox_.empty()) {
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(outbox_.front()), net::use_tuple);
+      outbox_.pop_front();
+      console_.line_done();
+      if (ec) {
+        finish(fmt::format("cannot send: {}", ec.message()), 1);
+        co_return;
+      }
+    }
+    writing_ = false;
+    if (queue_shutdown_) {
+      asio::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  asio::awaitable<void> read_loop() {
+    char buffer[16 * 1024];
+    for (;;) {
+      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), net::use_tuple);
+      if (n > 0) console_.print_incoming({buffer, n});
+      if (ec == asio::error::eof) {
+        finish("connection closed by the server", 0);
+        co_return;
+      }
+      if (ec) {
+        finish(fmt::format("connection lost: {}", ec.message()), 1);
+        co_return;
+      }
+    }
+  }
+
+  void finish(std::string_view why, int code) {
+    if (done_) return;
+    done_ = true;
+    // After our own quit word the close is expected: no need to announce it.
+    if (!(leaving_ && code == 0) || console_.interactive() || options_.verbose) {
+      console_.finish_output();
+      console_.notice(why);
+    }
+    exit_code_ = code;
+    context_.stop();
+  }
+
+  asio::io_context& context_;
+  const ClientOptions& options_;
+  tcp::socket socket_;
+  Console console_;
+  asio::steady_timer grace_;
+  std::deque<std::string> outbox_;
+  bool writing_ = false;
+  bool leaving_ = false;
+  bool queue_shutdown_ = false;
+  bool done_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_tcp_client(const ClientOptions& options) {
+  net::ignore_sigpipe();
+  asio::io_context context;
+  TcpClient client(context, options);
+  return client.run();
+}
+
+}  // namespace enchufe::client

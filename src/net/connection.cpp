@@ -1,0 +1,353 @@
+#include "net/connection.hpp"
+
+#include "net/coroutine.hpp"
+#include "net/endpoint.hpp"
+#include "net/log.hpp"
+#include "net/text.hpp"
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/post.hpp>
+
+namespace enchufe::net {
+
+namespace {
+
+std::atomic<std::uint64_t> g_next_connection_id{1};
+
+CloseReason classify(const asio::error_code& ec) {
+  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+      ec == asio::error::connection_aborted) {
+    return CloseReason::reset;
+  }
+  return CloseReason::io_error;
+}
+
+bool would_block(const asio::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+}  // namespace
+
+std::string_view describe(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::peer_closed: return "client closed the connection";
+    case CloseReason::quit: return "client quit";
+    case CloseReason::done: return "done";
+    case CloseReason::line_too_long: return "line too long";
+    case CloseReason::idle_timeout: return "idle timeout";
+    case CloseReason::reset: return "connection reset by client";
+    case CloseReason::io_error: return "socket error";
+    case CloseReason::server_shutdown: return "server shutting down";
+  }
+  return "unknown";
+}
+
+Connection::Connection(Loop& loop, TcpSocket socket, std::shared_ptr<ServerContext> server)
+    : loop_(loop),
+      socket_(std::move(socket)),
+      server_(std::move(server)),
+      protocol_(server_->make_protocol()),
+      id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
+      framer_(server_->options.max_line),
+      last_input_(Clock::now()),
+      watchdog_timer_(loop.executor()),
+      wait_timer_(loop.executor()) {
+  asio::error_code ignored;
+  peer_ = socket_.remote_endpoint(ignored);
+  socket_.non_blocking(true, ignored);
+  // Replies are gathered by us, one write per read; Nagle would only delay them.
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  loop_.connections().add(*this);
+}
+
+Connection::~Connection() {
+  loop_.connections().remove(*this);
+  server_->active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Connection::start() {
+  spawn(loop_.executor(), [self = shared_from_this()] { return self->run(); });
+}
+
+// ---- lifecycle ------------------------------------------------------------
+
+asio::awaitable<void> Connection::run() {
+  log::info("{} #{}: connected {}", server_->name, id_, to_string(peer_));
+  in_callback_ = true;
+  protocol_->on_open(*this);
+  in_callback_ = false;
+  flush();
+  if (server_->options.idle_timeout.count() > 0) arm_watchdog();
+
+  if (state_ == State::open) co_await read_loop();
+  co_await drain_before_close();
+  // Closing first (quit, greet, shutdown)? Then linger; if the client closed
+  // first it has nothing more to send.
+  if (state_ == State::closing && reason_ != CloseReason::peer_closed) co_await lingering_close();
+
+  asio::error_code ignored;
+  socket_.close(ignored);
+  watchdog_timer_.cancel();
+  protocol_->on_close(*this, reason_);
+  log_closed();
+}
+
+void Connection::close_after_flush(CloseReason reason) {
+  if (state_ != State::open) return;
+  state_ = State::closing;
+  reason_ = reason;
+  read_cancel_.emit(asio::cancellation_type::all);
+  wait_timer_.cancel();  // a reader paused on back-pressure re-checks its state
+}
+
+void Connection::fail(const asio::error_code& ec) {
+  if (state_ == State::broken) return;
+  if (state_ == State::open) reason_ = classify(ec);
+  error_ = ec;
+  state_ = State::broken;
+  read_cancel_.emit(asio::cancellation_type::all);
+  wait_timer_.cancel();
+}
+
+void Connection::log_closed() const {
+  if (!log::enabled(log::Level::info)) return;
+  const std::string error = error_ ? fmt::format(" ({})", error_.message()) : std::string();
+  log::info("{} #{}: closed {}: {}{}; {} messages in, {} out, {} bytes in, {} out", server_->name, id_,
+            to_string(peer_), describe(reason_), error, stats_.messages_in, stats_.messages_out, stats_.bytes_in,
+            stats_.bytes_out);
+}
+
+// ---- reading --------------------------------------------------------------
+
+asio::awaitable<void> Connection::read_loop() {
+  const auto buffer = loop_.read_buffer();
+  while (state_ == State::open) {
+    if (outbox_.size() > limits::kOutputHighWater) {
+      // The client is not reading its replies: read no more of its requests
+      // until they drain (TCP back-pressure instead of unbounded memory).
+      co_await wait_timer_until(Clock::time_point::max());
+      continue;
+    }
+    asio::error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    if (would_block(ec)) {
+      co_await wait_readable();
+      continue;
+    }
+    if (ec == asio::error::eof) {
+      // A half-close still gets every reply it is owed, including one for
+      // bytes sent without a newline (the tutorial's client: "salir", close).
+      deliver_pending();
+      flush();
+      if (state_ == State::open) {
+        state_ = State::closing;
+        reason_ = CloseReason::peer_closed;
+      }
+      break;
+    }
+    if (ec) {
+      fail(ec);
+      break;
+    }
+    last_input_ = Clock::now();
+    stats_.bytes_in += n;
+    dispatch({buffer.data(), n});
+    flush();
+    // A client that fills whole buffers could monopolise the loop: let the
+    // other connections of this thread have a turn.
+    if (n == buffer.size()) co_await asio::post(loop_.executor(), asio::use_awaitable);
+  }
+}
+
+asio::awaitable<void> Connection::wait_readable() {
+  // Readiness, not a read: the loop's shared buffer is only borrowed once
+  // bytes are there. Errors show up in the next read_some; a cancel from
+  // close_after_flush()/fail() shows up as a changed state.
+  co_await socket_.async_wait(TcpSocket::wait_read, asio::bind_cancellation_slot(read_cancel_.slot(), use_tuple));
+}
+
+asio::awaitable<void> Connection::wait_timer_until(Clock::time_point deadline) {
+  wait_timer_.expires_at(deadline);
+  co_await wait_timer_.async_wait(use_tuple);
+}
+
+void Connection::dispatch(std::string_view bytes) {
+  in_callback_ = true;
+  const auto status = framer_.feed(bytes, [this](std::string_view line, std::string_view terminator) {
+    deliver(line, terminator);
+    return state_ == State::open;  // after "salir", the rest is ignored
+  });
+  if (status == LineFramer::Status::line_too_long) {
+    framer_.clear_pending();
+    send({fmt::format("error: line too long (over {} bytes); closing\n", server_->options.max_line)});
+    close_after_flush(CloseReason::line_too_long);
+  } else if (state_ == State::open && framer_.has_pending()) {
+    if (server_->options.partial_delay.count() == 0) {
+      deliver_pending();
+    } else {
+      arm_watchdog();
+    }
+  }
+  in_callback_ = false;
+}
+
+void Connection::deliver(std::string_view text, std::string_view terminator) {
+  ++stats_.messages_in;
+  if (log::enabled(log::Level::debug)) {
+    log::debug("{} #{}: {} says {}", server_->name, id_, to_string(peer_), preview(text));
+  }
+  protocol_->on_message(*this, text, terminator);
+}
+
+void Connection::deliver_pending() {
+  if (!framer_.has_pending() || state_ != State::open) return;
+  const bool outer = in_callback_;
+  in_callback_ = true;
+  deliver(framer_.pending(), "");
+  framer_.clear_pending();
+  in_callback_ = outer;
+}
+
+// ---- deadlines --------------------------------------------------------------
+
+Clock::time_point Connection::next_deadline() const {
+  const auto& options = server_->options;
+  auto deadline = Clock::time_point::max();
+  if (framer_.has_pending() && options.partial_delay.count() > 0) deadline = last_input_ + options.partial_delay;
+  if (options.idle_timeout.count() > 0) deadline = std::min(deadline, last_input_ + options.idle_timeout);
+  return deadline;
+}
+
+void Connection::arm_watchdog() {
+  if (watchdog_running_) {
+    // Input moves deadlines later, which the watchdog notices when it wakes;
+    // only an earlier one (new partial input) needs it woken now.
+    if (next_deadline() < watchdog_timer_.expiry()) watchdog_timer_.cancel();
+    return;
+  }
+  watchdog_running_ = true;
+  spawn(loop_.executor(), [self = shared_from_this()] { return self->watchdog(); });
+}
+
+asio::awaitable<void> Connection::watchdog() {
+  // One timer for both deadlines, re-armed lazily: reads only record the time
+  // of the last input instead of re-arming a timer each.
+  while (state_ == State::open) {
+    const auto deadline = next_deadline();
+    if (deadline == Clock::time_point::max()) break;
+    const auto now = Clock::now();
+    if (now < deadline) {
+      watchdog_timer_.expires_at(deadline);
+      co_await watchdog_timer_.async_wait(use_tuple);
+      continue;  // re-check: the state or the deadlines may have changed
+    }
+    if (framer_.has_pending() && now >= last_input_ + server_->options.partial_delay) {
+      deliver_pending();
+      flush();
+      continue;
+    }
+    log::info("{} #{}: {} idle for {} s", server_->name, id_, to_string(peer_),
+              std::chrono::duration_cast<std::chrono::seconds>(server_->options.idle_timeout).count());
+    close_after_flush(CloseReason::idle_timeout);
+  }
+  watchdog_running_ = false;
+}
+
+// ---- writing --------------------------------------------------------------
+
+void Connection::send(std::initializer_list<std::string_view> pieces) {
+  if (state_ == State::broken) return;
+  outbox_.append(pieces);
+  ++stats_.messages_out;
+  if (!in_callback_) schedule_flush();
+}
+
+void Connection::schedule_flush() {
+  if (flush_scheduled_ || writer_running_) return;
+  flush_scheduled_ = true;
+  asio::post(loop_.executor(), [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->flush();
+  });
+}
+
+bool Connection::write_pending() {
+  while (!outbox_.empty() && state_ != State::broken) {
+    asio::error_code ec;
+    const std::size_t n = socket_.write_some(outbox_.pending(), ec);
+    if (would_block(ec)) return false;
+    if (ec) {
+      fail(ec);
+      break;
+    }
+    stats_.bytes_out += n;
+    outbox_.consume(n);
+  }
+  return true;
+}
+
+void Connection::flush() {
+  if (writer_running_ || outbox_.empty() || state_ == State::broken) return;
+  if (write_pending()) return;
+  // The socket is full: the writer takes over until the client catches up.
+  writer_running_ = true;
+  spawn(loop_.executor(), [self = shared_from_this()] { return self->writer(); });
+}
+
+asio::awaitable<void> Connection::writer() {
+  while (state_ != State::broken && !outbox_.empty()) {
+    auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, use_tuple);
+    if (ec) {
+      fail(ec);
+      break;
+    }
+    write_pending();
+  }
+  writer_running_ = false;
+  wait_timer_.cancel();  // wake the reader if it waits for the drain
+}
+
+// ---- closing ----------------------------------------------------------------
+
+asio::awaitable<void> Connection::drain_before_close() {
+  flush();
+  const auto deadline = Clock::now() + limits::kCloseDrainTimeout;
+  while (writer_running_) {
+    if (Clock::now() >= deadline) {
+      log::info("{} #{}: {} did not take its last {} bytes in time", server_->name, id_, to_string(peer_),
+                outbox_.size());
+      fail(asio::error::timed_out);
+      asio::error_code ignored;
+      socket_.close(ignored);  // ends the writer's wait
+      co_return;
+    }
+    co_await wait_timer_until(deadline);
+  }
+}
+
+asio::awaitable<void> Connection::lingering_close() {
+  asio::error_code ec;
+  socket_.shutdown(asio::socket_base::shutdown_send, ec);
+  if (ec) co_return;
+  // Read and discard until the client closes too, for a bounded time, so
+  // input we never read cannot turn our close into a reset that destroys
+  // the last reply before the client has read it.
+  const auto deadline = Clock::now() + limits::kLingeringClose;
+  wait_timer_.expires_at(deadline);
+  wait_timer_.async_wait([self = shared_from_this()](const asio::error_code& e) {
+    if (!e) self->read_cancel_.emit(asio::cancellation_type::all);
+  });
+  const auto buffer = loop_.read_buffer();
+  for (;;) {
+    socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    if (!would_block(ec)) {
+      if (ec) break;  // EOF (the client closed) or an error
+      continue;
+    }
+    if (Clock::now() >= deadline) break;
+    co_await wait_readable();
+  }
+  wait_timer_.cancel();
+}
+
+}  // namespace enchufe::net

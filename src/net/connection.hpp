@@ -1,0 +1,166 @@
+#pragma once
+// One TCP client of a line-based service, from accept to close.
+//
+// Like Asio's chat example, a connection is run by coroutines that alone hold
+// its shared_ptr: a reader that frames input into messages for the service's
+// Protocol, and a writer that drains the bounded outbox. Unlike the example:
+//  - reads go into the loop's shared buffer after a readiness wait, so an
+//    idle connection holds no buffer;
+//  - replies are written straight away when the socket takes them (the usual
+//    case); the writer coroutine exists only while a client is behind;
+//  - everything a read produced leaves in one write(2);
+//  - ordinary disconnects are error codes, never exceptions.
+
+#include "net/line_framer.hpp"
+#include "net/limits.hpp"
+#include "net/outbox.hpp"
+#include "net/runtime.hpp"
+
+#include <asio/awaitable.hpp>
+#include <asio/basic_stream_socket.hpp>
+#include <asio/basic_waitable_timer.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string_view>
+
+namespace enchufe::net {
+
+using TcpSocket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
+using Clock = std::chrono::steady_clock;
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
+
+enum class CloseReason {
+  peer_closed,      // the client closed (or half-closed) its side
+  quit,             // the client asked to leave ("salir")
+  done,             // the service had nothing more to say (greet)
+  line_too_long,    // a line exceeded --max-line
+  idle_timeout,     // silent longer than --idle-timeout
+  reset,            // connection reset or broken pipe
+  io_error,         // any other socket error
+  server_shutdown,  // SIGINT/SIGTERM
+};
+std::string_view describe(CloseReason reason);
+
+struct ConnectionOptions {
+  std::size_t max_line = limits::kMaxLineBytes;
+  std::chrono::milliseconds partial_delay = limits::kPartialMessageDelay;
+  std::chrono::milliseconds idle_timeout{0};  // zero: never
+};
+
+class Connection;
+
+// A service's behaviour on one connection; one instance per connection, so it
+// may keep per-client state. Called only from the connection's loop.
+class Protocol {
+ public:
+  virtual ~Protocol() = default;
+  virtual void on_open(Connection& c) = 0;
+  // A whole message: a line (terminator "\n" or "\r\n"), or the bytes a
+  // client sent without a newline before pausing (terminator "").
+  virtual void on_message(Connection& c, std::string_view text, std::string_view terminator) = 0;
+  virtual void on_close(Connection& c, CloseReason reason) {}
+};
+
+// What a server shares with all its connections. Connections hold it by
+// shared_ptr because a suspended connection can outlive its server object
+// while the runtime is torn down.
+struct ServerContext {
+  std::string name;  // the service, for logs
+  ConnectionOptions options;
+  std::function<std::unique_ptr<Protocol>()> make_protocol;
+  std::atomic<std::size_t> active{0};
+};
+
+struct ConnectionStats {
+  std::uint64_t messages_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // Call on `loop`'s thread; the socket must belong to that loop.
+  Connection(Loop& loop, TcpSocket socket, std::shared_ptr<ServerContext> server);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+
+  // Queues one outgoing message (its pieces back to back). It is written at
+  // the end of the current read's processing, or on the next loop turn.
+  void send(std::initializer_list<std::string_view> pieces);
+
+  // Stops reading; what is queued is still delivered, then the connection
+  // closes. Safe to call more than once (the first reason wins).
+  void close_after_flush(CloseReason reason);
+
+  bool is_open() const { return state_ == State::open; }
+  std::uint64_t id() const { return id_; }
+  const asio::ip::tcp::endpoint& peer() const { return peer_; }
+  const ConnectionStats& stats() const { return stats_; }
+  Loop& loop() { return loop_; }
+
+ private:
+  friend class ConnectionList;
+  enum class State { open, closing, broken };
+
+  asio::awaitable<void> run();
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> drain_before_close();
+  asio::awaitable<void> lingering_close();
+  asio::awaitable<void> writer();
+  asio::awaitable<void> watchdog();
+  asio::awaitable<void> wait_readable();
+  asio::awaitable<void> wait_timer_until(Clock::time_point deadline);
+
+  void dispatch(std::string_view bytes);
+  void deliver(std::string_view text, std::string_view terminator);
+  void deliver_pending();
+  Clock::time_point next_deadline() const;
+  void arm_watchdog();
+  bool write_pending();
+  void flush();
+  void schedule_flush();
+  void fail(const asio::error_code& ec);
+  void log_closed() const;
+
+  Loop& loop_;
+  TcpSocket socket_;
+  std::shared_ptr<ServerContext> server_;
+  std::unique_ptr<Protocol> protocol_;
+  std::uint64_t id_;
+  asio::ip::tcp::endpoint peer_;
+  ConnectionList::Hook hook_;
+
+  State state_ = State::open;
+  CloseReason reason_ = CloseReason::peer_closed;
+  asio::error_code error_;  // what broke the connection, for the log
+
+  LineFramer framer_;
+  Outbox outbox_;
+  ConnectionStats stats_;
+
+  // Reader side: a wait for input that close_after_flush() can interrupt.
+  asio::cancellation_signal read_cancel_;
+  // Partial-message and idle deadlines, checked lazily by one timer.
+  Timer watchdog_timer_;
+  Clock::time_point last_input_;
+  bool watchdog_running_ = false;
+  // The reader's own timer: it waits on it for the writer to drain the
+  // outbox (the writer cancels it), then uses it to bound the lingering close.
+  Timer wait_timer_;
+  bool writer_running_ = false;
+  bool flush_scheduled_ = false;
+  bool in_callback_ = false;  // a Protocol callback runs; its caller flushes
+};
+
+}  // namespace enchufe::net

@@ -1,0 +1,61 @@
+#pragma once
+// Every bound the servers enforce, in one place, each with the reason it
+// exists. Each has a command-line flag (see src/cli/serve_command.cpp).
+
+#include <chrono>
+#include <cstddef>
+
+namespace enchufe::net::limits {
+
+using namespace std::chrono_literals;
+
+// --max-line: the longest line a client may send. It bounds the memory one
+// connection's unfinished line can hold; no human types 64 KiB on one line.
+inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
+
+// --max-connections: per server. Each connection costs a descriptor and a few
+// hundred bytes; past this the server refuses politely instead of failing
+// unpredictably when the process runs out of descriptors.
+inline constexpr std::size_t kMaxConnections = 10'000;
+
+// --partial-delay: how long a client may pause after bytes without a newline
+// before those bytes count as a whole message. The tutorial's client sends
+// "Hola" with no newline and waits for the answer; a line split across TCP
+// segments arrives far faster than this, so it is still read as one line.
+inline constexpr auto kPartialMessageDelay = 20ms;
+
+// How much one read takes from a socket. The buffer is per thread, not per
+// connection, so idle connections hold no read buffer at all.
+inline constexpr std::size_t kReadChunkBytes = 64 * 1024;
+
+// Replies waiting for a client that does not read them: past this the server
+// stops reading that client (TCP back-pressure) until they drain, so a client
+// that only writes cannot make the server buffer without bound.
+inline constexpr std::size_t kOutputHighWater = 256 * 1024;
+
+// Closing: after our last byte we shut down our side and discard what the
+// client still sends for at most this long, so our final reply is not
+// destroyed by a reset caused by unread input (a "lingering close").
+inline constexpr auto kLingeringClose = 1s;
+
+// A closing connection (quit, idle timeout, shutdown) gets this long to take
+// the replies it is owed; a client that stopped reading loses them instead of
+// holding its descriptor forever.
+inline constexpr auto kCloseDrainTimeout = 5s;
+
+// SIGINT/SIGTERM: replies already owed get this long to drain before the
+// process exits anyway (the promise to users is "exit within 2 s").
+inline constexpr auto kShutdownDeadline = 1500ms;
+
+// Accept failing for lack of descriptors (EMFILE/ENFILE): wait before trying
+// again, doubling up to the maximum, so the process never spins on a backlog
+// it cannot take from.
+inline constexpr auto kAcceptBackoffMin = 50ms;
+inline constexpr auto kAcceptBackoffMax = 1s;
+
+// The largest UDP payload: 65,535 minus the IPv4 (20) and UDP (8) headers.
+inline constexpr std::size_t kMaxUdpPayloadV4 = 65'507;
+// IPv6 has no header inside the 65,535 payload-length field.
+inline constexpr std::size_t kMaxUdpPayloadV6 = 65'527;
+
+}  // namespace enchufe::net::limits

@@ -1,0 +1,130 @@
+#pragma once
+// The server runtime: one event loop (io_context) per thread, each owning the
+// connections it runs, plus a control thread that handles signals and the
+// graceful shutdown.
+//
+// As in muduo, a connection belongs to exactly one loop for its whole life;
+// other threads reach it only by posting to that loop, so per-connection state
+// needs no locks.
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <thread>
+#include <vector>
+
+namespace enchufe::net {
+
+class Connection;
+
+// Connections of one loop, linked through the connections themselves (no
+// allocation per connection); touched only from the loop's own thread.
+class ConnectionList {
+ public:
+  struct Hook {
+    Connection* prev = nullptr;
+    Connection* next = nullptr;
+  };
+  void add(Connection& c);
+  void remove(Connection& c);
+  std::size_t size() const { return size_; }
+  // f may close (and so unlink) the connection it is given, no other.
+  void for_each(const std::function<void(Connection&)>& f);
+
+ private:
+  Connection* head_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+class Loop {
+ public:
+  Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+  ~Loop();
+
+  asio::io_context& context() { return context_; }
+  asio::io_context::executor_type executor() { return context_.get_executor(); }
+
+  // Scratch space shared by every connection of this loop: a connection reads
+  // into it and consumes the bytes before yielding, so none holds a buffer
+  // of its own while idle.
+  std::span<char> read_buffer() { return read_buffer_; }
+
+  ConnectionList& connections() { return connections_; }
+  bool stopping() const { return stopping_; }
+
+  // The loop of the calling thread (null outside loop threads).
+  static Loop* current();
+
+ private:
+  friend class Runtime;
+  void run();
+  void begin_shutdown();
+
+  // Declared before context_ so it outlives it: destroying the context
+  // destroys suspended connections, which unlink themselves from this list.
+  ConnectionList connections_;
+  std::vector<char> read_buffer_;
+  bool stopping_ = false;
+  asio::io_context context_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+};
+
+class Runtime {
+ public:
+  // threads == 0 means one per core.
+  explicit Runtime(std::size_t threads = 0);
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  ~Runtime();
+
+  std::size_t size() const { return loops_.size(); }
+  Loop& loop(std::size_t i) { return *loops_[i]; }
+  // The loop for the next new connection: round-robin, callable from any thread.
+  Loop& next_loop();
+
+  // Registers something to do, on the control thread, when shutdown begins
+  // (servers close their listening sockets here).
+  void on_stop(std::function<void()> fn);
+
+  // Runs every loop until SIGINT/SIGTERM or request_stop(); then stops
+  // accepting, lets owed replies drain for up to limits::kShutdownDeadline,
+  // and returns. A second signal stops at once.
+  void run();
+
+  // Thread-safe: begins the graceful shutdown as if SIGTERM had arrived.
+  void request_stop();
+
+ private:
+  void begin_stop();
+  void loop_finished();
+  void force_stop();
+
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::atomic<std::size_t> next_{0};
+  std::vector<std::function<void()>> stop_actions_;
+
+  asio::io_context control_{1};
+  asio::signal_set signals_{control_, SIGINT, SIGTERM};
+  asio::steady_timer deadline_{control_};
+  bool stopping_ = false;
+  std::size_t finished_loops_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+// Raises the soft limit on open descriptors to the hard limit (as Redis does
+// for maxclients) and returns the limit now in force.
+std::size_t raise_open_files_limit();
+
+// Makes a write to a closed socket an EPIPE error instead of a fatal signal.
+void ignore_sigpipe();
+
+}  // namespace enchufe::net

@@ -1,0 +1,147 @@
+#include "net/tcp_server.hpp"
+
+#include "net/coroutine.hpp"
+#include "net/listen.hpp"
+#include "net/log.hpp"
+
+#include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
+
+#include <cerrno>
+
+namespace enchufe::net {
+
+struct TcpServer::Listener {
+  Loop& loop;
+  Acceptor acceptor;
+  Timer backoff;
+  Listener(Loop& l, Acceptor a) : loop(l), acceptor(std::move(a)), backoff(l.executor()) {}
+};
+
+namespace {
+
+// Accept failed for lack of descriptors or kernel memory: retrying at once
+// would spin on the same pending connection.
+bool out_of_resources(const asio::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error_code(ENFILE, asio::system_category()) ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+}  // namespace
+
+TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options,
+                     std::function<std::unique_ptr<Protocol>()> make_protocol)
+    : runtime_(runtime), max_connections_(options.max_connections), context_(std::make_shared<ServerContext>()) {
+  context_->name = std::move(name);
+  context_->options = options.connection;
+  context_->make_protocol = std::move(make_protocol);
+
+  auto loop_for = [this](std::size_t i) -> Loop& { return runtime_.loop(i % runtime_.size()); };
+  std::size_t bound = 0;
+  auto open_one = [&](const asio::ip::address& address, std::uint16_t port, bool mixed_families,
+                      asio::error_code& ec) {
+    Acceptor acceptor(loop_for(bound).executor());
+    const asio::ip::tcp::endpoint endpoint(address, port);
+    acceptor.open(endpoint.protocol(), ec);
+    // Restarting right after a stop must not fail on TIME_WAIT leftovers.
+    if (!ec) acceptor.set_option(Acceptor::reuse_address(true), ec);
+    // "::" next to "0.0.0.0": each socket serves its own family.
+    if (!ec && address.is_v6() && mixed_families) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) ++bound;
+    return acceptor;
+  };
+  for (auto& acceptor : bind_all<Acceptor>(context_->name, "TCP", options.host, options.port, open_one)) {
+    listeners_.push_back(std::make_unique<Listener>(loop_for(listeners_.size()), std::move(acceptor)));
+  }
+
+  runtime_.on_stop([this] {
+    for (auto& l : listeners_) {
+      asio::post(l->loop.context(), [listener = l.get()] {
+        asio::error_code ignored;
+        listener->acceptor.close(ignored);
+        listener->backoff.cancel();
+      });
+    }
+  });
+}
+
+TcpServer::~TcpServer() = default;
+
+std::vector<asio::ip::tcp::endpoint> TcpServer::local_endpoints() const {
+  std::vector<asio::ip::tcp::endpoint> out;
+  for (const auto& l : listeners_) {
+    asio::error_code ignored;
+    out.push_back(l->acceptor.local_endpoint(ignored));
+  }
+  return out;
+}
+
+void TcpServer::start() {
+  for (auto& l : listeners_) {
+    spawn(l->loop.executor(), [this, listener = l.get()] { return accept_loop(*listener); });
+  }
+}
+
+asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
+  const auto context = context_;
+  auto backoff = std::chrono::duration_cast<Clock::duration>(limits::kAcceptBackoffMin);
+  bool starved = false;
+  while (listener.acceptor.is_open()) {
+    Loop& target = runtime_.next_loop();
+    auto [ec, socket] = co_await listener.acceptor.async_accept(target.context(), use_tuple);
+    if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) break;
+    if (out_of_resources(ec)) {
+      if (!starved) {
+        log::warn("{}: cannot accept: {}; retrying with back-off while current clients are served",
+                  context->name, ec.message());
+      }
+      starved = true;
+      listener.backoff.expires_after(backoff);
+      co_await listener.backoff.async_wait(use_tuple);
+      backoff = std::min<Clock::duration>(backoff * 2, limits::kAcceptBackoffMax);
+      continue;
+    }
+    if (ec) {
+      // The client vanished between connect and accept (ECONNABORTED and
+      // the like): nothing to serve, nothing to fix.
+      log::debug("{}: accept: {}", context->name, ec.message());
+      continue;
+    }
+    if (starved) log::info("{}: accepting again", context->name);
+    starved = false;
+    backoff = limits::kAcceptBackoffMin;
+
+    if (context->active.load(std::memory_order_relaxed) >= max_connections_) {
+      refuse(socket);
+      continue;
+    }
+    context->active.fetch_add(1, std::memory_order_relaxed);
+    asio::post(target.context(), [context, socket = std::move(socket)]() mutable {
+      Loop& loop = *Loop::current();
+      auto connection = std::make_shared<Connection>(loop, std::move(socket), context);
+      connection->start();
+      // Accepted just as shutdown began: it still gets its greeting, if any.
+      if (loop.stopping()) connection->close_after_flush(CloseReason::server_shutdown);
+    });
+  }
+}
+
+void TcpServer::refuse(TcpSocket& socket) {
+  asio::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  log::warn("{}: refused {}: already {} connections (--max-connections)", context_->name, to_string(peer),
+            max_connections_);
+  const std::string line = fmt::format("error: server full ({} connections); try again later\n", max_connections_);
+  socket.non_blocking(true, ec);
+  socket.write_some(asio::buffer(line), ec);
+  socket.shutdown(asio::socket_base::shutdown_send, ec);
+  // Take what the client already sent, so closing sends FIN, not a reset that
+  // could destroy the refusal before it is read.
+  char sink[1024];
+  socket.read_some(asio::buffer(sink), ec);
+  socket.close(ec);
+}
+
+}  // namespace enchufe::net

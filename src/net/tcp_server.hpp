@@ -1,0 +1,53 @@
+#pragma once
+// A TCP server: listening sockets for every address of a host, an accept loop
+// for each, and new connections handed round-robin to the runtime's loops
+// (the muduo model: the acceptor's loop accepts, another loop owns the
+// connection from then on).
+
+#include "net/connection.hpp"
+#include "net/runtime.hpp"
+
+#include <asio/ip/tcp.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace enchufe::net {
+
+struct TcpServerOptions {
+  std::string host = "localhost";
+  std::uint16_t port = 0;
+  std::size_t max_connections = limits::kMaxConnections;
+  ConnectionOptions connection;
+};
+
+class TcpServer {
+ public:
+  // Binds and listens at once, so a port in use fails here, before anything
+  // runs (throws RuntimeError naming the address).
+  TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options,
+            std::function<std::unique_ptr<Protocol>()> make_protocol);
+  ~TcpServer();
+
+  // The addresses really bound (port 0 resolved).
+  std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
+  std::size_t active_connections() const { return context_->active.load(); }
+
+  // Starts accepting; connections are refused politely past max_connections.
+  void start();
+
+ private:
+  using Acceptor = asio::basic_socket_acceptor<asio::ip::tcp, asio::io_context::executor_type>;
+  struct Listener;
+
+  asio::awaitable<void> accept_loop(Listener& listener);
+  void refuse(TcpSocket& socket);
+
+  Runtime& runtime_;
+  std::size_t max_connections_;
+  std::shared_ptr<ServerContext> context_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+};
+
+}  // namespace enchufe::net
