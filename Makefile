@@ -1,4 +1,5 @@
-# The two commands of the README. Both install what is missing first.
+# Targets behind the README's commands (./make.sh run, ./make.sh test).
+# Every target installs what is missing first.
 PRESET ?= default
 BUILD_DIR = $(if $(filter default,$(PRESET)),build,build-$(PRESET))
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config   # compiler and build
+  build-essential make cmake ninja-build pkg-config   # compiler and build
   libasio-dev                                    # networking runtime (standalone Asio)
   libcli11-dev                                   # command line parsing
   libfmt-dev                                     # formatting and logging

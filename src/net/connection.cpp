@@ -49,8 +49,8 @@ Connection::Connection(Loop& loop, TcpSocket socket, std::shared_ptr<ServerConte
       protocol_(server_->make_protocol()),
       id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
       framer_(server_->options.max_line),
-      last_input_(Clock::now()),
       watchdog_timer_(loop.executor()),
+      last_input_(Clock::now()),
       wait_timer_(loop.executor()) {
   asio::error_code ignored;
   peer_ = socket_.remote_endpoint(ignored);
