@@ -1,5 +1,5 @@
-// `enchufe serve greet|echo|udp-echo|all`: wires services to servers; all
-// behaviour lives in src/net and src/services.
+// `enchufe serve greet|echo|udp-echo|chat|all`: wires services to servers;
+// all behaviour lives in src/net and src/services.
 
 #include "cli/commands.hpp"
 #include "net/endpoint.hpp"
@@ -7,6 +7,7 @@
 #include "net/log.hpp"
 #include "net/tcp_server.hpp"
 #include "net/udp_server.hpp"
+#include "services/chat/chat.hpp"
 #include "services/echo.hpp"
 #include "services/greet.hpp"
 #include "services/udp_echo.hpp"
@@ -20,23 +21,34 @@ namespace enchufe::cli {
 
 namespace {
 
+// The per-connection settings a user can change, per service: chat's
+// defaults differ from echo's.
+struct LineSettings {
+  std::size_t max_line;
+  unsigned idle_timeout_s;
+  std::size_t max_output;
+};
+
 struct ServeOptions {
   std::string host = "localhost";
   std::size_t threads = 0;
   bool quiet = false;
   bool verbose = false;
   std::size_t max_connections = net::limits::kMaxConnections;
-  std::size_t max_line = net::limits::kMaxLineBytes;
-  unsigned idle_timeout_s = 0;
   unsigned partial_delay_ms = net::limits::kPartialMessageDelay.count();
 
   // Ports as typed (checked by net::parse_port for a clear message).
-  std::string port, greet_port = "5000", echo_port = "6000", udp_port = "7000";
+  std::string port, greet_port = "5000", echo_port = "6000", udp_port = "7000", chat_port = "8000";
 
   services::GreetOptions greet;
   bool once = false;
   services::EchoOptions echo;
+  LineSettings echo_lines{net::limits::kMaxLineBytes, 0, 0};
   services::UdpEchoOptions udp;
+  services::chat::ChatOptions chat;
+  LineSettings chat_lines{services::chat::kChatMaxLine,
+                          static_cast<unsigned>(std::chrono::seconds(services::chat::kChatIdleTimeout).count()),
+                          services::chat::kChatMaxOutput};
 };
 
 void add_common_options(CLI::App& cmd, ServeOptions& o) {
@@ -58,11 +70,11 @@ void add_tcp_options(CLI::App& cmd, ServeOptions& o) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
 }
 
-void add_line_options(CLI::App& cmd, ServeOptions& o) {
-  cmd.add_option("--max-line", o.max_line, "Longest line in bytes; a longer one gets an error and a close")
+void add_line_options(CLI::App& cmd, ServeOptions& o, LineSettings& lines, std::string_view too_long) {
+  cmd.add_option("--max-line", lines.max_line, fmt::format("Longest line in bytes; a longer one {}", too_long))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20));
-  cmd.add_option("--idle-timeout", o.idle_timeout_s, "Close clients silent this many seconds (0: never)")
+  cmd.add_option("--idle-timeout", lines.idle_timeout_s, "Close clients silent this many seconds (0: never)")
       ->capture_default_str();
   cmd.add_option("--partial-delay", o.partial_delay_ms,
                  "Milliseconds of silence after which bytes without a newline count as a message "
@@ -71,13 +83,16 @@ void add_line_options(CLI::App& cmd, ServeOptions& o) {
       ->check(CLI::Range(0u, 60'000u));
 }
 
-net::TcpServerOptions tcp_options(const ServeOptions& o, const std::string& port) {
+net::TcpServerOptions tcp_options(const ServeOptions& o, const std::string& port, const LineSettings& lines,
+                                  net::ConnectionOptions base = {}) {
   net::TcpServerOptions t;
   t.host = net::normalize_host(o.host);
   t.port = net::parse_port(port);
   t.max_connections = o.max_connections;
-  t.connection.max_line = o.max_line;
-  t.connection.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
+  t.connection = base;
+  t.connection.max_line = lines.max_line;
+  t.connection.idle_timeout = std::chrono::seconds(lines.idle_timeout_s);
+  t.connection.max_output = lines.max_output;
   t.connection.partial_delay = std::chrono::milliseconds(o.partial_delay_ms);
   return t;
 }
@@ -96,13 +111,13 @@ void print_listening(std::string_view service, std::string_view proto, const End
 }
 
 struct Selection {
-  bool greet = false, echo = false, udp = false;
+  bool greet = false, echo = false, udp = false, chat = false;
 };
 
 int run_servers(const ServeOptions& o, Selection which) {
   log::set_level(o.quiet ? log::Level::warn : o.verbose ? log::Level::debug : log::Level::info);
   net::Runtime runtime(o.threads);
-  if (which.greet || which.echo) {
+  if (which.greet || which.echo || which.chat) {
     const std::size_t limit = net::raise_open_files_limit();
     if (limit < o.max_connections + 64) {
       log::warn("the open-files limit ({}) is below --max-connections ({}); past it, accepting pauses until "
@@ -116,14 +131,21 @@ int run_servers(const ServeOptions& o, Selection which) {
   if (which.greet) {
     std::function<void()> on_served;
     if (o.once) on_served = [&runtime] { runtime.request_stop(); };
-    tcp.push_back(std::make_unique<net::TcpServer>(runtime, "greet", tcp_options(o, o.greet_port),
+    tcp.push_back(std::make_unique<net::TcpServer>(runtime, "greet", tcp_options(o, o.greet_port, o.echo_lines),
                                                    services::greet_protocol(o.greet, std::move(on_served))));
     print_listening("greet", "tcp", tcp.back()->local_endpoints());
   }
   if (which.echo) {
-    tcp.push_back(std::make_unique<net::TcpServer>(runtime, "echo", tcp_options(o, o.echo_port),
+    tcp.push_back(std::make_unique<net::TcpServer>(runtime, "echo", tcp_options(o, o.echo_port, o.echo_lines),
                                                    services::echo_protocol(o.echo)));
     print_listening("echo", "tcp", tcp.back()->local_endpoints());
+  }
+  if (which.chat) {
+    tcp.push_back(std::make_unique<net::TcpServer>(
+        runtime, "chat",
+        tcp_options(o, o.chat_port, o.chat_lines, services::chat::chat_connection_defaults()),
+        services::chat::chat_protocol(runtime, o.chat)));
+    print_listening("chat", "tcp", tcp.back()->local_endpoints());
   }
   if (which.udp) {
     udp = std::make_unique<net::UdpServer>(runtime, "udp-echo", udp_options(o, o.udp_port),
@@ -165,7 +187,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   auto* echo = serve->add_subcommand("echo", "Echo server (Example 3): answers 'Eco: <msg>' until 'salir'");
   add_common_options(*echo, o);
   add_tcp_options(*echo, o);
-  add_line_options(*echo, o);
+  add_line_options(*echo, o, o.echo_lines, "gets an error and a close");
   echo->add_option("--port", o.echo_port, "TCP port (0: any free port)")->capture_default_str();
   echo->add_option("--prefix", o.echo.prefix, "Put before every reply")->capture_default_str();
   echo->add_option("--quit-word", o.echo.quit_word, "A client sending this is disconnected")->capture_default_str();
@@ -194,22 +216,57 @@ void add_serve_command(CLI::App& app, Action& action) {
     action = [options] { return run_servers(*options, {.udp = true}); };
   });
 
+  auto* chat = serve->add_subcommand("chat", "Group chat (Challenge 2): rooms, nicknames, history; use nc or connect");
+  add_common_options(*chat, o);
+  add_tcp_options(*chat, o);
+  add_line_options(*chat, o, o.chat_lines, "is refused with an error (the client stays)");
+  chat->add_option("--port", o.chat_port, "TCP port (0: any free port)")->capture_default_str();
+  chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
+  chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
+  chat->add_flag("--local-time", o.chat.local_time, "Timestamps in local time instead of UTC");
+  chat->add_option("--max-output", o.chat_lines.max_output,
+                   "Bytes a client may owe before it is disconnected as too slow")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 32));
+  chat->add_option("--flood-rate", o.chat.flood_rate, "Lines per second a client may send on average")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 1e6));
+  chat->add_option("--flood-burst", o.chat.flood_burst, "Lines a client may send at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e6));
+  chat->add_option("--max-rooms", o.chat.max_rooms, "Rooms that may exist at once")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  chat->add_option("--quit-word", o.chat.quit_word, "Typing this leaves, like /quit")->capture_default_str();
+  chat->footer(
+      "Talk with nc, telnet or enchufe connect: lines are messages, /help lists the commands.\n"
+      "Examples:\n"
+      "  enchufe serve chat\n"
+      "  enchufe serve chat --port 0 --history 100 --local-time\n"
+      "  enchufe serve chat --host 0.0.0.0 --name aula --flood-rate 5");
+  chat->callback([&action, options] {
+    action = [options] { return run_servers(*options, {.chat = true}); };
+  });
+
   auto* all = serve->add_subcommand("all", "Every server in one process, each on its own port");
   add_common_options(*all, o);
   add_tcp_options(*all, o);
-  add_line_options(*all, o);
+  add_line_options(*all, o, o.echo_lines, "gets an error and a close (echo; chat keeps its defaults)");
   all->add_option("--port", o.port, "Only 0: every server on a free port of its own");
   all->add_option("--greet-port", o.greet_port, "TCP port of the greeting server")->capture_default_str();
   all->add_option("--echo-port", o.echo_port, "TCP port of the echo server")->capture_default_str();
   all->add_option("--udp-port", o.udp_port, "UDP port of the UDP echo server")->capture_default_str();
+  all->add_option("--chat-port", o.chat_port, "TCP port of the chat server")->capture_default_str();
   all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
   all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
   all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();
-  all->add_option("--quit-word", o.echo.quit_word, "The word that ends a session (TCP and UDP)")
+  all->add_option("--quit-word", o.echo.quit_word, "The word that ends a session (echo, UDP echo, chat)")
       ->capture_default_str();
   all->footer(
       "Examples:\n"
-      "  enchufe serve all                 # 5000 greet, 6000 echo, 7000 udp-echo\n"
+      "  enchufe serve all                 # 5000 greet, 6000 echo, 7000 udp-echo, 8000 chat\n"
       "  enchufe serve all --port 0        # free ports, printed on stdout\n"
       "  enchufe serve all --host 0.0.0.0 --threads 4");
   all->callback([&action, options] {
@@ -217,12 +274,13 @@ void add_serve_command(CLI::App& app, Action& action) {
       auto& o = *options;
       if (!o.port.empty()) {
         if (net::parse_port(o.port) != 0) {
-          throw UsageError("serve all: --port takes only 0 (free ports); use --greet-port, --echo-port, --udp-port");
+          throw UsageError(
+              "serve all: --port takes only 0 (free ports); use --greet-port, --echo-port, --udp-port, --chat-port");
         }
-        o.greet_port = o.echo_port = o.udp_port = "0";
+        o.greet_port = o.echo_port = o.udp_port = o.chat_port = "0";
       }
-      o.udp.quit_word = o.echo.quit_word;
-      return run_servers(o, {.greet = true, .echo = true, .udp = true});
+      o.udp.quit_word = o.chat.quit_word = o.echo.quit_word;
+      return run_servers(o, {.greet = true, .echo = true, .udp = true, .chat = true});
     };
   });
 }

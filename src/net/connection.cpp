@@ -8,6 +8,9 @@
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/post.hpp>
 
+#include <array>
+#include <span>
+
 namespace enchufe::net {
 
 namespace {
@@ -38,6 +41,8 @@ std::string_view describe(CloseReason reason) {
     case CloseReason::reset: return "connection reset by client";
     case CloseReason::io_error: return "socket error";
     case CloseReason::server_shutdown: return "server shutting down";
+    case CloseReason::too_slow: return "too slow (did not read what it was sent)";
+    case CloseReason::flooding: return "flooding";
   }
   return "unknown";
 }
@@ -57,6 +62,7 @@ Connection::Connection(Loop& loop, TcpSocket socket, std::shared_ptr<ServerConte
   socket_.non_blocking(true, ignored);
   // Replies are gathered by us, one write per read; Nagle would only delay them.
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (server_->options.keepalive) socket_.set_option(asio::socket_base::keep_alive(true), ignored);
   loop_.connections().add(*this);
 }
 
@@ -94,10 +100,24 @@ asio::awaitable<void> Connection::run() {
 
 void Connection::close_after_flush(CloseReason reason) {
   if (state_ != State::open) return;
+  protocol_->on_closing(*this, reason);
+  if (state_ != State::open) return;  // the goodbye itself overflowed --max-output
   state_ = State::closing;
   reason_ = reason;
   read_cancel_.emit(asio::cancellation_type::all);
   wait_timer_.cancel();  // a reader paused on back-pressure re-checks its state
+}
+
+void Connection::close_now(CloseReason reason) {
+  if (state_ == State::broken) return;
+  if (state_ == State::open) reason_ = reason;
+  state_ = State::broken;
+  outbox_.clear();
+  read_cancel_.emit(asio::cancellation_type::all);
+  wait_timer_.cancel();
+  asio::error_code ignored;
+  // Ends a writer blocked on a full socket; run() finishes the close.
+  socket_.cancel(ignored);
 }
 
 void Connection::fail(const asio::error_code& ec) {
@@ -171,17 +191,24 @@ asio::awaitable<void> Connection::wait_timer_until(Clock::time_point deadline) {
   co_await wait_timer_.async_wait(use_tuple);
 }
 
+void Protocol::on_line_too_long(Connection& c) {
+  c.send({fmt::format("error: line too long (over {} bytes); closing\n", c.options().max_line)});
+  c.close_after_flush(CloseReason::line_too_long);
+}
+
 void Connection::dispatch(std::string_view bytes) {
   in_callback_ = true;
-  const auto status = framer_.feed(bytes, [this](std::string_view line, std::string_view terminator) {
-    deliver(line, terminator);
-    return state_ == State::open;  // after "salir", the rest is ignored
-  });
-  if (status == LineFramer::Status::line_too_long) {
-    framer_.clear_pending();
-    send({fmt::format("error: line too long (over {} bytes); closing\n", server_->options.max_line)});
-    close_after_flush(CloseReason::line_too_long);
-  } else if (state_ == State::open && framer_.has_pending()) {
+  framer_.feed(
+      bytes,
+      [this](std::string_view line, std::string_view terminator) {
+        deliver(line, terminator);
+        return state_ == State::open;  // after "salir", the rest is ignored
+      },
+      [this] {
+        protocol_->on_line_too_long(*this);
+        return state_ == State::open;
+      });
+  if (state_ == State::open && framer_.has_pending()) {
     if (server_->options.partial_delay.count() == 0) {
       deliver_pending();
     } else {
@@ -258,7 +285,24 @@ asio::awaitable<void> Connection::watchdog() {
 void Connection::send(std::initializer_list<std::string_view> pieces) {
   if (state_ == State::broken) return;
   outbox_.append(pieces);
+  after_send();
+}
+
+void Connection::send(SharedText text) {
+  if (state_ == State::broken) return;
+  outbox_.append(std::move(text));
+  after_send();
+}
+
+void Connection::after_send() {
   ++stats_.messages_out;
+  const std::size_t max_output = server_->options.max_output;
+  if (max_output > 0 && outbox_.size() > max_output) {
+    log::info("{} #{}: {} owes {} bytes, over --max-output; disconnecting", server_->name, id_, to_string(peer_),
+              outbox_.size());
+    close_now(CloseReason::too_slow);
+    return;
+  }
   if (!in_callback_) schedule_flush();
 }
 
@@ -272,9 +316,13 @@ void Connection::schedule_flush() {
 }
 
 bool Connection::write_pending() {
+  // Enough buffers for a burst of chat lines in one writev(2); the rest goes
+  // in the next round.
+  std::array<asio::const_buffer, 64> buffers;
   while (!outbox_.empty() && state_ != State::broken) {
     asio::error_code ec;
-    const std::size_t n = socket_.write_some(outbox_.pending(), ec);
+    const std::size_t count = outbox_.gather(buffers);
+    const std::size_t n = socket_.write_some(std::span<const asio::const_buffer>(buffers.data(), count), ec);
     if (would_block(ec)) return false;
     if (ec) {
       fail(ec);

@@ -45,6 +45,8 @@ enum class CloseReason {
   reset,            // connection reset or broken pipe
   io_error,         // any other socket error
   server_shutdown,  // SIGINT/SIGTERM
+  too_slow,         // owed more than --max-output: it does not read
+  flooding,         // kept sending faster than allowed
 };
 std::string_view describe(CloseReason reason);
 
@@ -52,6 +54,11 @@ struct ConnectionOptions {
   std::size_t max_line = limits::kMaxLineBytes;
   std::chrono::milliseconds partial_delay = limits::kPartialMessageDelay;
   std::chrono::milliseconds idle_timeout{0};  // zero: never
+  // Zero: a client that does not read is paused (back-pressure), which suits
+  // request/reply. Otherwise owing it more than this disconnects it, which
+  // suits broadcast: others must never wait for it.
+  std::size_t max_output = 0;
+  bool keepalive = false;  // TCP keepalive, to notice peers that vanished
 };
 
 class Connection;
@@ -65,6 +72,12 @@ class Protocol {
   // A whole message: a line (terminator "\n" or "\r\n"), or the bytes a
   // client sent without a newline before pausing (terminator "").
   virtual void on_message(Connection& c, std::string_view text, std::string_view terminator) = 0;
+  // A line longer than --max-line (it is not delivered). By default: an
+  // error line, then close.
+  virtual void on_line_too_long(Connection& c);
+  // The server is about to close (idle timeout, shutdown, ...): last chance
+  // to send a goodbye, which is still delivered.
+  virtual void on_closing(Connection& c, CloseReason reason) {}
   virtual void on_close(Connection& c, CloseReason reason) {}
 };
 
@@ -95,18 +108,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void start();
 
-  // Queues one outgoing message (its pieces back to back). It is written at
-  // the end of the current read's processing, or on the next loop turn.
+  // Queues one outgoing message (its pieces back to back, copied). It is
+  // written at the end of the current read's processing, or on the next loop
+  // turn.
   void send(std::initializer_list<std::string_view> pieces);
+  // The same for a text shared with other connections (not copied).
+  void send(SharedText text);
 
   // Stops reading; what is queued is still delivered, then the connection
   // closes. Safe to call more than once (the first reason wins).
   void close_after_flush(CloseReason reason);
+  // Closes without delivering what is queued (a client too slow to take it).
+  void close_now(CloseReason reason);
 
   bool is_open() const { return state_ == State::open; }
   std::uint64_t id() const { return id_; }
   const asio::ip::tcp::endpoint& peer() const { return peer_; }
   const ConnectionStats& stats() const { return stats_; }
+  std::string_view service() const { return server_->name; }
+  const ConnectionOptions& options() const { return server_->options; }
   Loop& loop() { return loop_; }
 
  private:
@@ -123,6 +143,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> wait_timer_until(Clock::time_point deadline);
 
   void dispatch(std::string_view bytes);
+  void after_send();
   void deliver(std::string_view text, std::string_view terminator);
   void deliver_pending();
   Clock::time_point next_deadline() const;

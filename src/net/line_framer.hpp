@@ -15,17 +15,17 @@ namespace enchufe::net {
 
 class LineFramer {
  public:
-  enum class Status { ok, line_too_long };
-
   explicit LineFramer(std::size_t max_line_bytes) : max_line_(max_line_bytes) {}
 
   // Calls on_line(line, terminator) for every complete line in `bytes`, in
-  // order; `line` excludes the terminator ("\n" or "\r\n"). Stops and returns
-  // line_too_long as soon as a line (complete or not) exceeds the maximum.
-  // on_line returns false to stop early (e.g. the client said "salir"); the
-  // rest of `bytes` is then dropped.
-  template <typename OnLine>
-  Status feed(std::string_view bytes, OnLine&& on_line);
+  // order; `line` excludes the terminator ("\n" or "\r\n"). A line longer
+  // than the maximum is never delivered: on_too_long() is called as soon as
+  // it is known to be too long (before its newline arrives, so a client
+  // streaming bytes without a newline is stopped at the limit), the rest of
+  // it is skipped up to its newline, and framing goes on after it.
+  // Either callback returns false to stop; the rest of `bytes` is dropped.
+  template <typename OnLine, typename OnTooLong>
+  void feed(std::string_view bytes, OnLine&& on_line, OnTooLong&& on_too_long);
 
   bool has_pending() const { return !pending_.empty(); }
   std::string_view pending() const { return pending_; }
@@ -33,11 +33,12 @@ class LineFramer {
 
  private:
   std::size_t max_line_;
-  std::string pending_;  // bytes of an unfinished line
+  std::string pending_;     // bytes of an unfinished line
+  bool skipping_ = false;   // inside an over-long line, waiting for its end
 };
 
 namespace detail {
-// Splits "...\r" / "\n" into the line and its terminator.
+// Splits "...\r\n" / "...\n" into the line and its terminator.
 inline void split_terminator(std::string_view with_newline, std::string_view& line, std::string_view& term) {
   const bool crlf = with_newline.size() >= 2 && with_newline[with_newline.size() - 2] == '\r';
   const std::size_t term_len = crlf ? 2 : 1;
@@ -57,14 +58,26 @@ inline void LineFramer::clear_pending() {
   }
 }
 
-template <typename OnLine>
-LineFramer::Status LineFramer::feed(std::string_view bytes, OnLine&& on_line) {
+template <typename OnLine, typename OnTooLong>
+void LineFramer::feed(std::string_view bytes, OnLine&& on_line, OnTooLong&& on_too_long) {
   while (!bytes.empty()) {
     const std::size_t nl = bytes.find('\n');
+    if (skipping_) {
+      if (nl == std::string_view::npos) return;
+      bytes.remove_prefix(nl + 1);
+      skipping_ = false;
+      continue;
+    }
     if (nl == std::string_view::npos) {
-      if (pending_.size() + bytes.size() > max_line_) return Status::line_too_long;
+      // Unfinished: one byte of slack for a "\r" whose "\n" is still to come.
+      if (pending_.size() + bytes.size() > max_line_ + 1) {
+        clear_pending();
+        skipping_ = true;
+        on_too_long();
+        return;
+      }
       pending_.append(bytes);
-      return Status::ok;
+      return;
     }
     std::string_view line, term;
     if (pending_.empty()) {
@@ -74,13 +87,11 @@ LineFramer::Status LineFramer::feed(std::string_view bytes, OnLine&& on_line) {
       pending_.append(bytes.substr(0, nl + 1));
       detail::split_terminator(pending_, line, term);
     }
-    if (line.size() > max_line_) return Status::line_too_long;
     bytes.remove_prefix(nl + 1);
-    const bool go_on = on_line(line, term);
+    const bool go_on = line.size() > max_line_ ? on_too_long() : on_line(line, term);
     clear_pending();
-    if (!go_on) return Status::ok;
+    if (!go_on) return;
   }
-  return Status::ok;
 }
 
 }  // namespace enchufe::net

@@ -63,8 +63,9 @@ void ConnectionList::for_each(const std::function<void(Connection&)>& f) {
 
 // ---- Loop -----------------------------------------------------------------
 
-Loop::Loop()
-    : read_buffer_(limits::kReadChunkBytes),
+Loop::Loop(std::size_t index)
+    : index_(index),
+      read_buffer_(limits::kReadChunkBytes),
       // Hint 1: exactly one thread runs this context, which lets Asio skip
       // waking other threads; posting from other threads stays safe.
       context_(1),
@@ -93,7 +94,7 @@ void Loop::begin_shutdown() {
 Runtime::Runtime(std::size_t threads) {
   ignore_sigpipe();
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  for (std::size_t i = 0; i < threads; ++i) loops_.push_back(std::make_unique<Loop>());
+  for (std::size_t i = 0; i < threads; ++i) loops_.push_back(std::make_unique<Loop>(i));
 }
 
 Runtime::~Runtime() {

@@ -45,11 +45,14 @@ class ConnectionList {
 
 class Loop {
  public:
-  Loop();
+  explicit Loop(std::size_t index);
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
   ~Loop();
 
+  // Position in the runtime (0..threads-1): lets services keep per-loop state
+  // in a plain vector.
+  std::size_t index() const { return index_; }
   asio::io_context& context() { return context_; }
   asio::io_context::executor_type executor() { return context_.get_executor(); }
 
@@ -72,6 +75,7 @@ class Loop {
   // Declared before context_ so it outlives it: destroying the context
   // destroys suspended connections, which unlink themselves from this list.
   ConnectionList connections_;
+  std::size_t index_;
   std::vector<char> read_buffer_;
   bool stopping_ = false;
   asio::io_context context_;

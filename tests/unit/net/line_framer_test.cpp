@@ -15,19 +15,26 @@ struct Line {
 
 std::ostream& operator<<(std::ostream& os, const Line& l) { return os << '{' << l.text << '|' << l.terminator.size() << '}'; }
 
-// Feeds every chunk and collects the lines.
-std::vector<Line> frame(LineFramer& framer, std::initializer_list<std::string_view> chunks,
-                        LineFramer::Status* last = nullptr) {
+// Feeds every chunk and collects the lines; an over-long line shows up as
+// {"<too long>", ""}.
+std::vector<Line> frame(LineFramer& framer, std::initializer_list<std::string_view> chunks) {
   std::vector<Line> out;
   for (auto chunk : chunks) {
-    const auto status = framer.feed(chunk, [&](std::string_view text, std::string_view term) {
-      out.push_back({std::string(text), std::string(term)});
-      return true;
-    });
-    if (last) *last = status;
+    framer.feed(
+        chunk,
+        [&](std::string_view text, std::string_view term) {
+          out.push_back({std::string(text), std::string(term)});
+          return true;
+        },
+        [&] {
+          out.push_back({"<too long>", ""});
+          return true;
+        });
   }
   return out;
 }
+
+const Line kTooLong{"<too long>", ""};
 
 TEST(LineFramer, OneLine) {
   LineFramer f(100);
@@ -73,51 +80,61 @@ TEST(LineFramer, LoneCarriageReturnIsContent) {
 
 TEST(LineFramer, LineOfExactlyTheMaximumIsAccepted) {
   LineFramer f(5);
-  LineFramer::Status status{};
-  EXPECT_EQ(frame(f, {"12345\n"}, &status), (std::vector<Line>{{"12345", "\n"}}));
-  EXPECT_EQ(status, LineFramer::Status::ok);
-  EXPECT_EQ(frame(f, {"12345\r\n"}, &status), (std::vector<Line>{{"12345", "\r\n"}}));
-  EXPECT_EQ(status, LineFramer::Status::ok);
+  EXPECT_EQ(frame(f, {"12345\n"}), (std::vector<Line>{{"12345", "\n"}}));
+  EXPECT_EQ(frame(f, {"12345\r\n"}), (std::vector<Line>{{"12345", "\r\n"}}));
+  EXPECT_EQ(frame(f, {"123", "45\r", "\n"}), (std::vector<Line>{{"12345", "\r\n"}}));
 }
 
-TEST(LineFramer, OverLongCompleteLineIsRejected) {
+TEST(LineFramer, OverLongCompleteLineIsReportedNotDelivered) {
   LineFramer f(5);
-  LineFramer::Status status{};
-  EXPECT_TRUE(frame(f, {"123456\n"}, &status).empty());
-  EXPECT_EQ(status, LineFramer::Status::line_too_long);
+  EXPECT_EQ(frame(f, {"123456\n"}), (std::vector<Line>{kTooLong}));
 }
 
-TEST(LineFramer, OverLongUnfinishedLineIsRejectedBeforeItsNewline) {
+TEST(LineFramer, OverLongUnfinishedLineIsReportedBeforeItsNewline) {
   // A client streaming megabytes without a newline is stopped at the limit,
   // not buffered until it stops.
   LineFramer f(5);
-  LineFramer::Status status{};
-  frame(f, {"123", "456"}, &status);
-  EXPECT_EQ(status, LineFramer::Status::line_too_long);
+  EXPECT_EQ(frame(f, {"123", "4567"}), (std::vector<Line>{kTooLong}));
+  EXPECT_FALSE(f.has_pending());
 }
 
-TEST(LineFramer, OverLongLineAssembledAcrossReadsIsRejected) {
+TEST(LineFramer, OverLongLineAssembledAcrossReadsIsReported) {
   LineFramer f(5);
-  LineFramer::Status status{};
-  EXPECT_TRUE(frame(f, {"1234", "56\n"}, &status).empty());
-  EXPECT_EQ(status, LineFramer::Status::line_too_long);
+  EXPECT_EQ(frame(f, {"1234", "56\n"}), (std::vector<Line>{kTooLong}));
 }
 
-TEST(LineFramer, LinesBeforeAnOverLongOneAreDelivered) {
+TEST(LineFramer, AfterAnOverLongLineFramingGoesOnAtTheNextLine) {
+  // The chat keeps the connection: the rest of the long line is skipped,
+  // however many reads it takes, and the next line is delivered.
   LineFramer f(3);
-  LineFramer::Status status{};
-  EXPECT_EQ(frame(f, {"ok\ntoolong\n"}, &status), (std::vector<Line>{{"ok", "\n"}}));
-  EXPECT_EQ(status, LineFramer::Status::line_too_long);
+  EXPECT_EQ(frame(f, {"ok\ntoolong", std::string(100, 'x'), "xx\nnxt\n"}),
+            (std::vector<Line>{{"ok", "\n"}, kTooLong, {"nxt", "\n"}}));
+}
+
+TEST(LineFramer, TooLongCallbackCanStopTheRest) {
+  // Echo closes on an over-long line: nothing after it is processed.
+  LineFramer f(3);
+  std::vector<std::string> seen;
+  f.feed(
+      "toolong\nnext\n", [&](std::string_view text, std::string_view) {
+        seen.emplace_back(text);
+        return true;
+      },
+      [] { return false; });
+  EXPECT_TRUE(seen.empty());
 }
 
 TEST(LineFramer, CallbackCanStopTheRest) {
   // After "salir" nothing else in the same read is processed.
   LineFramer f(100);
   std::vector<std::string> seen;
-  f.feed("a\nsalir\nb\n", [&](std::string_view text, std::string_view) {
-    seen.emplace_back(text);
-    return text != "salir";
-  });
+  f.feed(
+      "a\nsalir\nb\n",
+      [&](std::string_view text, std::string_view) {
+        seen.emplace_back(text);
+        return text != "salir";
+      },
+      [] { return true; });
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "salir"}));
 }
 

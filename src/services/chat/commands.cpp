@@ -1,0 +1,68 @@
+#include "services/chat/commands.hpp"
+
+#include "net/text.hpp"
+
+namespace enchufe::services::chat {
+
+namespace {
+
+// Splits off the first word; `rest` keeps what follows, trimmed.
+std::string_view first_word(std::string_view text, std::string_view& rest) {
+  text = net::trim(text);
+  const auto space = text.find_first_of(" \t");
+  if (space == std::string_view::npos) {
+    rest = {};
+    return text;
+  }
+  rest = net::trim(text.substr(space));
+  return text.substr(0, space);
+}
+
+Command invalid(std::string_view error) { return {CommandKind::invalid, {}, {}, error}; }
+
+}  // namespace
+
+Command parse_command(std::string_view line, std::string_view quit_word) {
+  if (net::is_word(line, quit_word)) return {CommandKind::quit};
+  if (line.empty() || line.front() != '/') return {CommandKind::say, {}, line};
+  if (line.size() > 1 && line[1] == '/') return {CommandKind::say, {}, line.substr(1)};
+
+  constexpr std::string_view kUnknown =
+      "unknown command; /help lists them (start a line with // to say something beginning with /)";
+  const std::string_view after_slash = line.substr(1);
+  if (after_slash.empty() || after_slash.front() == ' ' || after_slash.front() == '\t') return invalid(kUnknown);
+  std::string_view args;
+  const std::string_view name = first_word(after_slash, args);
+  std::string_view after_target;
+  const std::string_view target = first_word(args, after_target);
+  const bool one_word = !target.empty() && after_target.empty();
+
+  if (net::is_word(name, "nick")) {
+    return one_word ? Command{CommandKind::nick, target} : invalid("usage: /nick NAME");
+  }
+  if (net::is_word(name, "join")) {
+    return one_word ? Command{CommandKind::join, target} : invalid("usage: /join ROOM");
+  }
+  if (net::is_word(name, "msg")) {
+    if (target.empty() || after_target.empty()) return invalid("usage: /msg NICK TEXT");
+    return {CommandKind::msg, target, after_target};
+  }
+  if (net::is_word(name, "me")) {
+    return args.empty() ? invalid("usage: /me ACTION") : Command{CommandKind::me, {}, args};
+  }
+  if (net::is_word(name, "quit")) return {CommandKind::quit, {}, args};
+  const struct {
+    std::string_view name;
+    CommandKind kind;
+    std::string_view usage;
+  } no_arguments[] = {{"leave", CommandKind::leave, "usage: /leave (no arguments)"},
+                      {"rooms", CommandKind::rooms, "usage: /rooms (no arguments)"},
+                      {"who", CommandKind::who, "usage: /who (no arguments)"},
+                      {"help", CommandKind::help, "usage: /help (no arguments)"}};
+  for (const auto& c : no_arguments) {
+    if (net::is_word(name, c.name)) return args.empty() ? Command{c.kind} : invalid(c.usage);
+  }
+  return invalid(kUnknown);
+}
+
+}  // namespace enchufe::services::chat

@@ -1,0 +1,223 @@
+#include "services/chat/hub.hpp"
+
+#include "services/chat/names.hpp"
+#include "services/chat/session.hpp"
+
+#include <asio/post.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace enchufe::services::chat {
+
+namespace {
+constexpr std::string_view kLobby = "general";
+}
+
+ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options)
+    : runtime_(runtime), options_(std::move(options)), loops_(runtime.size()) {}
+
+ChatHub::LoopState& ChatHub::here() { return loops_[net::Loop::current()->index()]; }
+
+template <typename F>
+void ChatHub::on_loop(std::size_t loop, F&& f) {
+  if (net::Loop::current()->index() == loop) {
+    f();
+  } else {
+    asio::post(runtime_.loop(loop).context(), std::forward<F>(f));
+  }
+}
+
+// ---- names ------------------------------------------------------------------
+
+std::string ChatHub::add_guest(ChatSession& session) {
+  here().sessions[session.id()] = &session;
+  std::lock_guard lock(directory_mutex_);
+  for (;;) {
+    std::string nick = fmt::format("guest-{}", next_guest_++);
+    if (members_.contains(nick)) continue;  // someone renamed themselves so
+    members_[nick] = {nick, net::Loop::current()->index(), session.id()};
+    return nick;
+  }
+}
+
+std::optional<std::string> ChatHub::rename(const std::string& from, std::string_view to) {
+  if (!valid_nickname(to)) {
+    return fmt::format("'{}' is not a valid nickname: 1-{} letters, digits, '_', '-' or '.'",
+                       to.substr(0, 40), kMaxNicknameLength);
+  }
+  const std::string old_key = fold(from), new_key = fold(to);
+  std::lock_guard lock(directory_mutex_);
+  if (new_key != old_key && members_.contains(new_key)) return fmt::format("nickname '{}' is taken", to);
+  auto node = members_.extract(old_key);
+  if (node.empty()) return std::string("you are not registered (a bug)");
+  node.key() = new_key;
+  node.mapped().nick = std::string(to);
+  const RoomId room = node.mapped().room;
+  members_.insert(std::move(node));
+  if (auto key = room_keys_.find(room); key != room_keys_.end()) {
+    auto& room_members = rooms_.at(key->second).members;
+    room_members.erase(old_key);
+    room_members[new_key] = std::string(to);
+  }
+  return std::nullopt;
+}
+
+void ChatHub::remove(ChatSession& session) {
+  here().sessions.erase(session.id());
+  std::lock_guard lock(directory_mutex_);
+  members_.erase(fold(session.nick()));
+}
+
+std::vector<std::pair<std::string, std::size_t>> ChatHub::rooms() const {
+  std::vector<std::pair<std::string, std::size_t>> out;
+  {
+    std::lock_guard lock(directory_mutex_);
+    for (const auto& [key, room] : rooms_) out.emplace_back(room.name, room.members.size());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> ChatHub::who(RoomId room) const {
+  std::vector<std::string> out;
+  std::lock_guard lock(directory_mutex_);
+  if (auto key = room_keys_.find(room); key != room_keys_.end()) {
+    for (const auto& [folded, nick] : rooms_.at(key->second).members) out.push_back(nick);
+  }
+  return out;
+}
+
+// ---- rooms --------------------------------------------------------------------
+
+std::variant<ChatHub::Joined, std::string> ChatHub::join(ChatSession& session, std::string_view typed) {
+  const std::string_view name = room_name(typed);
+  if (!valid_room_name(name)) {
+    return fmt::format("'{}' is not a valid room name: 1-{} letters, digits, '_', '-' or '.'", typed.substr(0, 40),
+                       kMaxRoomNameLength);
+  }
+  const std::string key = fold(name);
+  const std::string nick_key = fold(session.nick());
+  Joined joined;
+  {
+    std::lock_guard lock(directory_mutex_);
+    auto room = rooms_.find(key);
+    if (room == rooms_.end()) {
+      if (rooms_.size() >= options_.max_rooms) {
+        return fmt::format("there are already {} rooms (the most this server allows); join one of them",
+                           rooms_.size());
+      }
+      const RoomId id = next_room_id_++;
+      room = rooms_.emplace(key, RoomEntry{id, std::string(name), {}}).first;
+      room_keys_[id] = key;
+    }
+    room->second.members[nick_key] = session.nick();
+    members_.at(nick_key).room = room->second.id;
+    joined = {room->second.id, room->second.name};
+  }
+  const std::size_t loop = net::Loop::current()->index();
+  on_loop(home_of(joined.id), [this, room = joined.id, name = joined.name, loop, id = session.id(),
+                                seq = session.join_seq()] { home_join(room, name, loop, id, seq); });
+  return joined;
+}
+
+void ChatHub::leave(ChatSession& session, RoomId room) {
+  auto& members = here().members[room];
+  if (auto it = std::find(members.begin(), members.end(), &session); it != members.end()) {
+    *it = members.back();
+    members.pop_back();
+  }
+  if (members.empty()) here().members.erase(room);
+
+  bool room_gone = false;
+  {
+    std::lock_guard lock(directory_mutex_);
+    if (auto key = room_keys_.find(room); key != room_keys_.end()) {
+      auto& entry = rooms_.at(key->second);
+      entry.members.erase(fold(session.nick()));
+      if (entry.members.empty() && entry.name != kLobby) {
+        rooms_.erase(key->second);
+        room_keys_.erase(key);
+        room_gone = true;
+      }
+    }
+  }
+  const std::size_t loop = net::Loop::current()->index();
+  on_loop(home_of(room), [this, room, loop, room_gone] {
+    home_leave(room, loop);
+    if (room_gone) here().homes.erase(room);
+  });
+}
+
+void ChatHub::home_join(RoomId room, const std::string& name, std::size_t loop, std::uint64_t session_id,
+                        std::uint64_t seq) {
+  RoomHome& home = here().homes[room];
+  if (home.members_per_loop.empty()) home.members_per_loop.resize(loops_.size());
+  ++home.members_per_loop[loop];
+  // The history as of now goes back to the joiner's loop; any later line
+  // this home loop forwards there is posted after it, so the joiner sees
+  // each line once: in the history or live.
+  on_loop(loop, [this, room, name, session_id, seq,
+                 history = std::vector<net::SharedText>(home.history.begin(), home.history.end())] {
+    LoopState& state = here();
+    auto it = state.sessions.find(session_id);
+    // Gone, or already elsewhere: its leave() has undone the count.
+    if (it == state.sessions.end() || it->second->join_seq() != seq) return;
+    state.members[room].push_back(it->second);
+    it->second->joined(name, history);
+  });
+}
+
+void ChatHub::home_leave(RoomId room, std::size_t loop) {
+  auto home = here().homes.find(room);
+  if (home != here().homes.end() && home->second.members_per_loop[loop] > 0) --home->second.members_per_loop[loop];
+}
+
+// ---- lines ------------------------------------------------------------------
+
+void ChatHub::broadcast(RoomId room, net::SharedText line, std::uint64_t sender_id, bool keep) {
+  on_loop(home_of(room), [this, room, line = std::move(line), sender_id, keep] {
+    home_broadcast(room, line, sender_id, keep);
+  });
+}
+
+void ChatHub::home_broadcast(RoomId room, const net::SharedText& line, std::uint64_t sender_id, bool keep) {
+  auto found = here().homes.find(room);
+  if (found == here().homes.end()) return;  // the room emptied meanwhile
+  RoomHome& home = found->second;
+  if (keep && options_.history > 0) {
+    home.history.push_back(line);
+    if (home.history.size() > options_.history) home.history.pop_front();
+  }
+  for (std::size_t loop = 0; loop < home.members_per_loop.size(); ++loop) {
+    if (home.members_per_loop[loop] == 0) continue;
+    on_loop(loop, [this, room, line, sender_id] { deliver_local(room, line, sender_id); });
+  }
+}
+
+void ChatHub::deliver_local(RoomId room, const net::SharedText& line, std::uint64_t sender_id) {
+  auto members = here().members.find(room);
+  if (members == here().members.end()) return;
+  for (ChatSession* session : members->second) {
+    if (session->id() != sender_id) session->deliver(line);
+  }
+}
+
+bool ChatHub::send_private(std::string_view nick, net::SharedText line) {
+  std::size_t loop;
+  std::uint64_t session_id;
+  {
+    std::lock_guard lock(directory_mutex_);
+    auto it = members_.find(fold(nick));
+    if (it == members_.end()) return false;
+    loop = it->second.loop;
+    session_id = it->second.session_id;
+  }
+  on_loop(loop, [this, session_id, line = std::move(line)] {
+    auto& sessions = here().sessions;
+    if (auto it = sessions.find(session_id); it != sessions.end()) it->second->deliver(line);
+  });
+  return true;
+}
+
+}  // namespace enchufe::services::chat

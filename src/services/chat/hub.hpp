@@ -1,0 +1,120 @@
+#pragma once
+// The chat's shared state and how messages travel between threads.
+//
+// No lock on the message path. Every room has a home loop (its id modulo the
+// number of loops) that alone keeps the room's history and knows which loops
+// have members. A line goes from the sender's loop to the room's home loop,
+// which appends it to the history and posts the one immutable, already
+// encoded text to each loop with members; each loop hands it to its local
+// members. Posts between two loops are delivered in order, so every member
+// sees one sender's lines in the order they were sent, exactly once, and all
+// members of a room see the room's lines in the same order.
+//
+// Names (unique nicknames, rooms and their members, who is where) change
+// rarely; they live in a Directory under a mutex, off the message path.
+
+#include "net/outbox.hpp"
+#include "net/runtime.hpp"
+#include "services/chat/options.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace enchufe::services::chat {
+
+class ChatSession;
+using RoomId = std::uint32_t;
+
+class ChatHub {
+ public:
+  ChatHub(net::Runtime& runtime, ChatOptions options);
+
+  const ChatOptions& options() const { return options_; }
+
+  // --- names (any loop; under the directory's mutex) ---
+
+  // A new client: registers a free "guest-N" name for it.
+  std::string add_guest(ChatSession& session);
+  // Renames; returns an error sentence, or nothing on success.
+  std::optional<std::string> rename(const std::string& from, std::string_view to);
+  // A client leaving the server (after leave()).
+  void remove(ChatSession& session);
+  // Rooms with their member counts, sorted by name.
+  std::vector<std::pair<std::string, std::size_t>> rooms() const;
+  // Members of a room, sorted.
+  std::vector<std::string> who(RoomId room) const;
+
+  // --- rooms (on the session's loop) ---
+
+  struct Joined {
+    RoomId id;
+    std::string name;  // as first created
+  };
+  // Joins `room` (creating it if needed). The session's joined() follows,
+  // on its loop, with the history; then live lines. The caller has left its
+  // previous room and bumped its join_seq(). Returns an error sentence
+  // instead when the room cannot be made.
+  std::variant<Joined, std::string> join(ChatSession& session, std::string_view room);
+  void leave(ChatSession& session, RoomId room);
+
+  // Sends an encoded line to everyone in the room but `sender_id`; kept in
+  // the history when `keep` (messages, not notices).
+  void broadcast(RoomId room, net::SharedText line, std::uint64_t sender_id, bool keep);
+  // Sends an encoded line to one user. False if there is no such nick.
+  bool send_private(std::string_view nick, net::SharedText line);
+
+ private:
+  struct Member {
+    std::string nick;
+    std::size_t loop;
+    std::uint64_t session_id;
+    RoomId room = 0;
+  };
+  struct RoomEntry {
+    RoomId id;
+    std::string name;
+    std::map<std::string, std::string> members;  // folded -> display nick
+  };
+  // Per loop, touched only by that loop's thread.
+  struct RoomHome {  // on the room's home loop
+    std::vector<std::uint32_t> members_per_loop;
+    std::deque<net::SharedText> history;
+  };
+  struct LoopState {
+    std::unordered_map<std::uint64_t, ChatSession*> sessions;
+    std::unordered_map<RoomId, std::vector<ChatSession*>> members;
+    std::unordered_map<RoomId, RoomHome> homes;
+  };
+
+  std::size_t home_of(RoomId room) const { return room % loops_.size(); }
+  LoopState& here();
+  template <typename F>
+  void on_loop(std::size_t loop, F&& f);
+
+  void home_join(RoomId room, const std::string& name, std::size_t loop, std::uint64_t session_id,
+                 std::uint64_t seq);
+  void home_leave(RoomId room, std::size_t loop);
+  void home_broadcast(RoomId room, const net::SharedText& line, std::uint64_t sender_id, bool keep);
+  void deliver_local(RoomId room, const net::SharedText& line, std::uint64_t sender_id);
+
+  net::Runtime& runtime_;
+  const ChatOptions options_;
+  std::vector<LoopState> loops_;
+
+  mutable std::mutex directory_mutex_;
+  std::unordered_map<std::string, Member> members_;       // folded nick ->
+  std::unordered_map<std::string, RoomEntry> rooms_;      // folded name ->
+  std::unordered_map<RoomId, std::string> room_keys_;     // id -> folded name
+  RoomId next_room_id_ = 0;
+  std::uint64_t next_guest_ = 1;
+};
+
+}  // namespace enchufe::services::chat

@@ -1,0 +1,252 @@
+#include "services/chat/session.hpp"
+
+#include "net/text.hpp"
+#include "services/chat/lines.hpp"
+#include "services/chat/names.hpp"
+#include "services/chat/sanitize.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace enchufe::services::chat {
+
+namespace {
+
+constexpr std::string_view kLobby = "general";
+constexpr std::size_t kMaxQuitReason = 200;
+
+std::string_view why_left(net::CloseReason reason) {
+  switch (reason) {
+    case net::CloseReason::quit: return "quit";
+    case net::CloseReason::idle_timeout: return "timeout";
+    case net::CloseReason::too_slow: return "too slow";
+    case net::CloseReason::flooding: return "flooding";
+    case net::CloseReason::server_shutdown: return "server shutting down";
+    default: return "disconnected";
+  }
+}
+
+}  // namespace
+
+ChatSession::ChatSession(std::shared_ptr<ChatHub> hub)
+    : hub_(std::move(hub)), flood_(hub_->options().flood_rate, hub_->options().flood_burst) {}
+
+// ---- connection events --------------------------------------------------------
+
+void ChatSession::on_open(net::Connection& c) {
+  connection_ = &c;
+  id_ = c.id();
+  nick_ = hub_->add_guest(*this);
+  reply(fmt::format("Welcome to {} chat! /help lists the commands.", hub_->options().server_name));
+  reply(fmt::format("You are {}. Type a nickname to take it (e.g. ana), or just start talking.", nick_));
+  switch_room(kLobby);
+}
+
+void ChatSession::on_message(net::Connection&, std::string_view text, std::string_view) {
+  if (!within_flood_limit()) return;
+  run(parse_command(text, hub_->options().quit_word));
+}
+
+void ChatSession::on_line_too_long(net::Connection& c) {
+  error(fmt::format("line too long (over {} bytes): not sent", c.options().max_line));
+}
+
+void ChatSession::on_closing(net::Connection&, net::CloseReason reason) {
+  if (reason == net::CloseReason::quit) {
+    reply("bye!");
+  } else if (reason == net::CloseReason::idle_timeout) {
+    reply("disconnected: nothing received for too long (idle timeout)");
+  } else {
+    reply(fmt::format("disconnected: {}", why_left(reason)));
+  }
+  // The room hears of it now, not after the goodbye has drained.
+  leave_room(reason);
+}
+
+void ChatSession::on_close(net::Connection&, net::CloseReason reason) {
+  leave_room(reason);
+  hub_->remove(*this);
+  connection_ = nullptr;
+}
+
+void ChatSession::leave_room(net::CloseReason reason) {
+  if (!in_room_) return;
+  if (reason == net::CloseReason::quit && !quit_reason_.empty()) {
+    notice_room(fmt::format("{} left (quit: {})", nick_, quit_reason_));
+  } else {
+    notice_room(fmt::format("{} left ({})", nick_, why_left(reason)));
+  }
+  hub_->leave(*this, room_);
+  in_room_ = false;
+}
+
+void ChatSession::joined(std::string_view room_name, const std::vector<net::SharedText>& history) {
+  reply(fmt::format("you are in {} now; /who lists who is here", room_name));
+  if (history.empty()) return;
+  reply(fmt::format("the last {} message{} in {}:", history.size(), history.size() == 1 ? "" : "s", room_name));
+  for (const auto& line : history) deliver(line);
+}
+
+// ---- commands -------------------------------------------------------------------
+
+bool ChatSession::within_flood_limit() {
+  if (flood_.take()) {
+    flood_strikes_ = 0;
+    return true;
+  }
+  const auto& o = hub_->options();
+  if (++flood_strikes_ == 1) {
+    error(fmt::format("slow down: at most {} lines per second (bursts of {}); lines are being dropped",
+                      o.flood_rate, o.flood_burst));
+  }
+  if (flood_strikes_ >= kFloodStrikes) connection_->close_after_flush(net::CloseReason::flooding);
+  return false;
+}
+
+void ChatSession::run(const Command& command) {
+  switch (command.kind) {
+    case CommandKind::say:
+      if (awaiting_nick_) {
+        take_first_line_as_nick(command.text);
+      } else {
+        say(command.text);
+      }
+      break;
+    case CommandKind::nick:
+      awaiting_nick_ = false;
+      change_nick(command.target);
+      break;
+    case CommandKind::join: switch_room(command.target); break;
+    case CommandKind::leave:
+      if (fold(room_name_) == kLobby) {
+        error("you are in general, the room everyone starts in; /quit leaves the server");
+      } else {
+        switch_room(kLobby);
+      }
+      break;
+    case CommandKind::rooms: list_rooms(); break;
+    case CommandKind::who: list_members(); break;
+    case CommandKind::msg: send_private(command.target, command.text); break;
+    case CommandKind::me:
+      hub_->broadcast(room_, action_line({hub_->options().local_time}, nick_, command.text), id_, true);
+      break;
+    case CommandKind::help: help(); break;
+    case CommandKind::quit:
+      // Shown to the room in a notice, which is otherwise server text.
+      quit_reason_ = sanitized(net::trim(command.text).substr(0, kMaxQuitReason));
+      connection_->close_after_flush(net::CloseReason::quit);
+      break;
+    case CommandKind::invalid: error(command.error); break;
+  }
+}
+
+void ChatSession::say(std::string_view text) {
+  if (net::trim(text).empty()) return;  // a stray Enter is not a message
+  hub_->broadcast(room_, message_line({hub_->options().local_time}, nick_, text), id_, true);
+}
+
+void ChatSession::take_first_line_as_nick(std::string_view text) {
+  awaiting_nick_ = false;
+  const std::string_view candidate = net::trim(text);
+  if (!valid_nickname(candidate)) {
+    say(text);  // not a name: it was meant for the room
+    return;
+  }
+  if (fold(candidate) != fold(nick_) && !hub_->rename(nick_, candidate)) {
+    const std::string old = std::exchange(nick_, std::string(candidate));
+    reply(fmt::format("you are {} now", nick_));
+    notice_room(fmt::format("{} is now known as {}", old, nick_));
+    return;
+  }
+  awaiting_nick_ = true;
+  error(fmt::format("nickname '{}' is taken; type another one, or /nick NAME", candidate));
+}
+
+void ChatSession::change_nick(std::string_view to) {
+  if (to == nick_) {
+    error(fmt::format("you are {} already", nick_));
+    return;
+  }
+  if (auto problem = hub_->rename(nick_, to)) {
+    error(*problem);
+    return;
+  }
+  const std::string old = std::exchange(nick_, std::string(to));
+  reply(fmt::format("you are {} now", nick_));
+  notice_room(fmt::format("{} is now known as {}", old, nick_));
+}
+
+void ChatSession::switch_room(std::string_view typed) {
+  if (in_room_ && fold(room_name(typed)) == fold(room_name_)) {
+    error(fmt::format("you are in {} already", room_name_));
+    return;
+  }
+  ++join_seq_;
+  auto result = hub_->join(*this, typed);
+  if (auto* problem = std::get_if<std::string>(&result)) {
+    --join_seq_;
+    error(*problem);
+    return;
+  }
+  auto& joined = std::get<ChatHub::Joined>(result);
+  if (in_room_) {
+    notice_room(fmt::format("{} left {} (joined {})", nick_, room_name_, joined.name));
+    hub_->leave(*this, room_);
+  }
+  room_ = joined.id;
+  room_name_ = joined.name;
+  in_room_ = true;
+  notice_room(fmt::format("{} joined {}", nick_, room_name_));
+}
+
+void ChatSession::list_rooms() {
+  const auto rooms = hub_->rooms();
+  reply(fmt::format("{} room{}:", rooms.size(), rooms.size() == 1 ? "" : "s"));
+  for (const auto& [name, members] : rooms) reply(fmt::format("  {} ({})", name, members));
+}
+
+void ChatSession::list_members() {
+  const auto members = hub_->who(room_);
+  reply(fmt::format("{} in {}: {}", members.size(), room_name_, fmt::join(members, ", ")));
+}
+
+void ChatSession::send_private(std::string_view to, std::string_view text) {
+  if (fold(to) == fold(nick_)) {
+    error("that is you");
+    return;
+  }
+  const Stamp stamp{hub_->options().local_time};
+  if (!hub_->send_private(to, private_line(stamp, nick_, text))) {
+    error(fmt::format("no one here is called '{}'", to.substr(0, kMaxNicknameLength + 1)));
+    return;
+  }
+  deliver(private_echo_line(stamp, to, text));
+}
+
+void ChatSession::help() {
+  static constexpr std::string_view kHelp[] = {
+      "commands:",
+      "  /nick NAME       change your nickname (1-24 letters, digits, _ - .)",
+      "  /join ROOM       go to another room (created if new)",
+      "  /leave           back to general",
+      "  /rooms           rooms and how many are in each",
+      "  /who             who is in this room",
+      "  /msg NICK TEXT   a private message",
+      "  /me ACTION       say what you do (* ana waves)",
+      "  /quit [REASON]   leave (so does 'salir')",
+      "anything else is said to the room; start a line with // to say something beginning with /",
+  };
+  for (auto line : kHelp) reply(line);
+}
+
+// ---- output -----------------------------------------------------------------
+
+void ChatSession::reply(std::string_view line) { connection_->send({"* ", line, "\n"}); }
+
+void ChatSession::error(std::string_view line) { connection_->send({"error: ", line, "\n"}); }
+
+void ChatSession::notice_room(std::string_view text) {
+  hub_->broadcast(room_, notice_line({hub_->options().local_time}, text), id_, false);
+}
+
+}  // namespace enchufe::services::chat

@@ -1,0 +1,80 @@
+#include "services/chat/commands.hpp"
+
+#include <gtest/gtest.h>
+
+namespace enchufe::services::chat {
+namespace {
+
+Command parse(std::string_view line) { return parse_command(line, "salir"); }
+
+TEST(Commands, PlainTextIsSaid) {
+  const auto c = parse("hola a todos");
+  EXPECT_EQ(c.kind, CommandKind::say);
+  EXPECT_EQ(c.text, "hola a todos");
+}
+
+TEST(Commands, DoubleSlashSaysTheRestWithOneSlash) {
+  const auto c = parse("//etc/passwd is a file");
+  EXPECT_EQ(c.kind, CommandKind::say);
+  EXPECT_EQ(c.text, "/etc/passwd is a file");
+}
+
+TEST(Commands, QuitWordAndQuitCommand) {
+  EXPECT_EQ(parse("salir").kind, CommandKind::quit);
+  EXPECT_EQ(parse("  SALIR ").kind, CommandKind::quit);
+  const auto q = parse("/quit me voy a dormir");
+  EXPECT_EQ(q.kind, CommandKind::quit);
+  EXPECT_EQ(q.text, "me voy a dormir");
+  EXPECT_EQ(parse("/QUIT").kind, CommandKind::quit);
+  EXPECT_EQ(parse("salir ya").kind, CommandKind::say);
+}
+
+TEST(Commands, OneArgumentCommands) {
+  auto c = parse("/nick  ana ");
+  EXPECT_EQ(c.kind, CommandKind::nick);
+  EXPECT_EQ(c.target, "ana");
+  c = parse("/join #dev");
+  EXPECT_EQ(c.kind, CommandKind::join);
+  EXPECT_EQ(c.target, "#dev");
+}
+
+TEST(Commands, MsgTakesANickAndText) {
+  const auto c = parse("/msg bob  hola bob, ¿qué tal?");
+  EXPECT_EQ(c.kind, CommandKind::msg);
+  EXPECT_EQ(c.target, "bob");
+  EXPECT_EQ(c.text, "hola bob, ¿qué tal?");
+}
+
+TEST(Commands, MeTakesTheAction) {
+  const auto c = parse("/me waves at everyone");
+  EXPECT_EQ(c.kind, CommandKind::me);
+  EXPECT_EQ(c.text, "waves at everyone");
+}
+
+TEST(Commands, NoArgumentCommands) {
+  EXPECT_EQ(parse("/leave").kind, CommandKind::leave);
+  EXPECT_EQ(parse("/rooms").kind, CommandKind::rooms);
+  EXPECT_EQ(parse("/who").kind, CommandKind::who);
+  EXPECT_EQ(parse("/help").kind, CommandKind::help);
+  EXPECT_EQ(parse("/Help").kind, CommandKind::help);
+}
+
+TEST(Commands, BadArgumentsSayTheUsage) {
+  for (const char* bad : {"/nick", "/nick a b", "/join", "/join a b", "/msg", "/msg bob", "/me", "/who x",
+                          "/rooms all", "/leave now", "/help me"}) {
+    const auto c = parse(bad);
+    EXPECT_EQ(c.kind, CommandKind::invalid) << bad;
+    EXPECT_NE(c.error.find("usage: /"), std::string_view::npos) << bad << ": " << c.error;
+  }
+}
+
+TEST(Commands, UnknownCommandsAreInvalid) {
+  for (const char* bad : {"/", "/foo", "/nickname ana", "/ join"}) {
+    const auto c = parse(bad);
+    EXPECT_EQ(c.kind, CommandKind::invalid) << bad;
+    EXPECT_NE(c.error.find("unknown command"), std::string_view::npos) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace enchufe::services::chat
