@@ -1,0 +1,155 @@
+#include "support/enchufe.hpp"
+
+#include "support/net.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <csignal>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+
+#ifndef ENCHUFE_BINARY
+#define ENCHUFE_BINARY "enchufe"
+#endif
+
+namespace enchufe::test {
+
+std::string enchufe_binary() {
+  if (const char* path = std::getenv("ENCHUFE_BINARY"); path != nullptr && *path != '\0') return path;
+  return ENCHUFE_BINARY;
+}
+
+std::optional<Listening> parse_listening_line(std::string_view line) {
+  constexpr std::string_view kPrefix = "listening: ";
+  if (line.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  line.remove_prefix(kPrefix.size());
+  const auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos) return std::nullopt;
+  const auto sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return std::nullopt;
+  Listening l;
+  l.service = line.substr(0, sp1);
+  l.proto = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  const auto address = line.substr(sp2 + 1);
+  const auto colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  auto host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  l.host = host;
+  const auto port_text = address.substr(colon + 1);
+  unsigned port = 0;
+  const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    return std::nullopt;
+  }
+  l.port = static_cast<std::uint16_t>(port);
+  return l;
+}
+
+std::vector<std::string> services_of(std::string_view service) {
+  if (service == "all") return {"greet", "echo", "udp-echo"};
+  return {std::string(service)};
+}
+
+Server Server::start(const std::string& service, const std::vector<std::string>& extra, ServerOptions options) {
+  std::vector<std::string> args{"serve", service};
+  if (!options.host.empty()) args.insert(args.end(), {"--host", options.host});
+  if (options.port_zero) args.insert(args.end(), {"--port", "0"});
+  args.insert(args.end(), extra.begin(), extra.end());
+  return start_args(args, services_of(service), options.startup_timeout, std::move(options.spawn));
+}
+
+Server Server::start_args(const std::vector<std::string>& args, const std::vector<std::string>& services,
+                          Duration startup_timeout, SpawnOptions spawn) {
+  Server server;
+  server.process_ = std::make_unique<Process>(enchufe_binary(), args, std::move(spawn));
+  auto& p = *server.process_;
+  const auto deadline = Clock::now() + startup_timeout;
+  auto missing = [&] {
+    return std::any_of(services.begin(), services.end(), [&](const std::string& s) {
+      return std::none_of(server.listening_.begin(), server.listening_.end(),
+                          [&](const Listening& l) { return l.service == s; });
+    });
+  };
+  auto read_line = [&](Duration timeout) -> bool {
+    auto line = p.read_stdout_line(timeout);
+    if (!line) return false;
+    if (auto l = parse_listening_line(*line)) server.listening_.push_back(*l);
+    return true;
+  };
+  while (missing()) {
+    const auto left = std::chrono::duration_cast<Duration>(deadline - Clock::now());
+    if (left <= Duration(0) || !read_line(left)) {
+      p.wait_exit(200ms);
+      throw std::runtime_error("enchufe did not print its listening lines in time: " + p.diagnostics());
+    }
+  }
+  // One service may listen on several addresses, printed together: take
+  // every line already there.
+  while (read_line(0ms)) {
+  }
+  return server;
+}
+
+const Listening& Server::socket(std::string_view service) const {
+  for (const auto& l : listening_) {
+    if (l.service == service) return l;
+  }
+  throw std::out_of_range("the server has no socket for " + std::string(service));
+}
+
+std::optional<ExitStatus> Server::stop(Duration timeout) {
+  process_->send_signal(SIGTERM);
+  auto status = process_->wait_exit(timeout);
+  if (!status) process_->kill();
+  return status;
+}
+
+// ---- one-shot runs ----------------------------------------------------------
+
+std::string RunResult::describe() const {
+  std::ostringstream s;
+  s << "`" << command << "`: "
+    << (timed_out ? std::string("TIMED OUT (killed)") : status ? status->describe() : std::string("?")) << " after "
+    << elapsed.count() << " ms\n  stdout: \"" << escape(out, 2000) << "\"\n  stderr: \"" << escape(err, 2000)
+    << "\"";
+  return s.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const RunResult& r) { return os << r.describe(); }
+
+RunResult run_enchufe(const std::vector<std::string>& args, RunOptions options) {
+  RunResult r;
+  const auto start = Clock::now();
+  Process p(enchufe_binary(), args);
+  r.command = p.command_line();
+  if (!options.input.empty()) p.write_stdin(options.input, options.timeout);
+  if (options.close_stdin) p.close_stdin();
+  const auto left = std::chrono::duration_cast<Duration>(start + options.timeout - Clock::now());
+  r.status = p.wait_exit(std::max(left, Duration(0)));
+  if (!r.status) {
+    r.timed_out = true;
+    p.kill();
+  }
+  r.elapsed = std::chrono::duration_cast<Duration>(Clock::now() - start);
+  r.out = p.stdout_text();
+  r.err = p.stderr_text();
+  return r;
+}
+
+std::vector<std::string> split_lines(std::string_view text) {
+  std::vector<std::string> lines;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    if (nl == std::string_view::npos) {
+      lines.emplace_back(text);
+      break;
+    }
+    lines.emplace_back(text.substr(0, nl));
+    text.remove_prefix(nl + 1);
+  }
+  return lines;
+}
+
+}  // namespace enchufe::test

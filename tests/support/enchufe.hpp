@@ -1,0 +1,98 @@
+#pragma once
+// Driving the real `enchufe` binary: servers started on free ports (their
+// ports read from the "listening: SERVICE PROTO ADDR:PORT" lines on stdout)
+// and one-shot runs (CLI checks, `enchufe connect`).
+
+#include "support/process.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace enchufe::test {
+
+// The binary under test: $ENCHUFE_BINARY if set, else the path CMake compiled
+// in (ENCHUFE_BINARY, the enchufe target's file).
+std::string enchufe_binary();
+
+// One "listening: echo tcp 127.0.0.1:41234" line.
+struct Listening {
+  std::string service;  // greet, echo, udp-echo
+  std::string proto;    // tcp, udp
+  std::string host;     // "127.0.0.1", "::1" (no brackets)
+  std::uint16_t port = 0;
+};
+std::optional<Listening> parse_listening_line(std::string_view line);
+
+struct ServerOptions {
+  // Added as --host unless empty. An explicit numeric host keeps the
+  // addresses the tests connect to independent of what "localhost" means.
+  std::string host = "127.0.0.1";
+  // Added as --port 0 (every port free) unless false.
+  bool port_zero = true;
+  // How long to wait for the listening lines.
+  Duration startup_timeout = 10'000ms;
+  SpawnOptions spawn;
+};
+
+// A running `enchufe serve ...`. Destroying it kills the process.
+class Server {
+ public:
+  // `enchufe serve SERVICE [--host H] [--port 0] EXTRA...`, then waits for the
+  // listening lines of every service it runs ("all": greet, echo, udp-echo).
+  // Throws std::runtime_error (with the server's stderr) if they do not come.
+  static Server start(const std::string& service, const std::vector<std::string>& extra = {},
+                      ServerOptions options = {});
+  // `enchufe ARGS...` exactly as given; waits for the listening lines of
+  // `services`.
+  static Server start_args(const std::vector<std::string>& args, const std::vector<std::string>& services,
+                           Duration startup_timeout = 10'000ms, SpawnOptions spawn = {});
+
+  Process& process() { return *process_; }
+  const std::vector<Listening>& listening() const { return listening_; }
+  // The first socket of `service` (e.g. "echo"); throws if there is none.
+  const Listening& socket(std::string_view service) const;
+  std::uint16_t port(std::string_view service) const { return socket(service).port; }
+  std::string host(std::string_view service) const { return socket(service).host; }
+
+  // SIGTERM, then wait for the exit; SIGKILL if it does not come in time.
+  std::optional<ExitStatus> stop(Duration timeout = 5000ms);
+
+ private:
+  Server() = default;
+  std::unique_ptr<Process> process_;
+  std::vector<Listening> listening_;
+};
+
+// The services `enchufe serve SERVICE` runs.
+std::vector<std::string> services_of(std::string_view service);
+
+// ---- one-shot runs --------------------------------------------------------
+
+struct RunOptions {
+  std::string input;          // written to stdin
+  bool close_stdin = true;    // then stdin is closed (EOF); false: left open
+  Duration timeout = 10'000ms;  // killed (and timed_out set) past this
+};
+
+struct RunResult {
+  std::optional<ExitStatus> status;  // nullopt if it had to be killed
+  bool timed_out = false;
+  std::string out, err;
+  Duration elapsed{0};
+  std::string command;
+
+  bool exited_with(int code) const { return status && status->is_exit_code(code); }
+  std::string describe() const;  // command, status, time, escaped stdout and stderr
+};
+std::ostream& operator<<(std::ostream& os, const RunResult& r);
+
+// Runs `enchufe ARGS...` to completion (or the timeout).
+RunResult run_enchufe(const std::vector<std::string>& args, RunOptions options = {});
+
+// Lines of `text` (split on '\n'; a last line without '\n' counts).
+std::vector<std::string> split_lines(std::string_view text);
+
+}  // namespace enchufe::test
