@@ -116,8 +116,42 @@ struct Selection {
 
 int run_servers(const ServeOptions& o, Selection which) {
   log::set_level(o.quiet ? log::Level::warn : o.verbose ? log::Level::debug : log::Level::info);
+  // Every option is checked before anything binds: a bad --udp-port must not
+  // leave listening lines behind for servers that never run.
+  const auto greet_options = tcp_options(o, o.greet_port, o.echo_lines);
+  const auto echo_options = tcp_options(o, o.echo_port, o.echo_lines);
+  const auto chat_options = tcp_options(o, o.chat_port, o.chat_lines, services::chat::chat_connection_defaults());
+  const auto udp_echo_options = udp_options(o, o.udp_port);
+
   net::Runtime runtime(o.threads);
-  if (which.greet || which.echo || which.chat) {
+  struct Named {
+    std::string_view service;
+    std::unique_ptr<net::TcpServer> server;
+  };
+  std::vector<Named> tcp;
+  std::unique_ptr<net::UdpServer> udp;
+  if (which.greet) {
+    std::function<void()> on_served;
+    if (o.once) on_served = [&runtime] { runtime.request_stop(); };
+    tcp.push_back({"greet", std::make_unique<net::TcpServer>(runtime, "greet", greet_options,
+                                                             services::greet_protocol(o.greet, std::move(on_served)))});
+  }
+  if (which.echo) {
+    tcp.push_back({"echo", std::make_unique<net::TcpServer>(runtime, "echo", echo_options,
+                                                            services::echo_protocol(o.echo))});
+  }
+  if (which.chat) {
+    tcp.push_back({"chat", std::make_unique<net::TcpServer>(runtime, "chat", chat_options,
+                                                            services::chat::chat_protocol(runtime, o.chat))});
+  }
+  if (which.udp) {
+    udp = std::make_unique<net::UdpServer>(runtime, "udp-echo", udp_echo_options, services::udp_echo_handler(o.udp));
+  }
+
+  // Everything is bound: say where.
+  for (const auto& [service, server] : tcp) print_listening(service, "tcp", server->local_endpoints());
+  if (udp) print_listening("udp-echo", "udp", udp->local_endpoints());
+  if (!tcp.empty()) {
     const std::size_t limit = net::raise_open_files_limit();
     if (limit < o.max_connections + 64) {
       log::warn("the open-files limit ({}) is below --max-connections ({}); past it, accepting pauses until "
@@ -125,34 +159,7 @@ int run_servers(const ServeOptions& o, Selection which) {
                 limit, o.max_connections);
     }
   }
-
-  std::vector<std::unique_ptr<net::TcpServer>> tcp;
-  std::unique_ptr<net::UdpServer> udp;
-  if (which.greet) {
-    std::function<void()> on_served;
-    if (o.once) on_served = [&runtime] { runtime.request_stop(); };
-    tcp.push_back(std::make_unique<net::TcpServer>(runtime, "greet", tcp_options(o, o.greet_port, o.echo_lines),
-                                                   services::greet_protocol(o.greet, std::move(on_served))));
-    print_listening("greet", "tcp", tcp.back()->local_endpoints());
-  }
-  if (which.echo) {
-    tcp.push_back(std::make_unique<net::TcpServer>(runtime, "echo", tcp_options(o, o.echo_port, o.echo_lines),
-                                                   services::echo_protocol(o.echo)));
-    print_listening("echo", "tcp", tcp.back()->local_endpoints());
-  }
-  if (which.chat) {
-    tcp.push_back(std::make_unique<net::TcpServer>(
-        runtime, "chat",
-        tcp_options(o, o.chat_port, o.chat_lines, services::chat::chat_connection_defaults()),
-        services::chat::chat_protocol(runtime, o.chat)));
-    print_listening("chat", "tcp", tcp.back()->local_endpoints());
-  }
-  if (which.udp) {
-    udp = std::make_unique<net::UdpServer>(runtime, "udp-echo", udp_options(o, o.udp_port),
-                                           services::udp_echo_handler(o.udp));
-    print_listening("udp-echo", "udp", udp->local_endpoints());
-  }
-  for (auto& server : tcp) server->start();
+  for (auto& named : tcp) named.server->start();
   if (udp) udp->start();
   log::info("serving with {} thread{}; Ctrl-C to stop", runtime.size(), runtime.size() == 1 ? "" : "s");
   runtime.run();

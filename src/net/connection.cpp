@@ -108,6 +108,13 @@ void Connection::close_after_flush(CloseReason reason) {
   wait_timer_.cancel();  // a reader paused on back-pressure re-checks its state
 }
 
+void Connection::close_when_idle(CloseReason reason) {
+  if (state_ != State::open || close_when_idle_) return;
+  close_when_idle_ = reason;
+  read_cancel_.emit(asio::cancellation_type::all);  // the reader re-reads, then closes
+  wait_timer_.cancel();
+}
+
 void Connection::close_now(CloseReason reason) {
   if (state_ == State::broken) return;
   if (state_ == State::open) reason_ = reason;
@@ -151,6 +158,13 @@ asio::awaitable<void> Connection::read_loop() {
     asio::error_code ec;
     const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
     if (would_block(ec)) {
+      if (close_when_idle_) {
+        // Everything the client had sent is answered: now close.
+        deliver_pending();
+        flush();
+        close_after_flush(*close_when_idle_);
+        break;
+      }
       co_await wait_readable();
       continue;
     }

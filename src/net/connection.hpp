@@ -28,6 +28,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 namespace enchufe::net {
@@ -120,6 +121,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close_after_flush(CloseReason reason);
   // Closes without delivering what is queued (a client too slow to take it).
   void close_now(CloseReason reason);
+  // Answers what the client has already sent (what is in the socket now),
+  // then closes as close_after_flush() does: the graceful shutdown.
+  void close_when_idle(CloseReason reason);
 
   bool is_open() const { return state_ == State::open; }
   std::uint64_t id() const { return id_; }
@@ -182,6 +186,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writer_running_ = false;
   bool flush_scheduled_ = false;
   bool in_callback_ = false;  // a Protocol callback runs; its caller flushes
+  std::optional<CloseReason> close_when_idle_;  // set by close_when_idle()
 };
 
 }  // namespace enchufe::net

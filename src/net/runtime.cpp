@@ -83,7 +83,7 @@ void Loop::run() {
 
 void Loop::begin_shutdown() {
   stopping_ = true;
-  connections_.for_each([](Connection& c) { c.close_after_flush(CloseReason::server_shutdown); });
+  connections_.for_each([](Connection& c) { c.close_when_idle(CloseReason::server_shutdown); });
   // With no more work guard the loop returns from run() once the last
   // connection has finished its goodbye.
   work_.reset();

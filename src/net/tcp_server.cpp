@@ -123,7 +123,7 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
       auto connection = std::make_shared<Connection>(loop, std::move(socket), context);
       connection->start();
       // Accepted just as shutdown began: it still gets its greeting, if any.
-      if (loop.stopping()) connection->close_after_flush(CloseReason::server_shutdown);
+      if (loop.stopping()) connection->close_when_idle(CloseReason::server_shutdown);
     });
   }
 }

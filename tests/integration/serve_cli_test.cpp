@@ -42,10 +42,10 @@ std::optional<std::string> udp_once(const Server& server, const std::string& dat
 
 }  // namespace
 
-TEST(ServeAll, PrintsThreeListeningLinesOnStdout) {
+TEST(ServeAll, PrintsAListeningLinePerServiceOnStdout) {
   auto server = Server::start("all");
   const auto lines = split_lines(server.process().stdout_text());
-  ASSERT_EQ(lines.size(), 3u) << server.process().diagnostics();
+  ASSERT_EQ(lines.size(), 4u) << server.process().diagnostics();
   std::set<std::string> seen;
   for (const auto& line : lines) {
     const auto l = parse_listening_line(line);
@@ -55,7 +55,7 @@ TEST(ServeAll, PrintsThreeListeningLinesOnStdout) {
     EXPECT_NE(l->port, 0) << line;
     seen.insert(l->service);
   }
-  EXPECT_EQ(seen, (std::set<std::string>{"greet", "echo", "udp-echo"}));
+  EXPECT_EQ(seen, (std::set<std::string>{"greet", "echo", "udp-echo", "chat"}));
   // A listening line is exactly "listening: SERVICE PROTO ADDR:PORT".
   EXPECT_EQ(lines[0].rfind("listening: ", 0), 0u);
   EXPECT_EQ(lines[0], "listening: " + server.listening()[0].service + " " + server.listening()[0].proto +
@@ -84,8 +84,9 @@ TEST(ServeAll, DefaultHostPrintsALineForEveryService) {
 TEST(ServeAll, SeparatePortOptions) {
   ServerOptions options;
   options.port_zero = false;
-  auto server = Server::start("all", {"--greet-port", "0", "--echo-port", "0", "--udp-port", "0"}, options);
-  EXPECT_EQ(server.listening().size(), 3u);
+  auto server = Server::start(
+      "all", {"--greet-port", "0", "--echo-port", "0", "--udp-port", "0", "--chat-port", "0"}, options);
+  EXPECT_EQ(server.listening().size(), 4u);
   EXPECT_EQ(greet_once(server), kGreeting);
   EXPECT_EQ(echo_once(server, "hola\n"), "Eco: hola\n");
   EXPECT_EQ(udp_once(server, "hola"), "Eco UDP: hola");
