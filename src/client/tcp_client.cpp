@@ -39,15 +39,14 @@ std::string_view terminator(LineEnding ending) {
 class TcpClient {
  public:
   TcpClient(asio::io_context& context, const ClientOptions& options)
-      : context_(context), options_(options), socket_(context), console_(context, options.prompt),
+      : context_(context), options_(options), socket_(context), console_(make_console(context, options.prompt)),
         grace_(context) {}
 
   int run() {
     if (!connect()) return 1;
-    console_.start([this](std::optional<std::string> line) { on_line(std::move(line)); });
+    console_->start([this](std::optional<std::string> line) { on_line(std::move(line)); });
     net::spawn(context_.get_executor(), [this] { return read_loop(); });
     context_.run();
-    console_.finish_output();
     return exit_code_;
   }
 
@@ -60,13 +59,13 @@ class TcpClient {
       socket_.connect(tcp::endpoint(address, options_.port), ec);
       if (!ec) {
         socket_.set_option(tcp::no_delay(true), ec);
-        if (console_.interactive() || options_.verbose) {
-          console_.notice(fmt::format("connected to {}", net::to_string(address, options_.port)));
+        if (console_->interactive() || options_.verbose) {
+          console_->notice(fmt::format("connected to {}", net::to_string(address, options_.port)));
         }
         return true;
       }
     }
-    console_.notice(fmt::format("cannot connect to {}:{}: {}", options_.host, options_.port, ec.message()));
+    console_->notice(fmt::format("cannot connect to {}:{}: {}", options_.host, options_.port, ec.message()));
     return false;
   }
 
@@ -82,7 +81,7 @@ class TcpClient {
       return;
     }
     if (leaving_) {
-      console_.line_done();
+      console_->line_done();
       return;
     }
     outbox_.push_back(std::move(*line) + std::string(terminator(options_.line_ending)));
@@ -109,7 +108,7 @@ class TcpClient {
     while (!outbox_.empty()) {
       auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(outbox_.front()), net::use_tuple);
       outbox_.pop_front();
-      console_.line_done();
+      console_->line_done();
       if (ec) {
         finish(fmt::format("cannot send: {}", ec.message()), 1);
         co_return;
@@ -126,7 +125,7 @@ class TcpClient {
     char buffer[16 * 1024];
     for (;;) {
       auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), net::use_tuple);
-      if (n > 0) console_.print_incoming({buffer, n});
+      if (n > 0) console_->print_incoming({buffer, n});
       if (ec == asio::error::eof) {
         finish("connection closed by the server", 0);
         co_return;
@@ -142,9 +141,8 @@ class TcpClient {
     if (done_) return;
     done_ = true;
     // After our own quit word the close is expected: no need to announce it.
-    if (!(leaving_ && code == 0) || console_.interactive() || options_.verbose) {
-      console_.finish_output();
-      console_.notice(why);
+    if (!(leaving_ && code == 0) || console_->interactive() || options_.verbose) {
+      console_->notice(why);
     }
     exit_code_ = code;
     context_.stop();
@@ -153,7 +151,7 @@ class TcpClient {
   asio::io_context& context_;
   const ClientOptions& options_;
   tcp::socket socket_;
-  Console console_;
+  std::unique_ptr<Console> console_;
   asio::steady_timer grace_;
   std::deque<std::string> outbox_;
   bool writing_ = false;

@@ -28,13 +28,13 @@ using namespace asio::experimental::awaitable_operators;
 class UdpClient {
  public:
   UdpClient(asio::io_context& context, const ClientOptions& options)
-      : context_(context), options_(options), socket_(context), console_(context, options.prompt), wake_(context),
+      : context_(context), options_(options), socket_(context), console_(make_console(context, options.prompt)), wake_(context),
         timeout_(context), reply_(64 * 1024) {}
 
   int run() {
     addresses_ = net::resolve(options_.host, false);
     if (!use_address(0)) return 1;
-    console_.start([this](std::optional<std::string> line) {
+    console_->start([this](std::optional<std::string> line) {
       lines_.push_back(std::move(line));
       wake_.cancel();
     });
@@ -55,7 +55,7 @@ class UdpClient {
       if (!ec) socket_.connect(server, ec);
       if (!ec) return true;
     }
-    console_.notice(fmt::format("cannot reach {}:{}: {}", options_.host, options_.port, ec.message()));
+    console_->notice(fmt::format("cannot reach {}:{}: {}", options_.host, options_.port, ec.message()));
     exit_code_ = 1;
     return false;
   }
@@ -67,7 +67,7 @@ class UdpClient {
     }
     auto line = std::move(lines_.front());
     lines_.pop_front();
-    if (line) console_.line_done();
+    if (line) console_->line_done();
     co_return line;
   }
 
@@ -84,7 +84,7 @@ class UdpClient {
     asio::error_code ec;
     socket_.send(asio::buffer(line), 0, ec);
     if (ec) {
-      console_.notice(fmt::format("cannot send: {}", ec.message()));
+      console_->notice(fmt::format("cannot send: {}", ec.message()));
       exit_code_ = 1;
       co_return false;
     }
@@ -94,7 +94,7 @@ class UdpClient {
     auto result = co_await (socket_.async_receive(asio::buffer(reply_), net::use_tuple) ||
                             timeout_.async_wait(net::use_tuple));
     if (result.index() == 1) {
-      console_.notice(fmt::format("no reply within {} ms: the datagram or its reply may have been lost",
+      console_->notice(fmt::format("no reply within {} ms: the datagram or its reply may have been lost",
                                   options_.udp_timeout.count()));
       exit_code_ = 1;
       co_return true;
@@ -106,7 +106,7 @@ class UdpClient {
       co_return co_await exchange(line);
     }
     if (receive_error) {
-      console_.notice(fmt::format("no UDP server at {}: {}", net::to_string(addresses_[current_], options_.port),
+      console_->notice(fmt::format("no UDP server at {}: {}", net::to_string(addresses_[current_], options_.port),
                                   receive_error.message()));
       exit_code_ = 1;
       co_return true;
@@ -130,13 +130,13 @@ class UdpClient {
     // One datagram, one line, like the tutorial's print(datos.decode()).
     std::string line(datagram);
     line += '\n';
-    console_.print_incoming(line);
+    console_->print_incoming(line);
   }
 
   asio::io_context& context_;
   const ClientOptions& options_;
   udp::socket socket_;
-  Console console_;
+  std::unique_ptr<Console> console_;
   asio::steady_timer wake_;
   asio::steady_timer timeout_;
   std::vector<char> reply_;
