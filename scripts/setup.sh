@@ -11,6 +11,7 @@ packages=(
   libfmt-dev                                     # formatting and logging
   libgtest-dev libgmock-dev                      # unit and integration tests
   libbenchmark-dev                               # micro-benchmarks under bench/micro
+  clang libclang-rt-14-dev                       # libFuzzer targets under fuzz/
   python3                                        # interop tests (the tutorial's programs)
   netcat-openbsd                                 # interop tests drive a real nc
   procps                                         # ps/pgrep in tests

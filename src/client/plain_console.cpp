@@ -4,31 +4,35 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <thread>
 
 namespace enchufe::client {
 
 PlainConsole::PlainConsole(asio::io_context& context)
-    : context_(context), stdout_is_terminal_(::isatty(STDOUT_FILENO) == 1) {}
+    : reader_(std::make_shared<Reader>(context)), stdout_is_terminal_(::isatty(STDOUT_FILENO) == 1) {}
 
 PlainConsole::~PlainConsole() {
-  // The reader may be blocked in read(2); the process is exiting, so it is
-  // left to end with it.
-  if (reader_.joinable()) reader_.detach();
+  {
+    std::lock_guard lock(reader_->mutex);
+    reader_->closed = true;
+  }
   std::lock_guard lock(output_mutex_);
   if (line_open_) write_all(STDOUT_FILENO, "\n");  // leave the shell prompt on a line of its own
 }
 
 void PlainConsole::start(LineHandler on_line) {
-  on_line_ = std::move(on_line);
-  reader_ = std::thread([this] { read_stdin(); });
+  reader_->on_line = std::move(on_line);
+  std::thread([reader = reader_] { reader->run(); }).detach();
 }
 
-void PlainConsole::post_line(std::optional<std::string> line) {
-  if (line) in_flight_.acquire();
-  asio::post(context_, [this, line = std::move(line)]() mutable { on_line_(std::move(line)); });
+void PlainConsole::Reader::post(std::optional<std::string> line) {
+  if (line) in_flight.acquire();
+  std::lock_guard lock(mutex);
+  if (closed) return;
+  asio::post(context, [this, line = std::move(line)]() mutable { on_line(std::move(line)); });
 }
 
-void PlainConsole::read_stdin() {
+void PlainConsole::Reader::run() {
   std::string pending;
   char buffer[4096];
   for (;;) {
@@ -41,12 +45,12 @@ void PlainConsole::read_stdin() {
       std::string line = pending.substr(0, newline);
       pending.erase(0, newline + 1);
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      post_line(std::move(line));
+      post(std::move(line));
     }
   }
   // End of input: a last line without a newline still counts.
-  if (!pending.empty()) post_line(std::move(pending));
-  post_line(std::nullopt);
+  if (!pending.empty()) post(std::move(pending));
+  post(std::nullopt);
 }
 
 void PlainConsole::print_incoming(std::string_view bytes) {

@@ -99,7 +99,8 @@ TEST(Shutdown, EveryOwedReplyIsDeliveredBeforeTheEof) {
 TEST(Shutdown, ClientThatNeverReadsDoesNotDelayTheExit) {
   auto server = Server::start("echo");
   auto hog = TcpClient::connect("127.0.0.1", server.port("echo"));
-  const std::string chunk = std::string(1000, 'x') + "\n";
+  std::string chunk(1000, 'x');
+  chunk += '\n';
   std::string lots;
   for (int i = 0; i < 1000; ++i) lots += chunk;
   // Fill both directions until the server stops reading (back-pressure).
@@ -113,8 +114,10 @@ TEST(Shutdown, ClientThatNeverReadsDoesNotDelayTheExit) {
 TEST(Shutdown, SecondSignalStopsAtOnce) {
   auto server = Server::start("echo");
   auto hog = TcpClient::connect("127.0.0.1", server.port("echo"));
+  std::string line(100'000, 'x');
+  line += '\n';
   for (int i = 0; i < 20; ++i) {
-    if (!hog.send_all(std::string(100'000, 'x') + "\n", 200ms)) break;
+    if (!hog.send_all(line, 200ms)) break;
   }
   ASSERT_TRUE(server.process().send_signal(SIGTERM));
   std::this_thread::sleep_for(50ms);

@@ -1,0 +1,31 @@
+// Fuzzes the chat's command parser and name rules: no crash, and what they
+// return stays inside the line and obeys the rules.
+#include "services/chat/commands.hpp"
+#include "services/chat/names.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+namespace {
+bool inside(std::string_view part, std::string_view whole) {
+  return part.empty() || (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace enchufe::services::chat;
+  const std::string_view line(reinterpret_cast<const char*>(data), size);
+  const Command c = parse_command(line, "salir");
+  if (!inside(c.target, line) || !inside(c.text, line)) std::abort();
+  if (c.kind == CommandKind::invalid && c.error.empty()) std::abort();
+  if ((c.kind == CommandKind::nick || c.kind == CommandKind::join || c.kind == CommandKind::msg) && c.target.empty()) {
+    std::abort();
+  }
+  if (valid_nickname(line)) {
+    if (line.empty() || line.size() > kMaxNicknameLength || fold(line).size() != line.size()) std::abort();
+  }
+  if (valid_room_name(room_name(line)) && room_name(line).size() > kMaxRoomNameLength) std::abort();
+  return 0;
+}
