@@ -32,6 +32,7 @@ void add_connect_command(CLI::App& app, Action& action) {
       ->capture_default_str()
       ->check(CLI::Range(0.001, 3600.0));
   cmd->add_flag("-v,--verbose", a.verbose, "Status lines (connected, closed) even when not on a terminal");
+  cmd->add_flag("--trace", a.options.trace, "Narrate each socket operation, numbered like the tutorial's steps");
   cmd->footer(
       "Lines typed are sent as you press Enter; whatever the server sends is printed as it\n"
       "arrives. End of input half-closes the connection and waits for the server to finish.\n"

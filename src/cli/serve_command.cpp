@@ -6,9 +6,11 @@
 #include "net/errors.hpp"
 #include "net/log.hpp"
 #include "net/tcp_server.hpp"
+#include "net/trace.hpp"
 #include "net/udp_server.hpp"
 #include "services/chat/chat.hpp"
 #include "services/echo.hpp"
+#include "services/metrics_endpoint.hpp"
 #include "services/greet.hpp"
 #include "services/udp_echo.hpp"
 
@@ -34,6 +36,9 @@ struct ServeOptions {
   std::size_t threads = 0;
   bool quiet = false;
   bool verbose = false;
+  std::string log_format = "text";
+  bool trace = false;
+  std::string metrics;  // HOST:PORT of the /metrics endpoint, if any
   std::size_t max_connections = net::limits::kMaxConnections;
   unsigned partial_delay_ms = net::limits::kPartialMessageDelay.count();
 
@@ -61,6 +66,12 @@ void add_common_options(CLI::App& cmd, ServeOptions& o) {
       ->check(CLI::Range(0, 1024));
   auto* quiet = cmd.add_flag("-q,--quiet", o.quiet, "Log only warnings and errors");
   cmd.add_flag("-v,--verbose", o.verbose, "Also log every message received")->excludes(quiet);
+  cmd.add_flag("--trace", o.trace, "Narrate each socket operation (socket, bind, listen, accept, recv, send, close)");
+  cmd.add_option("--log-format", o.log_format, "text (for people) or json (one object per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd.add_option("--metrics", o.metrics,
+                 "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. localhost:9100)");
 }
 
 void add_tcp_options(CLI::App& cmd, ServeOptions& o) {
@@ -114,14 +125,45 @@ struct Selection {
   bool greet = false, echo = false, udp = false, chat = false;
 };
 
+// The /metrics endpoint's own connections: a few scrapers at most.
+net::TcpServerOptions metrics_options(const std::string& where) {
+  const auto hp = net::parse_host_port(where);
+  net::TcpServerOptions t;
+  t.host = hp.host;
+  t.port = hp.port;
+  t.max_connections = 64;
+  t.connection.max_line = 8 * 1024;
+  t.connection.idle_timeout = std::chrono::seconds(10);
+  return t;
+}
+
+// On the way out: what each service did, for the operator's log.
+void log_summary(const std::vector<std::shared_ptr<net::ServiceMetrics>>& services,
+                 std::chrono::steady_clock::duration uptime) {
+  for (const auto& s : services) {
+    const auto t = s->totals();
+    log::at(log::Level::info, {.service = s->service(), .event = "summary"},
+            "served {} connections and {} messages; {} bytes in, {} bytes out", t[net::Counter::accepted],
+            t[net::Counter::messages_in], t[net::Counter::bytes_in], t[net::Counter::bytes_out]);
+  }
+  log::at(log::Level::info, {.event = "stopped"}, "stopped after {:.1f} s",
+          std::chrono::duration<double>(uptime).count());
+}
+
 int run_servers(const ServeOptions& o, Selection which) {
   log::set_level(o.quiet ? log::Level::warn : o.verbose ? log::Level::debug : log::Level::info);
+  log::set_format(o.log_format == "json" ? log::Format::json : log::Format::text);
+  trace::g_enabled = o.trace;  // before any thread starts
+  const auto started = std::chrono::steady_clock::now();
   // Every option is checked before anything binds: a bad --udp-port must not
   // leave listening lines behind for servers that never run.
   const auto greet_options = tcp_options(o, o.greet_port, o.echo_lines);
   const auto echo_options = tcp_options(o, o.echo_port, o.echo_lines);
   const auto chat_options = tcp_options(o, o.chat_port, o.chat_lines, services::chat::chat_connection_defaults());
   const auto udp_echo_options = udp_options(o, o.udp_port);
+  const std::optional<net::TcpServerOptions> metrics_at =
+      o.metrics.empty() ? std::nullopt : std::optional(metrics_options(o.metrics));
+  auto registry = std::make_shared<net::MetricsRegistry>();
 
   net::Runtime runtime(o.threads);
   struct Named {
@@ -141,16 +183,26 @@ int run_servers(const ServeOptions& o, Selection which) {
                                                             services::echo_protocol(o.echo))});
   }
   if (which.chat) {
-    tcp.push_back({"chat", std::make_unique<net::TcpServer>(runtime, "chat", chat_options,
-                                                            services::chat::chat_protocol(runtime, o.chat))});
+    tcp.push_back({"chat", std::make_unique<net::TcpServer>(
+                               runtime, "chat", chat_options,
+                               services::chat::chat_protocol(runtime, o.chat, registry.get()))});
   }
   if (which.udp) {
     udp = std::make_unique<net::UdpServer>(runtime, "udp-echo", udp_echo_options, services::udp_echo_handler(o.udp));
+  }
+  std::vector<std::shared_ptr<net::ServiceMetrics>> services;
+  for (const auto& named : tcp) services.push_back(named.server->metrics());
+  if (udp) services.push_back(udp->metrics());
+  for (const auto& s : services) registry->add(s);
+  std::unique_ptr<net::TcpServer> metrics;
+  if (metrics_at) {
+    metrics = std::make_unique<net::TcpServer>(runtime, "metrics", *metrics_at, services::metrics_endpoint(registry));
   }
 
   // Everything is bound: say where.
   for (const auto& [service, server] : tcp) print_listening(service, "tcp", server->local_endpoints());
   if (udp) print_listening("udp-echo", "udp", udp->local_endpoints());
+  if (metrics) print_listening("metrics", "tcp", metrics->local_endpoints());
   if (!tcp.empty()) {
     const std::size_t limit = net::raise_open_files_limit();
     if (limit < o.max_connections + 64) {
@@ -161,9 +213,10 @@ int run_servers(const ServeOptions& o, Selection which) {
   }
   for (auto& named : tcp) named.server->start();
   if (udp) udp->start();
+  if (metrics) metrics->start();
   log::info("serving with {} thread{}; Ctrl-C to stop", runtime.size(), runtime.size() == 1 ? "" : "s");
   runtime.run();
-  log::info("stopped");
+  log_summary(services, std::chrono::steady_clock::now() - started);
   return 0;
 }
 

@@ -17,6 +17,7 @@ struct ClientOptions {
   std::string quit_word = "salir";          // sent, then the client leaves
   std::chrono::milliseconds udp_timeout{2000};
   bool verbose = false;                     // status lines even when not interactive
+  bool trace = false;                       // narrate each socket operation (--trace)
 };
 
 // Both return the process exit code: 0 ok, 1 on a connection failure.

@@ -56,7 +56,16 @@ class TcpClient {
     asio::error_code ec;
     for (const auto& address : addresses) {
       socket_.close(ec);
+      if (options_.trace) {
+        trace("1 socket", "a TCP socket ({})", address.is_v6() ? "AF_INET6" : "AF_INET");
+        trace("2 connect", "to {}: the three-way handshake (SYN, SYN-ACK, ACK)...",
+              net::to_string(address, options_.port));
+      }
       socket_.connect(tcp::endpoint(address, options_.port), ec);
+      if (options_.trace) {
+        trace("2 connect", "{}", ec ? fmt::format("failed: {}", ec.message())
+                                    : fmt::format("connected from {}", net::to_string(socket_.local_endpoint())));
+      }
       if (!ec) {
         socket_.set_option(tcp::no_delay(true), ec);
         if (console_->interactive() || options_.verbose) {
@@ -107,6 +116,7 @@ class TcpClient {
   asio::awaitable<void> write_loop() {
     while (!outbox_.empty()) {
       auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(outbox_.front()), net::use_tuple);
+      if (options_.trace && !ec) trace("3 send", "{} bytes: {}", n, net::preview(outbox_.front()));
       outbox_.pop_front();
       console_->line_done();
       if (ec) {
@@ -118,6 +128,7 @@ class TcpClient {
     if (queue_shutdown_) {
       asio::error_code ignored;
       socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      if (options_.trace) trace("shutdown", "our side is done sending (FIN); still reading until the server closes");
     }
   }
 
@@ -125,6 +136,10 @@ class TcpClient {
     char buffer[16 * 1024];
     for (;;) {
       auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), net::use_tuple);
+      if (options_.trace) {
+        if (n > 0) trace("3 recv", "{} bytes: {}", n, net::preview({buffer, n}));
+        if (ec == asio::error::eof) trace("3 recv", "0 bytes: the server closed its side (FIN)");
+      }
       if (n > 0) console_->print_incoming({buffer, n});
       if (ec == asio::error::eof) {
         finish("connection closed by the server", 0);
@@ -137,9 +152,16 @@ class TcpClient {
     }
   }
 
+  // A --trace line, through the console so it never garbles the typed line.
+  template <typename... Args>
+  void trace(std::string_view step, fmt::format_string<Args...> format, Args&&... args) {
+    console_->notice(fmt::format("[{}] {}", step, fmt::format(format, std::forward<Args>(args)...)));
+  }
+
   void finish(std::string_view why, int code) {
     if (done_) return;
     done_ = true;
+    if (options_.trace) trace("4 close", "socket closed");
     // After our own quit word the close is expected: no need to announce it.
     if (!(leaving_ && code == 0) || console_->interactive() || options_.verbose) {
       console_->notice(why);

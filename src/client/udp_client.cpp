@@ -52,6 +52,7 @@ class UdpClient {
       socket_.close(ec);
       const udp::endpoint server(addresses_[current_], options_.port);
       socket_.open(server.protocol(), ec);
+      if (options_.trace && !ec) trace("1 socket", "a UDP socket; connect() only fixes the peer, nothing is sent");
       if (!ec) socket_.connect(server, ec);
       if (!ec) return true;
     }
@@ -83,6 +84,10 @@ class UdpClient {
   asio::awaitable<bool> exchange(const std::string& line) {
     asio::error_code ec;
     socket_.send(asio::buffer(line), 0, ec);
+    if (options_.trace) {
+      trace("sendto", "{} bytes to {}{}", line.size(), net::to_string(addresses_[current_], options_.port),
+            ec ? fmt::format(": failed ({})", ec.message()) : "");
+    }
     if (ec) {
       console_->notice(fmt::format("cannot send: {}", ec.message()));
       exit_code_ = 1;
@@ -100,6 +105,10 @@ class UdpClient {
       co_return true;
     }
     auto [receive_error, n] = std::get<0>(result);
+    if (options_.trace) {
+      trace("recvfrom", "{}", receive_error ? fmt::format("failed: {}", receive_error.message())
+                                            : fmt::format("{} bytes: {}", n, net::preview({reply_.data(), n})));
+    }
     if (receive_error == asio::error::connection_refused && current_ + 1 < addresses_.size()) {
       // Nothing listens on this address (say ::1); the next may be the one.
       if (!use_address(current_ + 1)) co_return false;
@@ -113,6 +122,12 @@ class UdpClient {
     }
     print_reply({reply_.data(), n});
     co_return true;
+  }
+
+  // A --trace line, through the console so it never garbles the typed line.
+  template <typename... Args>
+  void trace(std::string_view step, fmt::format_string<Args...> format, Args&&... args) {
+    console_->notice(fmt::format("[{}] {}", step, fmt::format(format, std::forward<Args>(args)...)));
   }
 
   // Replies that arrived after their timeout belong to earlier lines: show

@@ -4,6 +4,7 @@
 #include "net/endpoint.hpp"
 #include "net/log.hpp"
 #include "net/text.hpp"
+#include "net/trace.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/post.hpp>
@@ -31,6 +32,20 @@ bool would_block(const asio::error_code& ec) {
 
 }  // namespace
 
+template <typename... Args>
+void Connection::note(log::Level level, std::string_view event, fmt::format_string<Args...> format,
+                      Args&&... args) const {
+  if (!log::enabled(level)) return;
+  const std::string peer = to_string(peer_);
+  log::at(level, {server_->name, id_, peer, event}, format, std::forward<Args>(args)...);
+}
+
+template <typename... Args>
+void Connection::trace_step(std::string_view step, fmt::format_string<Args...> format, Args&&... args) const {
+  const std::string peer = to_string(peer_);
+  trace::step({server_->name, id_, peer, {}}, step, format, std::forward<Args>(args)...);
+}
+
 std::string_view describe(CloseReason reason) {
   switch (reason) {
     case CloseReason::peer_closed: return "client closed the connection";
@@ -54,6 +69,7 @@ Connection::Connection(Loop& loop, TcpSocket socket, std::shared_ptr<ServerConte
       protocol_(server_->make_protocol()),
       id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
       framer_(server_->options.max_line),
+      counters_(server_->metrics->loop(loop.index())),
       watchdog_timer_(loop.executor()),
       last_input_(Clock::now()),
       wait_timer_(loop.executor()) {
@@ -78,7 +94,7 @@ void Connection::start() {
 // ---- lifecycle ------------------------------------------------------------
 
 asio::awaitable<void> Connection::run() {
-  log::info("{} #{}: connected {}", server_->name, id_, to_string(peer_));
+  note(log::Level::info, "connected", "connected {}", to_string(peer_));
   in_callback_ = true;
   protocol_->on_open(*this);
   in_callback_ = false;
@@ -93,8 +109,16 @@ asio::awaitable<void> Connection::run() {
 
   asio::error_code ignored;
   socket_.close(ignored);
+  if (trace::on()) {
+    trace_step("6 close", "socket closed{}",
+               reason_ == CloseReason::peer_closed ? "; the client closed first, so TIME_WAIT is on its side"
+               : state_ == State::broken           ? ""
+                                                   : "; we closed first, so this side keeps the connection in "
+                                                     "TIME_WAIT for about a minute");
+  }
   watchdog_timer_.cancel();
   protocol_->on_close(*this, reason_);
+  count_close();
   log_closed();
 }
 
@@ -136,12 +160,24 @@ void Connection::fail(const asio::error_code& ec) {
   wait_timer_.cancel();
 }
 
+void Connection::count_close() {
+  counters_.add(Counter::closed);
+  switch (reason_) {
+    case CloseReason::reset: counters_.add(Counter::errors_reset); break;
+    case CloseReason::idle_timeout: counters_.add(Counter::errors_timeout); break;
+    case CloseReason::line_too_long: break;  // counted when the line was refused
+    case CloseReason::flooding: counters_.add(Counter::errors_flood); break;
+    case CloseReason::too_slow: counters_.add(Counter::errors_slow_consumer); break;
+    case CloseReason::io_error: counters_.add(Counter::errors_other); break;
+    default: break;
+  }
+}
+
 void Connection::log_closed() const {
   if (!log::enabled(log::Level::info)) return;
   const std::string error = error_ ? fmt::format(" ({})", error_.message()) : std::string();
-  log::info("{} #{}: closed {}: {}{}; {} messages in, {} out, {} bytes in, {} out", server_->name, id_,
-            to_string(peer_), describe(reason_), error, stats_.messages_in, stats_.messages_out, stats_.bytes_in,
-            stats_.bytes_out);
+  note(log::Level::info, "closed", "closed {}: {}{}; {} messages in, {} out, {} bytes in, {} out", to_string(peer_),
+       describe(reason_), error, stats_.messages_in, stats_.messages_out, stats_.bytes_in, stats_.bytes_out);
 }
 
 // ---- reading --------------------------------------------------------------
@@ -169,6 +205,9 @@ asio::awaitable<void> Connection::read_loop() {
       continue;
     }
     if (ec == asio::error::eof) {
+      if (trace::on()) {
+        trace_step("5 recv", "0 bytes: the client closed its side (FIN); the replies it is owed still go out");
+      }
       // A half-close still gets every reply it is owed, including one for
       // bytes sent without a newline (the tutorial's client: "salir", close).
       deliver_pending();
@@ -180,11 +219,19 @@ asio::awaitable<void> Connection::read_loop() {
       break;
     }
     if (ec) {
+      if (trace::on()) {
+        trace_step("5 recv", "failed: {}{}", ec.message(),
+                   classify(ec) == CloseReason::reset
+                       ? " (a reset, RST: the client is gone, with whatever was still in flight)"
+                       : "");
+      }
       fail(ec);
       break;
     }
+    if (trace::on()) trace_step("5 recv", "{} bytes: {}", n, preview({buffer.data(), n}));
     last_input_ = Clock::now();
     stats_.bytes_in += n;
+    counters_.add(Counter::bytes_in, n);
     dispatch({buffer.data(), n});
     flush();
     // A client that fills whole buffers could monopolise the loop: let the
@@ -219,6 +266,7 @@ void Connection::dispatch(std::string_view bytes) {
         return state_ == State::open;  // after "salir", the rest is ignored
       },
       [this] {
+        counters_.add(Counter::errors_too_long);
         protocol_->on_line_too_long(*this);
         return state_ == State::open;
       });
@@ -234,8 +282,9 @@ void Connection::dispatch(std::string_view bytes) {
 
 void Connection::deliver(std::string_view text, std::string_view terminator) {
   ++stats_.messages_in;
+  counters_.add(Counter::messages_in);
   if (log::enabled(log::Level::debug)) {
-    log::debug("{} #{}: {} says {}", server_->name, id_, to_string(peer_), preview(text));
+    note(log::Level::debug, "message", "{} says {}", to_string(peer_), preview(text));
   }
   protocol_->on_message(*this, text, terminator);
 }
@@ -287,8 +336,8 @@ asio::awaitable<void> Connection::watchdog() {
       flush();
       continue;
     }
-    log::info("{} #{}: {} idle for {} s", server_->name, id_, to_string(peer_),
-              std::chrono::duration_cast<std::chrono::seconds>(server_->options.idle_timeout).count());
+    note(log::Level::info, "idle_timeout", "{} idle for {} s", to_string(peer_),
+         std::chrono::duration_cast<std::chrono::seconds>(server_->options.idle_timeout).count());
     close_after_flush(CloseReason::idle_timeout);
   }
   watchdog_running_ = false;
@@ -310,10 +359,13 @@ void Connection::send(SharedText text) {
 
 void Connection::after_send() {
   ++stats_.messages_out;
+  counters_.add(Counter::messages_out);
+  // A reply to what was just read: time it until it is written.
+  if (in_callback_ && !reply_owed_since_) reply_owed_since_ = last_input_;
   const std::size_t max_output = server_->options.max_output;
   if (max_output > 0 && outbox_.size() > max_output) {
-    log::info("{} #{}: {} owes {} bytes, over --max-output; disconnecting", server_->name, id_, to_string(peer_),
-              outbox_.size());
+    note(log::Level::info, "too_slow", "{} owes {} bytes, over --max-output; disconnecting", to_string(peer_),
+         outbox_.size());
     close_now(CloseReason::too_slow);
     return;
   }
@@ -337,13 +389,30 @@ bool Connection::write_pending() {
     asio::error_code ec;
     const std::size_t count = outbox_.gather(buffers);
     const std::size_t n = socket_.write_some(std::span<const asio::const_buffer>(buffers.data(), count), ec);
-    if (would_block(ec)) return false;
+    if (would_block(ec)) {
+      if (trace::on()) {
+        trace_step("5 send", "the socket's send buffer is full ({} bytes owed): the client is not reading; "
+                   "waiting until it is writable",
+                   outbox_.size());
+      }
+      return false;
+    }
     if (ec) {
+      if (trace::on()) trace_step("5 send", "failed: {}", ec.message());
       fail(ec);
       break;
     }
+    if (trace::on()) {
+      trace_step("5 send", "{} bytes: {}", n,
+                 preview({static_cast<const char*>(buffers[0].data()), std::min(n, buffers[0].size())}));
+    }
     stats_.bytes_out += n;
+    counters_.add(Counter::bytes_out, n);
     outbox_.consume(n);
+  }
+  if (outbox_.empty() && reply_owed_since_) {
+    counters_.observe_latency(Clock::now() - *reply_owed_since_);
+    reply_owed_since_.reset();
   }
   return true;
 }
@@ -376,8 +445,8 @@ asio::awaitable<void> Connection::drain_before_close() {
   const auto deadline = Clock::now() + limits::kCloseDrainTimeout;
   while (writer_running_) {
     if (Clock::now() >= deadline) {
-      log::info("{} #{}: {} did not take its last {} bytes in time", server_->name, id_, to_string(peer_),
-                outbox_.size());
+      note(log::Level::info, "drain_timeout", "{} did not take its last {} bytes in time", to_string(peer_),
+           outbox_.size());
       fail(asio::error::timed_out);
       asio::error_code ignored;
       socket_.close(ignored);  // ends the writer's wait
@@ -391,6 +460,9 @@ asio::awaitable<void> Connection::lingering_close() {
   asio::error_code ec;
   socket_.shutdown(asio::socket_base::shutdown_send, ec);
   if (ec) co_return;
+  if (trace::on()) {
+    trace_step("6 shutdown", "our side is done sending (FIN); reading what the client still sends until it closes");
+  }
   // Read and discard until the client closes too, for a bounded time, so
   // input we never read cannot turn our close into a reset that destroys
   // the last reply before the client has read it.

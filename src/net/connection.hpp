@@ -12,6 +12,8 @@
 //  - ordinary disconnects are error codes, never exceptions.
 
 #include "net/line_framer.hpp"
+#include "net/log.hpp"
+#include "net/metrics.hpp"
 #include "net/limits.hpp"
 #include "net/outbox.hpp"
 #include "net/runtime.hpp"
@@ -90,6 +92,7 @@ struct ServerContext {
   ConnectionOptions options;
   std::function<std::unique_ptr<Protocol>()> make_protocol;
   std::atomic<std::size_t> active{0};
+  std::shared_ptr<ServiceMetrics> metrics;
 };
 
 struct ConnectionStats {
@@ -156,7 +159,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void flush();
   void schedule_flush();
   void fail(const asio::error_code& ec);
+  void count_close();
   void log_closed() const;
+  // A --trace line about this connection.
+  template <typename... Args>
+  void trace_step(std::string_view step, fmt::format_string<Args...> format, Args&&... args) const;
+  // A log line about this connection (service, id and peer as fields).
+  template <typename... Args>
+  void note(log::Level level, std::string_view event, fmt::format_string<Args...> format, Args&&... args) const;
 
   Loop& loop_;
   TcpSocket socket_;
@@ -173,6 +183,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   LineFramer framer_;
   Outbox outbox_;
   ConnectionStats stats_;
+  LoopCounters& counters_;  // this loop's block of the service's metrics
+  // When the input that the queued replies answer was read (for the reply
+  // latency histogram); unset when nothing is owed.
+  std::optional<Clock::time_point> reply_owed_since_;
 
   // Reader side: a wait for input that close_after_flush() can interrupt.
   asio::cancellation_signal read_cancel_;

@@ -12,20 +12,50 @@
 namespace enchufe::log {
 namespace {
 std::atomic<Level> g_level{Level::info};
+std::atomic<Format> g_format{Format::text};
 
-std::string_view tag(Level l) {
+std::string_view level_name(Level l) {
   switch (l) {
-    case Level::error: return "error: ";
-    case Level::warn: return "warning: ";
-    default: return "";
+    case Level::error: return "error";
+    case Level::warn: return "warning";
+    case Level::info: return "info";
+    case Level::debug: return "debug";
+  }
+  return "info";
+}
+
+void write_all(std::string_view rest) {
+  while (!rest.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+    if (n <= 0) return;  // stderr gone: logging must never take the server down
+    rest.remove_prefix(static_cast<std::size_t>(n));
   }
 }
 }  // namespace
 
 void set_level(Level l) { g_level.store(l, std::memory_order_relaxed); }
 Level level() { return g_level.load(std::memory_order_relaxed); }
+void set_format(Format f) { g_format.store(f, std::memory_order_relaxed); }
 
-void write_line(Level l, std::string_view text) {
+void append_json_escaped(std::string& out, std::string_view text) {
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+}
+
+void write(Level l, const Context& c, std::string_view message) {
   using namespace std::chrono;
   const auto now = system_clock::now();
   const std::time_t secs = system_clock::to_time_t(now);
@@ -35,15 +65,35 @@ void write_line(Level l, std::string_view text) {
 
   thread_local std::string line;
   line.clear();
-  fmt::format_to(std::back_inserter(line), "{:02}:{:02}:{:02}.{:03} {}{}\n", utc.tm_hour, utc.tm_min,
-                 utc.tm_sec, millis, tag(l), text);
-  // One write per line: atomic for pipes up to PIPE_BUF, and never interleaved mid-line.
-  std::string_view rest = line;
-  while (!rest.empty()) {
-    const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
-    if (n <= 0) return;  // stderr gone: logging must never take the server down
-    rest.remove_prefix(static_cast<std::size_t>(n));
+  auto out = std::back_inserter(line);
+  if (g_format.load(std::memory_order_relaxed) == Format::json) {
+    fmt::format_to(out, R"({{"time":"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z","level":"{}")", utc.tm_year + 1900,
+                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis, level_name(l));
+    const auto field = [&](std::string_view name, std::string_view value) {
+      if (value.empty()) return;
+      fmt::format_to(out, R"(,"{}":")", name);
+      append_json_escaped(line, value);
+      line += '"';
+    };
+    field("service", c.service);
+    if (c.connection != 0) fmt::format_to(out, R"(,"connection":{})", c.connection);
+    field("peer", c.peer);
+    field("event", c.event.empty() ? std::string_view("message") : c.event);
+    field("message", message);
+    line += "}\n";
+  } else {
+    fmt::format_to(out, "{:02}:{:02}:{:02}.{:03} ", utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+    if (l == Level::error || l == Level::warn) fmt::format_to(out, "{}: ", level_name(l));
+    if (!c.service.empty()) {
+      line += c.service;
+      if (c.connection != 0) fmt::format_to(out, " #{}", c.connection);
+      line += ": ";
+    }
+    line += message;
+    line += '\n';
   }
+  // One write per line: atomic for pipes up to PIPE_BUF, never interleaved mid-line.
+  write_all(line);
 }
 
 }  // namespace enchufe::log

@@ -3,6 +3,7 @@
 #include "net/coroutine.hpp"
 #include "net/listen.hpp"
 #include "net/log.hpp"
+#include "net/trace.hpp"
 
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
@@ -35,6 +36,7 @@ TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions&
   context_->name = std::move(name);
   context_->options = options.connection;
   context_->make_protocol = std::move(make_protocol);
+  context_->metrics = std::make_shared<ServiceMetrics>(context_->name, runtime_.size());
 
   auto loop_for = [this](std::size_t i) -> Loop& { return runtime_.loop(i % runtime_.size()); };
   std::size_t bound = 0;
@@ -47,8 +49,21 @@ TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions&
     if (!ec) acceptor.set_option(Acceptor::reuse_address(true), ec);
     // "::" next to "0.0.0.0": each socket serves its own family.
     if (!ec && address.is_v6() && mixed_families) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec && trace::on()) {
+      trace::step({.service = context_->name}, "1 socket", "a TCP socket ({}), the server's door",
+                  address.is_v6() ? "AF_INET6" : "AF_INET");
+    }
     if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec && trace::on()) {
+      trace::step({.service = context_->name}, "2 bind", "tied to {}{}", to_string(acceptor.local_endpoint()),
+                  port == 0 ? " (port 0: the kernel picked a free one)" : "");
+    }
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec && trace::on()) {
+      trace::step({.service = context_->name}, "3 listen",
+                  "listening, backlog {}: the kernel completes connections and queues them until accept() takes them",
+                  static_cast<int>(asio::socket_base::max_listen_connections));
+    }
     if (!ec) ++bound;
     return acceptor;
   };
@@ -94,8 +109,8 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
     if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) break;
     if (out_of_resources(ec)) {
       if (!starved) {
-        log::warn("{}: cannot accept: {}; retrying with back-off while current clients are served",
-                  context->name, ec.message());
+        log::at(log::Level::warn, {.service = context->name, .event = "accept_starved"},
+                "cannot accept: {}; retrying with back-off while current clients are served", ec.message());
       }
       starved = true;
       listener.backoff.expires_after(backoff);
@@ -106,18 +121,28 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
     if (ec) {
       // The client vanished between connect and accept (ECONNABORTED and
       // the like): nothing to serve, nothing to fix.
-      log::debug("{}: accept: {}", context->name, ec.message());
+      log::at(log::Level::debug, {.service = context->name, .event = "accept_failed"}, "accept: {}", ec.message());
       continue;
     }
-    if (starved) log::info("{}: accepting again", context->name);
+    if (starved) log::at(log::Level::info, {.service = context->name, .event = "accept_resumed"}, "accepting again");
     starved = false;
     backoff = limits::kAcceptBackoffMin;
 
+    LoopCounters& counters = context->metrics->loop(listener.loop.index());
     if (context->active.load(std::memory_order_relaxed) >= max_connections_) {
+      counters.add(Counter::refused);
       refuse(socket);
       continue;
     }
+    counters.add(Counter::accepted);
     context->active.fetch_add(1, std::memory_order_relaxed);
+    if (trace::on()) {
+      asio::error_code ignored;
+      const std::string peer = to_string(socket.remote_endpoint(ignored));
+      trace::step({.service = context->name, .peer = peer}, "4 accept",
+                  "{} connected: accept() returned a new socket for this client; the listening one keeps listening",
+                  peer);
+    }
     asio::post(target.context(), [context, socket = std::move(socket)]() mutable {
       Loop& loop = *Loop::current();
       auto connection = std::make_shared<Connection>(loop, std::move(socket), context);
@@ -131,8 +156,9 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
 void TcpServer::refuse(TcpSocket& socket) {
   asio::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
-  log::warn("{}: refused {}: already {} connections (--max-connections)", context_->name, to_string(peer),
-            max_connections_);
+  const std::string who = to_string(peer);
+  log::at(log::Level::warn, {.service = context_->name, .peer = who, .event = "refused"},
+          "refused {}: already {} connections (--max-connections)", who, max_connections_);
   const std::string line = fmt::format("error: server full ({} connections); try again later\n", max_connections_);
   socket.non_blocking(true, ec);
   socket.write_some(asio::buffer(line), ec);

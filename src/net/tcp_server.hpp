@@ -33,6 +33,7 @@ class TcpServer {
   // The addresses really bound (port 0 resolved).
   std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
   std::size_t active_connections() const { return context_->active.load(); }
+  const std::shared_ptr<ServiceMetrics>& metrics() const { return context_->metrics; }
 
   // Starts accepting; connections are refused politely past max_connections.
   void start();

@@ -4,6 +4,7 @@
 #include "net/limits.hpp"
 #include "net/listen.hpp"
 #include "net/log.hpp"
+#include "net/trace.hpp"
 #include "net/text.hpp"
 
 #include <asio/ip/v6_only.hpp>
@@ -22,7 +23,10 @@ struct UdpServer::Endpoint {
 };
 
 UdpServer::UdpServer(Runtime& runtime, std::string name, const UdpServerOptions& options, DatagramHandler handler)
-    : runtime_(runtime), name_(std::move(name)), handler_(std::move(handler)) {
+    : runtime_(runtime),
+      name_(std::move(name)),
+      handler_(std::move(handler)),
+      metrics_(std::make_shared<ServiceMetrics>(name_, runtime.size())) {
   // UDP sockets go on the last loops, TCP listeners on the first ones, so
   // `serve all` spreads its sockets when there are several threads.
   auto loop_for = [this](std::size_t i) -> Loop& { return runtime_.loop(runtime_.size() - 1 - i % runtime_.size()); };
@@ -33,7 +37,15 @@ UdpServer::UdpServer(Runtime& runtime, std::string name, const UdpServerOptions&
     const asio::ip::udp::endpoint endpoint(address, port);
     socket.open(endpoint.protocol(), ec);
     if (!ec && address.is_v6() && mixed_families) socket.set_option(asio::ip::v6_only(true), ec);
+    if (!ec && trace::on()) {
+      trace::step({.service = name_}, "1 socket", "a UDP socket ({}): no connections, just datagrams",
+                  address.is_v6() ? "AF_INET6" : "AF_INET");
+    }
     if (!ec) socket.bind(endpoint, ec);
+    if (!ec && trace::on()) {
+      trace::step({.service = name_}, "2 bind", "tied to {}; UDP needs no listen() or accept()",
+                  to_string(socket.local_endpoint()));
+    }
     // A reply that does not fit the send buffer is dropped (UDP may lose it
     // anyway) rather than stalling the loop.
     if (!ec) socket.non_blocking(true, ec);
@@ -75,21 +87,48 @@ asio::awaitable<void> UdpServer::receive_loop(Endpoint& e) {
   const std::size_t max_reply =
       e.socket.local_endpoint().address().is_v6() ? limits::kMaxUdpPayloadV6 : limits::kMaxUdpPayloadV4;
   asio::ip::udp::endpoint from;
+  LoopCounters& counters = metrics_->loop(e.loop.index());
   while (e.socket.is_open()) {
     auto [ec, n] = co_await e.socket.async_receive_from(asio::buffer(e.in), from, use_tuple);
     if (ec == asio::error::operation_aborted || !e.socket.is_open()) break;
     if (ec) {
       // E.g. ECONNREFUSED: an ICMP error about an earlier reply whose sender
       // had gone. It concerns that peer only; keep serving.
-      log::debug("{}: receive: {}", name_, ec.message());
+      log::at(log::Level::debug, {.service = name_, .event = "receive_failed"}, "receive: {}", ec.message());
       continue;
     }
     const std::string_view datagram(e.in.data(), n);
-    if (log::enabled(log::Level::debug)) log::debug("{}: {} says {}", name_, to_string(from), preview(datagram));
+    if (trace::on()) {
+      const std::string who = to_string(from);
+      trace::step({.service = name_, .peer = who}, "recvfrom", "{} bytes from {}: {}", n, who, preview(datagram));
+    }
+    counters.add(Counter::datagrams_in);
+    counters.add(Counter::messages_in);
+    counters.add(Counter::bytes_in, n);
+    if (log::enabled(log::Level::debug)) {
+      const std::string who = to_string(from);
+      log::at(log::Level::debug, {.service = name_, .peer = who, .event = "datagram"}, "{} says {}", who,
+              preview(datagram));
+    }
     const auto reply = handler_(datagram, from, std::span<char>(e.out.data(), max_reply));
     if (!reply) continue;
     e.socket.send_to(asio::buffer(e.out.data(), *reply), from, 0, ec);
-    if (ec) log::debug("{}: reply to {} dropped: {}", name_, to_string(from), ec.message());
+    if (trace::on()) {
+      const std::string who = to_string(from);
+      trace::step({.service = name_, .peer = who}, "sendto", "{} bytes to {}{}: {}", *reply, who,
+                  ec ? fmt::format(" failed ({})", ec.message()) : "",
+                  preview({e.out.data(), *reply}));
+    }
+    if (!ec) {
+      counters.add(Counter::datagrams_out);
+      counters.add(Counter::messages_out);
+      counters.add(Counter::bytes_out, *reply);
+    } else {
+      counters.add(Counter::datagrams_dropped);
+      const std::string who = to_string(from);
+      log::at(log::Level::debug, {.service = name_, .peer = who, .event = "reply_dropped"}, "reply to {} dropped: {}",
+              who, ec.message());
+    }
   }
 }
 

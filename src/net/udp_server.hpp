@@ -3,6 +3,7 @@
 // loop on one of the runtime's loops. A datagram handler turns each datagram
 // into at most one reply.
 
+#include "net/metrics.hpp"
 #include "net/runtime.hpp"
 
 #include <asio/awaitable.hpp>
@@ -40,6 +41,7 @@ class UdpServer {
   ~UdpServer();
 
   std::vector<asio::ip::udp::endpoint> local_endpoints() const;
+  const std::shared_ptr<ServiceMetrics>& metrics() const { return metrics_; }
   void start();
 
  private:
@@ -49,6 +51,7 @@ class UdpServer {
   Runtime& runtime_;
   std::string name_;
   DatagramHandler handler_;
+  std::shared_ptr<ServiceMetrics> metrics_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
 };
 

@@ -13,8 +13,9 @@ net::DatagramHandler udp_echo_handler(UdpEchoOptions options) {
   return [options = std::move(options)](std::string_view datagram, const asio::ip::udp::endpoint& from,
                                         std::span<char> reply) -> std::optional<std::size_t> {
     if (net::is_word(datagram, options.quit_word)) {
-      log::info("udp-echo: {} sent {}: no reply, and the server keeps running", net::to_string(from),
-                net::preview(datagram));
+      const std::string who = net::to_string(from);
+      log::at(log::Level::info, {.service = "udp-echo", .peer = who, .event = "quit_word_ignored"},
+              "{} sent {}: no reply, and the server keeps running", who, net::preview(datagram));
       return std::nullopt;
     }
     // Prefix plus the largest datagram can exceed what one datagram carries
@@ -24,7 +25,9 @@ net::DatagramHandler udp_echo_handler(UdpEchoOptions options) {
     std::memcpy(reply.data(), options.prefix.data(), prefix);
     std::memcpy(reply.data() + prefix, datagram.data(), body);
     if (body < datagram.size()) {
-      log::warn("udp-echo: reply to {} cut to {} bytes, the largest datagram", net::to_string(from), reply.size());
+      const std::string who = net::to_string(from);
+      log::at(log::Level::warn, {.service = "udp-echo", .peer = who, .event = "reply_truncated"},
+              "reply to {} cut to {} bytes, the largest datagram", who, reply.size());
     }
     return prefix + body;
   };

@@ -3,10 +3,29 @@
 #include "services/chat/hub.hpp"
 #include "services/chat/session.hpp"
 
+#include <fmt/format.h>
+
 namespace enchufe::services::chat {
 
-std::function<std::unique_ptr<net::Protocol>()> chat_protocol(net::Runtime& runtime, ChatOptions options) {
+std::function<std::unique_ptr<net::Protocol>()> chat_protocol(net::Runtime& runtime, ChatOptions options,
+                                                              net::MetricsRegistry* registry) {
   auto hub = std::make_shared<ChatHub>(runtime, std::move(options));
+  if (registry != nullptr) {
+    std::weak_ptr<ChatHub> weak = hub;
+    registry->add_gauge("enchufe_chat_rooms", "Chat rooms that exist now.", [weak] {
+      const auto hub = weak.lock();
+      return net::MetricsRegistry::GaugeValues{{"", hub ? static_cast<double>(hub->rooms().size()) : 0.0}};
+    });
+    registry->add_gauge("enchufe_chat_room_members", "Members of each chat room.", [weak] {
+      net::MetricsRegistry::GaugeValues out;
+      if (const auto hub = weak.lock()) {
+        for (const auto& [room, members] : hub->rooms()) {
+          out.emplace_back(fmt::format("room=\"{}\"", room), static_cast<double>(members));
+        }
+      }
+      return out;
+    });
+  }
   return [hub] { return std::make_unique<ChatSession>(hub); };
 }
 

@@ -3,6 +3,7 @@
 // private messages, fair fan-out. See docs/chat.md.
 
 #include "net/connection.hpp"
+#include "net/metrics.hpp"
 #include "net/runtime.hpp"
 #include "services/chat/options.hpp"
 
@@ -12,8 +13,10 @@
 namespace enchufe::services::chat {
 
 // A protocol factory for net::TcpServer; every connection it makes shares one
-// hub (rooms, names) spread over `runtime`'s loops.
-std::function<std::unique_ptr<net::Protocol>()> chat_protocol(net::Runtime& runtime, ChatOptions options);
+// hub (rooms, names) spread over `runtime`'s loops. With a registry, the
+// rooms and their members are published as gauges.
+std::function<std::unique_ptr<net::Protocol>()> chat_protocol(net::Runtime& runtime, ChatOptions options,
+                                                              net::MetricsRegistry* registry = nullptr);
 
 // The connection settings a chat server wants by default.
 net::ConnectionOptions chat_connection_defaults();
