@@ -8,18 +8,49 @@
 #include "net/text.hpp"
 
 #include <asio/ip/v6_only.hpp>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 #include <asio/post.hpp>
 
 namespace enchufe::net {
 
+// Datagrams are taken and answered in batches: one recvmmsg(2) for up to
+// kBatch datagrams, one sendmmsg(2) for their replies, instead of two system
+// calls per datagram.
 struct UdpServer::Endpoint {
+  static constexpr std::size_t kBatch = 32;
+  // Every slot holds the largest datagram, so nothing is ever cut short the
+  // way recvfrom(1024) does. The memory is left uninitialised: only the pages
+  // a datagram touches become resident (a 100-byte datagram costs one page).
+  static constexpr std::size_t kSlot = 64 * 1024;
+
   Loop& loop;
   UdpSocket socket;
-  // One receive and one reply buffer per socket: each holds the largest
-  // datagram, so nothing is ever cut short the way recvfrom(1024) does.
-  std::vector<char> in = std::vector<char>(64 * 1024);
-  std::vector<char> out = std::vector<char>(64 * 1024);
+  std::unique_ptr<char[]> in{new char[kBatch * kSlot]};
+  std::unique_ptr<char[]> out{new char[kBatch * kSlot]};
+  std::array<mmsghdr, kBatch> received{};
+  std::array<iovec, kBatch> received_iov{};
+  std::array<sockaddr_storage, kBatch> senders{};
+  std::array<mmsghdr, kBatch> replies{};
+  std::array<iovec, kBatch> reply_iov{};
+
   Endpoint(Loop& l, UdpSocket s) : loop(l), socket(std::move(s)) {}
+
+  // Makes received[] ready for the next recvmmsg.
+  void prepare_receive() {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      received_iov[i] = {in.get() + i * kSlot, kSlot};
+      received[i].msg_hdr = {};
+      received[i].msg_hdr.msg_name = &senders[i];
+      received[i].msg_hdr.msg_namelen = sizeof senders[i];
+      received[i].msg_hdr.msg_iov = &received_iov[i];
+      received[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
 };
 
 UdpServer::UdpServer(Runtime& runtime, std::string name, const UdpServerOptions& options, DatagramHandler handler)
@@ -86,48 +117,79 @@ void UdpServer::start() {
 asio::awaitable<void> UdpServer::receive_loop(Endpoint& e) {
   const std::size_t max_reply =
       e.socket.local_endpoint().address().is_v6() ? limits::kMaxUdpPayloadV6 : limits::kMaxUdpPayloadV4;
-  asio::ip::udp::endpoint from;
   LoopCounters& counters = metrics_->loop(e.loop.index());
+  const int fd = e.socket.native_handle();
   while (e.socket.is_open()) {
-    auto [ec, n] = co_await e.socket.async_receive_from(asio::buffer(e.in), from, use_tuple);
-    if (ec == asio::error::operation_aborted || !e.socket.is_open()) break;
-    if (ec) {
-      // E.g. ECONNREFUSED: an ICMP error about an earlier reply whose sender
-      // had gone. It concerns that peer only; keep serving.
-      log::at(log::Level::debug, {.service = name_, .event = "receive_failed"}, "receive: {}", ec.message());
+    e.prepare_receive();
+    const int got = ::recvmmsg(fd, e.received.data(), Endpoint::kBatch, MSG_DONTWAIT, nullptr);
+    if (got < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // Edge-triggered readiness: wait only once the socket is drained.
+        auto [ec] = co_await e.socket.async_wait(UdpSocket::wait_read, use_tuple);
+        if (ec == asio::error::operation_aborted) break;
+      } else if (errno != EINTR) {
+        // E.g. ECONNREFUSED: an ICMP error about an earlier reply whose
+        // sender had gone. It concerns that peer only; keep serving.
+        log::at(log::Level::debug, {.service = name_, .event = "receive_failed"}, "receive: {}",
+                asio::error_code(errno, asio::system_category()).message());
+      }
       continue;
     }
-    const std::string_view datagram(e.in.data(), n);
-    if (trace::on()) {
-      const std::string who = to_string(from);
-      trace::step({.service = name_, .peer = who}, "recvfrom", "{} bytes from {}: {}", n, who, preview(datagram));
+
+    std::size_t replies = 0;
+    for (int i = 0; i < got; ++i) {
+      const std::size_t n = e.received[i].msg_len;
+      const std::string_view datagram(e.in.get() + i * Endpoint::kSlot, n);
+      asio::ip::udp::endpoint from;
+      std::memcpy(from.data(), &e.senders[i], e.received[i].msg_hdr.msg_namelen);
+      counters.add(Counter::datagrams_in);
+      counters.add(Counter::messages_in);
+      counters.add(Counter::bytes_in, n);
+      if (trace::on() || log::enabled(log::Level::debug)) {
+        const std::string who = to_string(from);
+        if (trace::on()) {
+          trace::step({.service = name_, .peer = who}, "recvfrom", "{} bytes from {}: {}", n, who, preview(datagram));
+        }
+        log::at(log::Level::debug, {.service = name_, .peer = who, .event = "datagram"}, "{} says {}", who,
+                preview(datagram));
+      }
+      char* slot = e.out.get() + replies * Endpoint::kSlot;
+      const auto reply = handler_(datagram, from, std::span<char>(slot, max_reply));
+      if (!reply) continue;
+      if (trace::on()) {
+        const std::string who = to_string(from);
+        trace::step({.service = name_, .peer = who}, "sendto", "{} bytes to {}: {}", *reply, who,
+                    preview({slot, *reply}));
+      }
+      e.reply_iov[replies] = {slot, *reply};
+      e.replies[replies].msg_hdr = {};
+      e.replies[replies].msg_hdr.msg_name = &e.senders[i];
+      e.replies[replies].msg_hdr.msg_namelen = e.received[i].msg_hdr.msg_namelen;
+      e.replies[replies].msg_hdr.msg_iov = &e.reply_iov[replies];
+      e.replies[replies].msg_hdr.msg_iovlen = 1;
+      ++replies;
     }
-    counters.add(Counter::datagrams_in);
-    counters.add(Counter::messages_in);
-    counters.add(Counter::bytes_in, n);
-    if (log::enabled(log::Level::debug)) {
-      const std::string who = to_string(from);
-      log::at(log::Level::debug, {.service = name_, .peer = who, .event = "datagram"}, "{} says {}", who,
-              preview(datagram));
-    }
-    const auto reply = handler_(datagram, from, std::span<char>(e.out.data(), max_reply));
-    if (!reply) continue;
-    e.socket.send_to(asio::buffer(e.out.data(), *reply), from, 0, ec);
-    if (trace::on()) {
-      const std::string who = to_string(from);
-      trace::step({.service = name_, .peer = who}, "sendto", "{} bytes to {}{}: {}", *reply, who,
-                  ec ? fmt::format(" failed ({})", ec.message()) : "",
-                  preview({e.out.data(), *reply}));
-    }
-    if (!ec) {
-      counters.add(Counter::datagrams_out);
-      counters.add(Counter::messages_out);
-      counters.add(Counter::bytes_out, *reply);
-    } else {
-      counters.add(Counter::datagrams_dropped);
-      const std::string who = to_string(from);
-      log::at(log::Level::debug, {.service = name_, .peer = who, .event = "reply_dropped"}, "reply to {} dropped: {}",
-              who, ec.message());
+
+    // A reply the socket cannot take now is dropped (UDP may lose it anyway)
+    // rather than stalling every other sender.
+    std::size_t sent = 0;
+    while (sent < replies) {
+      const int r = ::sendmmsg(fd, e.replies.data() + sent, static_cast<unsigned>(replies - sent), MSG_DONTWAIT);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        // sendmmsg stops at the first failing datagram: skip it, try the rest.
+        counters.add(Counter::datagrams_dropped);
+        log::at(log::Level::debug, {.service = name_, .event = "reply_dropped"}, "reply dropped: {}",
+                asio::error_code(errno, asio::system_category()).message());
+        ++sent;
+        continue;
+      }
+      for (int k = 0; k < r; ++k) {
+        counters.add(Counter::datagrams_out);
+        counters.add(Counter::messages_out);
+        counters.add(Counter::bytes_out, e.reply_iov[sent + k].iov_len);
+      }
+      sent += static_cast<std::size_t>(r);
     }
   }
 }
