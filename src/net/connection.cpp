@@ -234,9 +234,17 @@ asio::awaitable<void> Connection::read_loop() {
     counters_.add(Counter::bytes_in, n);
     dispatch({buffer.data(), n});
     flush();
-    // A client that fills whole buffers could monopolise the loop: let the
-    // other connections of this thread have a turn.
-    if (n == buffer.size()) co_await asio::post(loop_.executor(), asio::use_awaitable);
+    if (n == buffer.size()) {
+      // A client that fills whole buffers could monopolise the loop: let the
+      // other connections of this thread have a turn, then read on.
+      co_await asio::post(loop_.executor(), asio::use_awaitable);
+    } else if (!close_when_idle_ && state_ == State::open) {
+      // A short read emptied the socket: skip the read that would only say
+      // EAGAIN and wait at once (one system call less per request). Bytes
+      // arriving from now on raise a new readiness edge, which the loop's
+      // next epoll_wait reports; no wait can run before ours is queued.
+      co_await wait_readable();
+    }
   }
 }
 
