@@ -81,12 +81,14 @@ void add_tcp_options(CLI::App& cmd, ServeOptions& o) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
 }
 
-void add_line_options(CLI::App& cmd, ServeOptions& o, LineSettings& lines, std::string_view too_long) {
+void add_line_options(CLI::App& cmd, ServeOptions& o, LineSettings& lines, std::string_view too_long,
+                      bool partial_messages = true) {
   cmd.add_option("--max-line", lines.max_line, fmt::format("Longest line in bytes; a longer one {}", too_long))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20));
   cmd.add_option("--idle-timeout", lines.idle_timeout_s, "Close clients silent this many seconds (0: never)")
       ->capture_default_str();
+  if (!partial_messages) return;
   cmd.add_option("--partial-delay", o.partial_delay_ms,
                  "Milliseconds of silence after which bytes without a newline count as a message "
                  "(0: answer every read at once, like the tutorial's recv(1024))")
@@ -279,7 +281,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   auto* chat = serve->add_subcommand("chat", "Group chat (Challenge 2): rooms, nicknames, history; use nc or connect");
   add_common_options(*chat, o);
   add_tcp_options(*chat, o);
-  add_line_options(*chat, o, o.chat_lines, "is refused with an error (the client stays)");
+  add_line_options(*chat, o, o.chat_lines, "is refused with an error (the client stays)", false);
   chat->add_option("--port", o.chat_port, "TCP port (0: any free port)")->capture_default_str();
   chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
   chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")

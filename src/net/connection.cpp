@@ -62,19 +62,20 @@ std::string_view describe(CloseReason reason) {
   return "unknown";
 }
 
-Connection::Connection(Loop& loop, TcpSocket socket, std::shared_ptr<ServerContext> server)
+Connection::Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint peer,
+                       std::shared_ptr<ServerContext> server)
     : loop_(loop),
       socket_(std::move(socket)),
       server_(std::move(server)),
       protocol_(server_->make_protocol()),
       id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
+      peer_(peer),
       framer_(server_->options.max_line),
       counters_(server_->metrics->loop(loop.index())),
       watchdog_timer_(loop.executor()),
       last_input_(Clock::now()),
       wait_timer_(loop.executor()) {
   asio::error_code ignored;
-  peer_ = socket_.remote_endpoint(ignored);
   socket_.non_blocking(true, ignored);
   // Replies are gathered by us, one write per read; Nagle would only delay them.
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -278,7 +279,7 @@ void Connection::dispatch(std::string_view bytes) {
         protocol_->on_line_too_long(*this);
         return state_ == State::open;
       });
-  if (state_ == State::open && framer_.has_pending()) {
+  if (state_ == State::open && framer_.has_pending() && !server_->options.whole_lines_only) {
     if (server_->options.partial_delay.count() == 0) {
       deliver_pending();
     } else {
@@ -311,7 +312,9 @@ void Connection::deliver_pending() {
 Clock::time_point Connection::next_deadline() const {
   const auto& options = server_->options;
   auto deadline = Clock::time_point::max();
-  if (framer_.has_pending() && options.partial_delay.count() > 0) deadline = last_input_ + options.partial_delay;
+  if (framer_.has_pending() && !options.whole_lines_only && options.partial_delay.count() > 0) {
+    deadline = last_input_ + options.partial_delay;
+  }
   if (options.idle_timeout.count() > 0) deadline = std::min(deadline, last_input_ + options.idle_timeout);
   return deadline;
 }
@@ -371,6 +374,9 @@ void Connection::after_send() {
   // A reply to what was just read: time it until it is written.
   if (in_callback_ && !reply_owed_since_) reply_owed_since_ = last_input_;
   const std::size_t max_output = server_->options.max_output;
+  // Over the limit? First let the socket take what it can: a burst is only
+  // too much if the client is not reading it.
+  if (max_output > 0 && outbox_.size() > max_output && !writer_running_) flush();
   if (max_output > 0 && outbox_.size() > max_output) {
     note(log::Level::info, "too_slow", "{} owes {} bytes, over --max-output; disconnecting", to_string(peer_),
          outbox_.size());

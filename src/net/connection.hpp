@@ -56,6 +56,9 @@ std::string_view describe(CloseReason reason);
 struct ConnectionOptions {
   std::size_t max_line = limits::kMaxLineBytes;
   std::chrono::milliseconds partial_delay = limits::kPartialMessageDelay;
+  // Only newline-terminated lines are messages (chat): bytes without a
+  // newline wait for it however long the pause, up to max_line.
+  bool whole_lines_only = false;
   std::chrono::milliseconds idle_timeout{0};  // zero: never
   // Zero: a client that does not read is paused (back-pressure), which suits
   // request/reply. Otherwise owing it more than this disconnects it, which
@@ -104,8 +107,9 @@ struct ConnectionStats {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // Call on `loop`'s thread; the socket must belong to that loop.
-  Connection(Loop& loop, TcpSocket socket, std::shared_ptr<ServerContext> server);
+  // Call on `loop`'s thread; the socket must belong to that loop. `peer` is
+  // the address accept() returned (the socket may already be reset by now).
+  Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint peer, std::shared_ptr<ServerContext> server);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -105,7 +105,10 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
   bool starved = false;
   while (listener.acceptor.is_open()) {
     Loop& target = runtime_.next_loop();
-    auto [ec, socket] = co_await listener.acceptor.async_accept(target.context(), use_tuple);
+    // The peer's address comes with the accept: asking the socket later fails
+    // once the client has reset.
+    asio::ip::tcp::endpoint peer;
+    auto [ec, socket] = co_await listener.acceptor.async_accept(target.context(), peer, use_tuple);
     if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) break;
     if (out_of_resources(ec)) {
       if (!starved) {
@@ -131,21 +134,20 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
     LoopCounters& counters = context->metrics->loop(listener.loop.index());
     if (context->active.load(std::memory_order_relaxed) >= max_connections_) {
       counters.add(Counter::refused);
-      refuse(socket);
+      refuse(socket, peer);
       continue;
     }
     counters.add(Counter::accepted);
     context->active.fetch_add(1, std::memory_order_relaxed);
     if (trace::on()) {
-      asio::error_code ignored;
-      const std::string peer = to_string(socket.remote_endpoint(ignored));
-      trace::step({.service = context->name, .peer = peer}, "4 accept",
+      const std::string who = to_string(peer);
+      trace::step({.service = context->name, .peer = who}, "4 accept",
                   "{} connected: accept() returned a new socket for this client; the listening one keeps listening",
-                  peer);
+                  who);
     }
-    asio::post(target.context(), [context, socket = std::move(socket)]() mutable {
+    asio::post(target.context(), [context, peer, socket = std::move(socket)]() mutable {
       Loop& loop = *Loop::current();
-      auto connection = std::make_shared<Connection>(loop, std::move(socket), context);
+      auto connection = std::make_shared<Connection>(loop, std::move(socket), peer, context);
       connection->start();
       // Accepted just as shutdown began: it still gets its greeting, if any.
       if (loop.stopping()) connection->close_when_idle(CloseReason::server_shutdown);
@@ -153,9 +155,8 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
   }
 }
 
-void TcpServer::refuse(TcpSocket& socket) {
+void TcpServer::refuse(TcpSocket& socket, const asio::ip::tcp::endpoint& peer) {
   asio::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
   const std::string who = to_string(peer);
   log::at(log::Level::warn, {.service = context_->name, .peer = who, .event = "refused"},
           "refused {}: already {} connections (--max-connections)", who, max_connections_);

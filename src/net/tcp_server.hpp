@@ -43,7 +43,7 @@ class TcpServer {
   struct Listener;
 
   asio::awaitable<void> accept_loop(Listener& listener);
-  void refuse(TcpSocket& socket);
+  void refuse(TcpSocket& socket, const asio::ip::tcp::endpoint& peer);
 
   Runtime& runtime_;
   std::size_t max_connections_;

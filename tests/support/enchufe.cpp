@@ -48,7 +48,7 @@ std::optional<Listening> parse_listening_line(std::string_view line) {
 }
 
 std::vector<std::string> services_of(std::string_view service) {
-  if (service == "all") return {"greet", "echo", "udp-echo"};
+  if (service == "all") return {"greet", "echo", "udp-echo", "chat"};
   return {std::string(service)};
 }
 

@@ -35,6 +35,8 @@ net::ConnectionOptions chat_connection_defaults() {
   o.max_output = kChatMaxOutput;
   o.idle_timeout = kChatIdleTimeout;
   o.keepalive = true;
+  // People type lines; a line split across TCP segments is still one line.
+  o.whole_lines_only = true;
   return o;
 }
 

@@ -1,6 +1,7 @@
 #include "services/chat/hub.hpp"
 
 #include "services/chat/names.hpp"
+#include "services/chat/sanitize.hpp"
 #include "services/chat/session.hpp"
 
 #include <asio/post.hpp>
@@ -44,7 +45,7 @@ std::string ChatHub::add_guest(ChatSession& session) {
 std::optional<std::string> ChatHub::rename(const std::string& from, std::string_view to) {
   if (!valid_nickname(to)) {
     return fmt::format("'{}' is not a valid nickname: 1-{} letters, digits, '_', '-' or '.'",
-                       to.substr(0, 40), kMaxNicknameLength);
+                       sanitized(to.substr(0, 40)), kMaxNicknameLength);
   }
   const std::string old_key = fold(from), new_key = fold(to);
   std::lock_guard lock(directory_mutex_);
@@ -93,8 +94,8 @@ std::vector<std::string> ChatHub::who(RoomId room) const {
 std::variant<ChatHub::Joined, std::string> ChatHub::join(ChatSession& session, std::string_view typed) {
   const std::string_view name = room_name(typed);
   if (!valid_room_name(name)) {
-    return fmt::format("'{}' is not a valid room name: 1-{} letters, digits, '_', '-' or '.'", typed.substr(0, 40),
-                       kMaxRoomNameLength);
+    return fmt::format("'{}' is not a valid room name: 1-{} letters, digits, '_', '-' or '.'",
+                       sanitized(typed.substr(0, 40)), kMaxRoomNameLength);
   }
   const std::string key = fold(name);
   const std::string nick_key = fold(session.nick());
@@ -157,8 +158,11 @@ void ChatHub::home_join(RoomId room, const std::string& name, std::size_t loop, 
   // The history as of now goes back to the joiner's loop; any later line
   // this home loop forwards there is posted after it, so the joiner sees
   // each line once: in the history or live.
-  on_loop(loop, [this, room, name, session_id, seq,
-                 history = std::vector<net::SharedText>(home.history.begin(), home.history.end())] {
+  // Always posted, even to this loop: the joiner's own "you are in" line,
+  // written when join() returned, comes first.
+  asio::post(runtime_.loop(loop).context(), [this, room, name, session_id, seq,
+                                             history = std::vector<net::SharedText>(home.history.begin(),
+                                                                                     home.history.end())] {
     LoopState& state = here();
     auto it = state.sessions.find(session_id);
     // Gone, or already elsewhere: its leave() has undone the count.
@@ -203,21 +207,23 @@ void ChatHub::deliver_local(RoomId room, const net::SharedText& line, std::uint6
   }
 }
 
-bool ChatHub::send_private(std::string_view nick, net::SharedText line) {
+std::optional<std::string> ChatHub::send_private(std::string_view nick, net::SharedText line) {
   std::size_t loop;
   std::uint64_t session_id;
+  std::string found;
   {
     std::lock_guard lock(directory_mutex_);
     auto it = members_.find(fold(nick));
-    if (it == members_.end()) return false;
+    if (it == members_.end()) return std::nullopt;
     loop = it->second.loop;
     session_id = it->second.session_id;
+    found = it->second.nick;
   }
   on_loop(loop, [this, session_id, line = std::move(line)] {
     auto& sessions = here().sessions;
     if (auto it = sessions.find(session_id); it != sessions.end()) it->second->deliver(line);
   });
-  return true;
+  return found;
 }
 
 }  // namespace enchufe::services::chat

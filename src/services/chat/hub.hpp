@@ -59,7 +59,7 @@ class ChatHub {
     std::string name;  // as first created
   };
   // Joins `room` (creating it if needed). The session's joined() follows,
-  // on its loop, with the history; then live lines. The caller has left its
+  // posted to its loop, with the history; then live lines. The caller has left its
   // previous room and bumped its join_seq(). Returns an error sentence
   // instead when the room cannot be made.
   std::variant<Joined, std::string> join(ChatSession& session, std::string_view room);
@@ -68,8 +68,9 @@ class ChatHub {
   // Sends an encoded line to everyone in the room but `sender_id`; kept in
   // the history when `keep` (messages, not notices).
   void broadcast(RoomId room, net::SharedText line, std::uint64_t sender_id, bool keep);
-  // Sends an encoded line to one user. False if there is no such nick.
-  bool send_private(std::string_view nick, net::SharedText line);
+  // Sends an encoded line to one user; returns their nickname as they spell
+  // it, or nothing if there is no such user.
+  std::optional<std::string> send_private(std::string_view nick, net::SharedText line);
 
  private:
   struct Member {

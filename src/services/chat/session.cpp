@@ -59,29 +59,35 @@ void ChatSession::on_closing(net::Connection&, net::CloseReason reason) {
   } else {
     reply(fmt::format("disconnected: {}", why_left(reason)));
   }
-  // The room hears of it now, not after the goodbye has drained.
-  leave_room(reason);
+  // The room hears of it, and the nickname is free, now: not after the
+  // goodbye has drained.
+  depart(reason);
 }
 
 void ChatSession::on_close(net::Connection&, net::CloseReason reason) {
-  leave_room(reason);
-  hub_->remove(*this);
+  depart(reason);
   connection_ = nullptr;
 }
 
-void ChatSession::leave_room(net::CloseReason reason) {
-  if (!in_room_) return;
-  if (reason == net::CloseReason::quit && !quit_reason_.empty()) {
-    notice_room(fmt::format("{} left (quit: {})", nick_, quit_reason_));
-  } else {
-    notice_room(fmt::format("{} left ({})", nick_, why_left(reason)));
+void ChatSession::depart(net::CloseReason reason) {
+  if (departed_) return;
+  departed_ = true;
+  // A join still on its way must not add this session back to a room.
+  ++join_seq_;
+  if (in_room_) {
+    // The room's member list first, so a /who after the notice is right.
+    hub_->leave(*this, room_);
+    in_room_ = false;
+    if (reason == net::CloseReason::quit && !quit_reason_.empty()) {
+      notice_room(fmt::format("{} left (quit: {})", nick_, quit_reason_));
+    } else {
+      notice_room(fmt::format("{} left ({})", nick_, why_left(reason)));
+    }
   }
-  hub_->leave(*this, room_);
-  in_room_ = false;
+  hub_->remove(*this);
 }
 
 void ChatSession::joined(std::string_view room_name, const std::vector<net::SharedText>& history) {
-  reply(fmt::format("you are in {} now; /who lists who is here", room_name));
   if (history.empty()) return;
   reply(fmt::format("the last {} message{} in {}:", history.size(), history.size() == 1 ? "" : "s", room_name));
   for (const auto& line : history) deliver(line);
@@ -146,8 +152,9 @@ void ChatSession::say(std::string_view text) {
 }
 
 void ChatSession::take_first_line_as_nick(std::string_view text) {
-  awaiting_nick_ = false;
   const std::string_view candidate = net::trim(text);
+  if (candidate.empty()) return;  // a stray Enter is not an answer
+  awaiting_nick_ = false;
   if (!valid_nickname(candidate)) {
     say(text);  // not a name: it was meant for the room
     return;
@@ -190,12 +197,13 @@ void ChatSession::switch_room(std::string_view typed) {
   }
   auto& joined = std::get<ChatHub::Joined>(result);
   if (in_room_) {
+    hub_->leave(*this, room_);  // the member list first, so a /who after the notice is right
     notice_room(fmt::format("{} left {} (joined {})", nick_, room_name_, joined.name));
-    hub_->leave(*this, room_);
   }
   room_ = joined.id;
   room_name_ = joined.name;
   in_room_ = true;
+  reply(fmt::format("you are in {} now; /who lists who is here", room_name_));
   notice_room(fmt::format("{} joined {}", nick_, room_name_));
 }
 
@@ -216,11 +224,12 @@ void ChatSession::send_private(std::string_view to, std::string_view text) {
     return;
   }
   const Stamp stamp{hub_->options().local_time};
-  if (!hub_->send_private(to, private_line(stamp, nick_, text))) {
-    error(fmt::format("no one here is called '{}'", to.substr(0, kMaxNicknameLength + 1)));
+  const auto recipient = hub_->send_private(to, private_line(stamp, nick_, text));
+  if (!recipient) {
+    error(fmt::format("no one here is called '{}'", sanitized(to.substr(0, kMaxNicknameLength + 1))));
     return;
   }
-  deliver(private_echo_line(stamp, to, text));
+  deliver(private_echo_line(stamp, *recipient, text));
 }
 
 void ChatSession::help() {

@@ -27,7 +27,9 @@ class ChatSession final : public net::Protocol {
   std::uint64_t id() const { return id_; }
   const std::string& nick() const { return nick_; }
   std::uint64_t join_seq() const { return join_seq_; }
-  void deliver(const net::SharedText& line) { connection_->send(line); }
+  void deliver(const net::SharedText& line) {
+    if (connection_ != nullptr) connection_->send(line);
+  }
   void joined(std::string_view room_name, const std::vector<net::SharedText>& history);
 
  private:
@@ -43,7 +45,7 @@ class ChatSession final : public net::Protocol {
   void reply(std::string_view line);   // "* line" to this client only
   void error(std::string_view line);   // "error: line" to this client only
   void notice_room(std::string_view text);
-  void leave_room(net::CloseReason reason);
+  void depart(net::CloseReason reason);
   bool within_flood_limit();
 
   std::shared_ptr<ChatHub> hub_;
@@ -54,6 +56,7 @@ class ChatSession final : public net::Protocol {
   std::string room_name_;
   std::uint64_t join_seq_ = 0;
   bool in_room_ = false;
+  bool departed_ = false;  // left its room and the directory (closing)
   bool awaiting_nick_ = true;  // the first plain line may be a nickname
   std::string quit_reason_;
   net::TokenBucket flood_;
