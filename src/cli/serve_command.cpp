@@ -136,6 +136,7 @@ net::TcpServerOptions metrics_options(const std::string& where) {
   t.max_connections = 64;
   t.connection.max_line = 8 * 1024;
   t.connection.idle_timeout = std::chrono::seconds(10);
+  t.connection.log_connections = false;
   return t;
 }
 

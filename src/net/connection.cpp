@@ -95,7 +95,7 @@ void Connection::start() {
 // ---- lifecycle ------------------------------------------------------------
 
 asio::awaitable<void> Connection::run() {
-  note(log::Level::info, "connected", "connected {}", to_string(peer_));
+  note(connection_log_level(), "connected", "connected {}", to_string(peer_));
   in_callback_ = true;
   protocol_->on_open(*this);
   in_callback_ = false;
@@ -106,14 +106,14 @@ asio::awaitable<void> Connection::run() {
   co_await drain_before_close();
   // Closing first (quit, greet, shutdown)? Then linger; if the client closed
   // first it has nothing more to send.
-  if (state_ == State::closing && reason_ != CloseReason::peer_closed) co_await lingering_close();
+  if (state_ == State::closing && !peer_eof_) co_await lingering_close();
 
   asio::error_code ignored;
   socket_.close(ignored);
   if (trace::on()) {
     trace_step("6 close", "socket closed{}",
-               reason_ == CloseReason::peer_closed ? "; the client closed first, so TIME_WAIT is on its side"
-               : state_ == State::broken           ? ""
+               peer_eof_                  ? "; the client closed first, so TIME_WAIT is on its side"
+               : state_ == State::broken ? ""
                                                    : "; we closed first, so this side keeps the connection in "
                                                      "TIME_WAIT for about a minute");
   }
@@ -175,9 +175,9 @@ void Connection::count_close() {
 }
 
 void Connection::log_closed() const {
-  if (!log::enabled(log::Level::info)) return;
+  if (!log::enabled(connection_log_level())) return;
   const std::string error = error_ ? fmt::format(" ({})", error_.message()) : std::string();
-  note(log::Level::info, "closed", "closed {}: {}{}; {} messages in, {} out, {} bytes in, {} out", to_string(peer_),
+  note(connection_log_level(), "closed", "closed {}: {}{}; {} messages in, {} out, {} bytes in, {} out", to_string(peer_),
        describe(reason_), error, stats_.messages_in, stats_.messages_out, stats_.bytes_in, stats_.bytes_out);
 }
 
@@ -206,6 +206,7 @@ asio::awaitable<void> Connection::read_loop() {
       continue;
     }
     if (ec == asio::error::eof) {
+      peer_eof_ = true;
       if (trace::on()) {
         trace_step("5 recv", "0 bytes: the client closed its side (FIN); the replies it is owed still go out");
       }
@@ -293,7 +294,7 @@ void Connection::deliver(std::string_view text, std::string_view terminator) {
   ++stats_.messages_in;
   counters_.add(Counter::messages_in);
   if (log::enabled(log::Level::debug)) {
-    note(log::Level::debug, "message", "{} says {}", to_string(peer_), preview(text));
+    note(log::Level::debug, "received", "{} says {}", to_string(peer_), preview(text));
   }
   protocol_->on_message(*this, text, terminator);
 }
@@ -471,12 +472,24 @@ asio::awaitable<void> Connection::drain_before_close() {
 }
 
 asio::awaitable<void> Connection::lingering_close() {
+  // Whatever the client sent since is discarded; if its FIN is among it, it
+  // closed first (the tutorial's client: "salir", then close).
+  const auto buffer = loop_.read_buffer();
   asio::error_code ec;
+  do {
+    socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+  } while (!ec);
+  if (ec == asio::error::eof) peer_eof_ = true;
+  if (!would_block(ec) && !peer_eof_) co_return;  // reset: nothing left to be polite to
+
   socket_.shutdown(asio::socket_base::shutdown_send, ec);
   if (ec) co_return;
   if (trace::on()) {
-    trace_step("6 shutdown", "our side is done sending (FIN); reading what the client still sends until it closes");
+    trace_step("6 shutdown", "our side is done sending (FIN){}",
+               peer_eof_ ? "; the client had closed its side already"
+                         : "; reading what the client still sends until it closes");
   }
+  if (peer_eof_) co_return;
   // Read and discard until the client closes too, for a bounded time, so
   // input we never read cannot turn our close into a reset that destroys
   // the last reply before the client has read it.
@@ -485,11 +498,10 @@ asio::awaitable<void> Connection::lingering_close() {
   wait_timer_.async_wait([self = shared_from_this()](const asio::error_code& e) {
     if (!e) self->read_cancel_.emit(asio::cancellation_type::all);
   });
-  const auto buffer = loop_.read_buffer();
   for (;;) {
     socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
     if (!would_block(ec)) {
-      if (ec) break;  // EOF (the client closed) or an error
+      if (ec) break;  // EOF (the client closed after us) or an error
       continue;
     }
     if (Clock::now() >= deadline) break;

@@ -65,6 +65,9 @@ struct ConnectionOptions {
   // suits broadcast: others must never wait for it.
   std::size_t max_output = 0;
   bool keepalive = false;  // TCP keepalive, to notice peers that vanished
+  // "connected"/"closed" log lines at info (at debug for /metrics scrapers,
+  // which would otherwise log two lines a second).
+  bool log_connections = true;
 };
 
 class Connection;
@@ -163,6 +166,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void flush();
   void schedule_flush();
   void fail(const asio::error_code& ec);
+  log::Level connection_log_level() const {
+    return server_->options.log_connections ? log::Level::info : log::Level::debug;
+  }
   void count_close();
   void log_closed() const;
   // A --trace line about this connection.
@@ -204,6 +210,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writer_running_ = false;
   bool flush_scheduled_ = false;
   bool in_callback_ = false;  // a Protocol callback runs; its caller flushes
+  bool peer_eof_ = false;     // the client's FIN has been read
   std::optional<CloseReason> close_when_idle_;  // set by close_when_idle()
 };
 

@@ -78,7 +78,7 @@ void write(Level l, const Context& c, std::string_view message) {
     field("service", c.service);
     if (c.connection != 0) fmt::format_to(out, R"(,"connection":{})", c.connection);
     field("peer", c.peer);
-    field("event", c.event.empty() ? std::string_view("message") : c.event);
+    field("event", c.event.empty() ? std::string_view("note") : c.event);
     field("message", message);
     line += "}\n";
   } else {

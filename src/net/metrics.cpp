@@ -69,7 +69,10 @@ std::string MetricsRegistry::render() const {
   counter("enchufe_connections_refused_total", "TCP connections refused at --max-connections.", Counter::refused);
   counter("enchufe_connections_closed_total", "TCP connections closed, for any reason.", Counter::closed);
   per_service({"enchufe_connections_active", "gauge", "TCP connections open now."},
-              [](const ServiceMetrics::Totals& t) { return t[Counter::accepted] - t[Counter::closed]; });
+              [](const ServiceMetrics::Totals& t) {
+                // The per-loop sums are not read at one instant: never below 0.
+                return t[Counter::accepted] > t[Counter::closed] ? t[Counter::accepted] - t[Counter::closed] : 0;
+              });
   counter("enchufe_bytes_received_total", "Bytes read from clients.", Counter::bytes_in);
   counter("enchufe_bytes_sent_total", "Bytes written to clients.", Counter::bytes_out);
   counter("enchufe_messages_received_total", "Messages (lines or datagrams) received.", Counter::messages_in);
@@ -91,7 +94,8 @@ std::string MetricsRegistry::render() const {
   counter("enchufe_udp_datagrams_dropped_total", "UDP replies the socket could not take.", Counter::datagrams_dropped);
 
   header(out, {"enchufe_reply_latency_seconds", "histogram",
-               "From reading a request to writing its reply, per read (echo and chat)."});
+               "From reading a client's input to having written all it was owed in reply (per read; greet and chat "
+               "welcomes count from the accept)."});
   for (const auto& [service, t] : totals) {
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < t.latency_buckets.size(); ++i) {
@@ -122,7 +126,7 @@ std::string MetricsRegistry::render() const {
 
   header(out, {"enchufe_uptime_seconds", "gauge", "Seconds since the process started serving."});
   fmt::format_to(o, "enchufe_uptime_seconds {}\n",
-                 std::chrono::duration<double>(std::chrono::system_clock::now() - started_).count());
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
   return out;
 }
 

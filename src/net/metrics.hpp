@@ -97,7 +97,7 @@ class MetricsRegistry {
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<ServiceMetrics>> services_;
   std::vector<Gauge> gauges_;
-  std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace enchufe::net

@@ -116,10 +116,13 @@ std::variant<ChatHub::Joined, std::string> ChatHub::join(ChatSession& session, s
     members_.at(nick_key).room = room->second.id;
     joined = {room->second.id, room->second.name};
   }
+  return joined;
+}
+
+void ChatHub::subscribe(ChatSession& session, const Joined& joined) {
   const std::size_t loop = net::Loop::current()->index();
   on_loop(home_of(joined.id), [this, room = joined.id, name = joined.name, loop, id = session.id(),
                                 seq = session.join_seq()] { home_join(room, name, loop, id, seq); });
-  return joined;
 }
 
 void ChatHub::leave(ChatSession& session, RoomId room) {
@@ -158,11 +161,8 @@ void ChatHub::home_join(RoomId room, const std::string& name, std::size_t loop, 
   // The history as of now goes back to the joiner's loop; any later line
   // this home loop forwards there is posted after it, so the joiner sees
   // each line once: in the history or live.
-  // Always posted, even to this loop: the joiner's own "you are in" line,
-  // written when join() returned, comes first.
-  asio::post(runtime_.loop(loop).context(), [this, room, name, session_id, seq,
-                                             history = std::vector<net::SharedText>(home.history.begin(),
-                                                                                     home.history.end())] {
+  on_loop(loop, [this, room, name, session_id, seq,
+                 history = std::vector<net::SharedText>(home.history.begin(), home.history.end())] {
     LoopState& state = here();
     auto it = state.sessions.find(session_id);
     // Gone, or already elsewhere: its leave() has undone the count.

@@ -58,11 +58,14 @@ class ChatHub {
     RoomId id;
     std::string name;  // as first created
   };
-  // Joins `room` (creating it if needed). The session's joined() follows,
-  // posted to its loop, with the history; then live lines. The caller has left its
-  // previous room and bumped its join_seq(). Returns an error sentence
-  // instead when the room cannot be made.
+  // Joins `room` in the directory (creating it if needed), or returns an
+  // error sentence when the room cannot be made. The caller has bumped its
+  // join_seq(), then calls subscribe() to start receiving.
   std::variant<Joined, std::string> join(ChatSession& session, std::string_view room);
+  // Starts the lines of a joined room: the session's joined() runs on its
+  // loop with the history, then live lines follow (possibly before
+  // subscribe() returns, when the room's home is this loop).
+  void subscribe(ChatSession& session, const Joined& joined);
   void leave(ChatSession& session, RoomId room);
 
   // Sends an encoded line to everyone in the room but `sender_id`; kept in

@@ -204,6 +204,7 @@ void ChatSession::switch_room(std::string_view typed) {
   room_name_ = joined.name;
   in_room_ = true;
   reply(fmt::format("you are in {} now; /who lists who is here", room_name_));
+  hub_->subscribe(*this, joined);
   notice_room(fmt::format("{} joined {}", nick_, room_name_));
 }
 
