@@ -16,4 +16,10 @@ void add_serve_command(CLI::App& app, Action& action);
 // Adds `connect [--udp] HOST PORT`.
 void add_connect_command(CLI::App& app, Action& action);
 
+// Adds `stats HOST:PORT`, the live view of a --metrics endpoint.
+void add_stats_command(CLI::App& app, Action& action);
+
+// Adds `bench echo|udp|fanout|idle|bulk`, the load generator.
+void add_bench_command(CLI::App& app, Action& action);
+
 }  // namespace enchufe::cli

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   enchufe::cli::Action action;
   enchufe::cli::add_serve_command(app, action);
   enchufe::cli::add_connect_command(app, action);
+  enchufe::cli::add_stats_command(app, action);
+  enchufe::cli::add_bench_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Turns bench/compare's JSON results into docs/benchmarks.md and PNG plots.
+Usage: compare_report.py RESULTS_DIR MARKDOWN_OUT PLOTS_DIR"""
+import json
+import os
+import platform
+import subprocess
+import sys
+
+results, markdown, plots = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def load(label):
+    try:
+        with open(os.path.join(results, label + ".json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def get(label, *path):
+    value = load(label)
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def num(x, digits=0):
+    return "n/a" if x is None else f"{x:,.{digits}f}"
+
+
+def ratio(ours, theirs, lower_is_better=False):
+    if not ours or not theirs:
+        return "n/a"
+    return f"{(theirs / ours if lower_is_better else ours / theirs):.2f}×"
+
+
+def verdict(value, target):
+    return "n/a" if value is None else ("met" if value >= target else "missed")
+
+
+peers = [("enchufe", "enchufe (1 thread)"), ("redis", "Redis 7, inline PING"), ("asyncio", "Python asyncio"),
+         ("threads", "Python, thread per client (tutorial)"), ("socat", "socat fork + cat"), ("ncat", "ncat --exec cat")]
+
+lines = ["# Benchmarks", "",
+         "Written by `bench/compare` (one run, one machine). Every server runs pinned to one core "
+         "and the load (`enchufe bench`, one thread) to the other; each run lasts the same time. "
+         "Ratios are enchufe's number over the peer's (for latency, the peer's over ours: above 1 is better for us).", ""]
+
+cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/^Model name: *//p'"], capture_output=True, text=True).stdout.strip()
+lines += [f"Machine: {cpu or platform.processor()}, {os.cpu_count()} cores, Linux {platform.release()}.", ""]
+
+lines += ["## TCP echo", "", "| server | req/s, 50 conn | ratio | p50 µs | p99 µs | req/s, pipeline 16 | ratio |",
+          "|---|---|---|---|---|---|---|"]
+base1 = get("echo-c50-p1-enchufe", "replies_per_s")
+base16 = get("echo-c50-p16-enchufe", "replies_per_s")
+for key, name in peers:
+    r1 = get(f"echo-c50-p1-{key}", "replies_per_s")
+    r16 = get(f"echo-c50-p16-{key}", "replies_per_s")
+    p50 = get(f"echo-c50-p1-{key}", "latency_us", "p50")
+    p99 = get(f"echo-c50-p1-{key}", "latency_us", "p99")
+    lines.append(f"| {name} | {num(r1)} | {'—' if key == 'enchufe' else ratio(base1, r1)} | {num(p50)} | {num(p99)} "
+                 f"| {num(r16)} | {'—' if key == 'enchufe' else ratio(base16, r16)} |")
+lines.append("")
+
+lines += ["## Throughput against connections", "", "| connections | enchufe req/s | Redis req/s | ratio |",
+          "|---|---|---|---|"]
+sweep = []
+for c in (1, 10, 50, 200, 1000):
+    ours, redis = get(f"sweep-c{c}-enchufe", "replies_per_s"), get(f"sweep-c{c}-redis", "replies_per_s")
+    sweep.append((c, ours or 0, redis or 0))
+    lines.append(f"| {c} | {num(ours)} | {num(redis)} | {ratio(ours, redis)} |")
+lines += ["", "![throughput against connections](benchmarks/throughput.png)",
+          "![latency percentiles at 50 connections](benchmarks/latency.png)", ""]
+
+udp_ours, udp_c = get("udp-enchufe", "replies_per_s"), get("udp-c-loop", "replies_per_s")
+bulk_ours = get("bulk-enchufe", "mb_per_s")
+iperf_bits = get("bulk-iperf3", "end", "sum_received", "bits_per_second")
+iperf = iperf_bits / 8e6 if iperf_bits else None
+fan = load("fanout-enchufe") or {}
+idle = {k: load(f"idle-{k}") or {} for k in ("enchufe", "redis")}
+
+lines += ["## Other workloads", "", "| workload | enchufe | peer | ratio |", "|---|---|---|---|",
+          f"| UDP echo, datagrams/s (8 sockets × 8 in flight) | {num(udp_ours)} | {num(udp_c)} (C, one datagram per syscall) "
+          f"| {ratio(udp_ours, udp_c)} |",
+          f"| bulk echo of 64 KiB messages, MB/s | {num(bulk_ours, 1)} | {num(iperf, 1)} (iperf3, one stream, one way) "
+          f"| {ratio(bulk_ours, iperf)} |",
+          f"| chat fan-out, 1,000 receivers: deliveries/s | {num(fan.get('deliveries_per_s'))} | n/a (Redis PUBLISH not driven yet) | n/a |",
+          f"| chat fan-out: p99 send-to-receive µs | {num((fan.get('latency_us') or {}).get('p99'))} | n/a | n/a |",
+          f"| 15,000 idle connections: held | {num(idle['enchufe'].get('held'))} | {num(idle['redis'].get('held'))} (Redis) | |",
+          f"| idle: server RSS per connection, bytes | {num(idle['enchufe'].get('server_bytes_per_connection'))} "
+          f"| {num(idle['redis'].get('server_bytes_per_connection'))} (Redis) "
+          f"| {ratio(idle['redis'].get('server_bytes_per_connection'), idle['enchufe'].get('server_bytes_per_connection'))} |",
+          ""]
+
+threads1 = get("echo-c50-p1-threads", "replies_per_s")
+threads16 = get("echo-c50-p16-threads", "replies_per_s")
+redis1, redis16 = get("echo-c50-p1-redis", "replies_per_s"), get("echo-c50-p16-redis", "replies_per_s")
+bulk_share = bulk_ours / iperf if bulk_ours and iperf else None
+per_conn = idle["enchufe"].get("server_bytes_per_connection")
+lines += ["## Targets", "", "| target | measured | |", "|---|---|---|",
+          f"| TCP echo, 50 connections: ≥ 1.1× Redis | {ratio(base1, redis1)} | {verdict(base1 / redis1 if base1 and redis1 else None, 1.1)} |",
+          f"| pipeline 16: ≥ 1.3× Redis | {ratio(base16, redis16)} | {verdict(base16 / redis16 if base16 and redis16 else None, 1.3)} |",
+          f"| UDP: ≥ 1.5× a one-datagram-per-syscall C loop | {ratio(udp_ours, udp_c)} | {verdict(udp_ours / udp_c if udp_ours and udp_c else None, 1.5)} |",
+          f"| bulk 64 KiB: ≥ 50% of iperf3 | {num(bulk_share * 100 if bulk_share else None)}% | {verdict(bulk_share, 0.5)} |",
+          f"| 15,000 idle connections at ≤ 2 KiB each | {num(per_conn)} B | "
+          f"{'n/a' if per_conn is None else ('met' if per_conn <= 2048 and (idle['enchufe'].get('held') or 0) >= 15000 else 'missed')} |",
+          f"| ≥ 20× the tutorial-style Python server | {ratio(base1, threads1)} (p1), {ratio(base16, threads16)} (p16) | "
+          f"{verdict(min(base1 / threads1, base16 / threads16) if base1 and threads1 and base16 and threads16 else None, 20)} |",
+          "| p99 at half of peak load ≤ Redis's | not measured: `enchufe bench echo` has no paced (open-loop) mode yet | n/a |",
+          "| fan-out to 1,000 receivers ≥ Redis PUBLISH | not measured against Redis yet | n/a |", ""]
+
+with open(os.path.join(results, "commands.txt")) as f:
+    lines += ["## Exact commands", "", "```", *[l.rstrip() for l in f], "```", ""]
+
+with open(markdown, "w") as f:
+    f.write("\n".join(lines))
+
+os.makedirs(plots, exist_ok=True)
+with open(os.path.join(results, "sweep.dat"), "w") as f:
+    for c, ours, redis in sweep:
+        f.write(f"{c} {ours} {redis}\n")
+with open(os.path.join(results, "latency.dat"), "w") as f:
+    for key, name in peers:
+        lat = get(f"echo-c50-p1-{key}", "latency_us") or {}
+        f.write(f"\"{key}\" {lat.get('p50', 0)} {lat.get('p90', 0)} {lat.get('p99', 0)} {lat.get('p99_9', 0)}\n")
+gp = f"""
+set terminal pngcairo size 800,450
+set output '{plots}/throughput.png'
+set title 'TCP echo: replies per second against connections (server on one core)'
+set logscale x
+set xlabel 'connections'; set ylabel 'replies/s'; set key top left; set grid
+plot '{results}/sweep.dat' using 1:2 with linespoints title 'enchufe', '' using 1:3 with linespoints title 'Redis'
+set output '{plots}/latency.png'
+unset logscale x
+set title 'Latency percentiles, 50 connections, no pipelining (µs, log scale)'
+set logscale y; set ylabel 'µs'; set xlabel ''; set style data histograms; set style fill solid 0.8; set boxwidth 0.9
+plot '{results}/latency.dat' using 2:xtic(1) title 'p50', '' using 3 title 'p90', '' using 4 title 'p99', '' using 5 title 'p99.9'
+"""
+subprocess.run(["gnuplot"], input=gp, text=True, check=False)

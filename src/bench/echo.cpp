@@ -1,0 +1,519 @@
+// `bench echo` and `bench bulk`: TCP request/reply over many connections.
+//
+// Each connection writes `pipeline` requests at once (one write), then reads
+// until it has that many reply lines, parsing them in place from its own
+// buffer; the latency of a reply is the time from that write to the read
+// that completed the reply. Requests are rendered into a buffer reserved at
+// setup, so nothing is allocated per request.
+
+#include "bench/engine.hpp"
+#include "bench/modes.hpp"
+#include "bench/text.hpp"
+#include "net/coroutine.hpp"
+#include "net/endpoint.hpp"
+#include "net/errors.hpp"
+
+#include <asio/write.hpp>
+#include <fmt/format.h>
+
+#include <cstring>
+#include <utility>
+
+namespace enchufe::bench {
+
+namespace {
+
+// A reply line longer than this is an error rather than more memory.
+constexpr std::size_t kMaxReplyBuffer = 64u << 20;
+// Paced: requests in flight per connection at most, and written at once.
+constexpr std::size_t kMaxPacedInFlight = 4096;
+constexpr std::uint64_t kMaxPacedBatch = 64;
+
+struct EchoShared {
+  asio::ip::tcp::endpoint target;
+  RequestTemplate request;
+  std::string reply_prefix;
+  bool check = false;
+  std::size_t pipeline = 1;
+  const std::atomic<bool>* stop = nullptr;
+  // Paced (--rate): requests per second per connection, and when the clock
+  // started; 0: closed loop.
+  double per_conn_rate = 0;
+  std::size_t connections = 1;
+  std::uint64_t start_ns = 0;
+};
+
+class EchoConn {
+ public:
+  EchoConn(Worker& w, const EchoShared& s, std::uint64_t id, std::uint64_t quota)
+      : w_(w), s_(s), id_(id), quota_(quota), socket_(w.executor()), write_done_(w.executor()),
+        wake_(w.executor()) {
+    if (s.per_conn_rate > 0) {
+      due_.resize(kMaxPacedInFlight);
+      seq_.resize(kMaxPacedInFlight);
+      // Room for a full batch of small requests; large ones grow it once.
+      out_.reserve(std::min<std::size_t>(kMaxPacedBatch * s.request.max_length(), 1u << 20));
+      expected_.reserve(s.reply_prefix.size() + s.request.max_length());
+      in_.resize(16 * 1024);
+      return;
+    }
+    out_.reserve(s.pipeline * s.request.max_length());
+    starts_.reserve(s.pipeline + 1);
+    const std::size_t reply_max = s.reply_prefix.size() + s.request.max_length() + 64;
+    in_.resize(std::clamp<std::size_t>(2 * s.pipeline * reply_max, 16 * 1024, 4u << 20));
+    if (!s.request.has_placeholders()) {
+      // The same bytes every time: rendered once.
+      for (std::size_t i = 0; i < s.pipeline; ++i) {
+        starts_.push_back(out_.size());
+        s.request.render(out_, id, 0);
+      }
+      starts_.push_back(out_.size());
+      constant_ = true;
+    }
+  }
+
+  asio::awaitable<bool> setup() {
+    auto [ec] = co_await socket_.async_connect(s_.target, net::use_tuple);
+    if (ec) {
+      ++w_.tally.connect_errors;
+      w_.error(fmt::format("connection {}: connect: {}", id_, ec.message()));
+      Live::bump(w_.live.failed);
+      co_return false;
+    }
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    socket_.non_blocking(true, ec);
+    Live::bump(w_.live.ready);
+    co_return true;
+  }
+
+  asio::awaitable<void> run() {
+    if (!w_.gate_open()) co_await w_.gate().async_wait(net::use_tuple);
+    if (s_.per_conn_rate > 0) {
+      co_await run_paced();
+      co_return;
+    }
+    while (!s_.stop->load(std::memory_order_relaxed)) {
+      std::size_t n = s_.pipeline;
+      if (quota_ != 0) {
+        if (sent_ >= quota_) break;
+        n = static_cast<std::size_t>(std::min<std::uint64_t>(n, quota_ - sent_));
+      }
+      if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
+      if (write_error_) {
+        fail_io("write", write_error_, 0);
+        break;
+      }
+      render(n);
+      const std::uint64_t t0 = now_ns();
+      if (!write_batch(n)) break;
+      sent_ += n;
+      if (!co_await read_replies(n, t0)) break;
+    }
+    if (write_pending_) {
+      asio::error_code ignored;
+      socket_.cancel(ignored);
+      co_await write_done_.async_wait(net::use_tuple);
+    }
+    asio::error_code ignored;
+    socket_.close(ignored);
+    Live::bump(w_.live.finished);
+  }
+
+  void abort() {
+    aborted_ = true;
+    asio::error_code ignored;
+    socket_.close(ignored);
+    write_done_.cancel();
+    wake_.cancel();
+  }
+
+ private:
+  // ---- paced: requests leave on a schedule, replies are read as they come ----
+  //
+  // Request k of this connection is due at start + offset + k / rate (the
+  // offset spreads connections over one interval). Latency is measured from
+  // that due time, not from when the request actually left, so a server (or
+  // bench) that falls behind shows up as latency instead of a lower rate.
+  // Replies come back in order on a TCP connection: a ring of due times
+  // matches them.
+
+  asio::awaitable<void> run_paced() {
+    const double interval = 1e9 / s_.per_conn_rate;
+    const double offset = interval * static_cast<double>(id_ % s_.connections) / static_cast<double>(s_.connections);
+    auto due_at = [&](std::uint64_t k) {
+      return s_.start_ns + static_cast<std::uint64_t>(offset + static_cast<double>(k) * interval);
+    };
+    net::spawn(w_.executor(), [this] { return paced_reader(); });
+    while (!aborted_ && !broken_ && !s_.stop->load(std::memory_order_relaxed) && (quota_ == 0 || sent_ < quota_)) {
+      const std::uint64_t now = now_ns();
+      if (due_at(sent_) > now) {
+        wake_.expires_at(Clock::time_point(std::chrono::nanoseconds(due_at(sent_))));
+        co_await wake_.async_wait(net::use_tuple);
+        continue;
+      }
+      // Every request due by now, within the ring and the batch.
+      std::uint64_t n = static_cast<std::uint64_t>((static_cast<double>(now - s_.start_ns) - offset) / interval) + 1;
+      n = n > sent_ ? n - sent_ : 1;
+      n = std::min<std::uint64_t>({n, kMaxPacedBatch, due_.size() - in_flight_});
+      if (quota_ != 0) n = std::min(n, quota_ - sent_);
+      if (n == 0) {
+        // The ring is full: the server is that far behind.
+        sender_waiting_ = true;
+        wake_.expires_at(Clock::time_point::max());
+        co_await wake_.async_wait(net::use_tuple);
+        sender_waiting_ = false;
+        continue;
+      }
+      if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
+      if (write_error_) {
+        fail_io("write", write_error_, std::exchange(in_flight_, 0));
+        broken_ = true;
+        break;
+      }
+      if (aborted_ || broken_) break;
+      out_.clear();
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const std::size_t slot = (head_ + in_flight_) % due_.size();
+        due_[slot] = due_at(sent_ + i);
+        seq_[slot] = sent_ + i;
+        ++in_flight_;
+        s_.request.render(out_, id_, sent_ + i);
+      }
+      batch_bytes_ = out_.size();
+      if (!write_batch(static_cast<std::size_t>(n))) {
+        in_flight_ -= n;  // counted as unanswered by write_batch
+        broken_ = true;
+        break;
+      }
+      sent_ += n;
+    }
+    if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
+    sender_done_ = true;
+    // A reader waiting for replies that are all in wakes up to finish.
+    if (in_flight_ == 0 && reader_waiting_) {
+      asio::error_code ignored;
+      socket_.cancel(ignored);
+    }
+  }
+
+  asio::awaitable<void> paced_reader() {
+    std::uint64_t arrived = now_ns();
+    for (;;) {
+      while (const void* nl = std::memchr(in_.data() + begin_, '\n', end_ - begin_)) {
+        const std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(nl) - in_.data()) + 1;
+        on_paced_reply(std::string_view(in_.data() + begin_, stop - begin_), arrived);
+        begin_ = stop;
+      }
+      if (sender_done_ && in_flight_ == 0) break;
+      if (begin_ == end_) {
+        begin_ = end_ = 0;
+      } else if (end_ == in_.size()) {
+        if (begin_ > 0) {
+          std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
+          end_ -= begin_;
+          begin_ = 0;
+        } else if (in_.size() < kMaxReplyBuffer) {
+          in_.resize(in_.size() * 2);
+        } else {
+          ++w_.tally.mismatches;
+          w_.error(fmt::format("connection {}: a reply line longer than {}", id_, kMaxReplyBuffer));
+          break;
+        }
+      }
+      reader_waiting_ = true;
+      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + end_, in_.size() - end_), net::use_tuple);
+      reader_waiting_ = false;
+      if (ec == asio::error::operation_aborted && sender_done_ && in_flight_ == 0 && !aborted_) break;
+      if (ec) {
+        fail_io("read", ec, std::exchange(in_flight_, 0));
+        break;
+      }
+      end_ += n;
+      w_.tally.bytes_in += n;
+      arrived = now_ns();
+    }
+    broken_ = true;  // the sender stops too, if it still runs
+    wake_.cancel();
+    w_.tally.unanswered += in_flight_;
+    // The sender may still be in a write; it sees broken_ and ends.
+    if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
+    asio::error_code ignored;
+    socket_.close(ignored);
+    Live::bump(w_.live.finished);
+  }
+
+  void on_paced_reply(std::string_view line, std::uint64_t arrived) {
+    if (in_flight_ == 0) {
+      ++w_.tally.mismatches;
+      w_.error(fmt::format("connection {}: a line nobody asked for: {}", id_, preview(line)));
+      return;
+    }
+    const std::size_t slot = head_;
+    head_ = (head_ + 1) % due_.size();
+    --in_flight_;
+    if (sender_waiting_) wake_.cancel();
+    w_.latency.record(arrived > due_[slot] ? arrived - due_[slot] : 0);
+    ++w_.tally.replies;
+    Live::bump(w_.live.done);
+    if (!s_.check) return;
+    expected_ = s_.reply_prefix;
+    s_.request.render(expected_, id_, seq_[slot]);
+    if (line == expected_) return;
+    ++w_.tally.mismatches;
+    w_.error(fmt::format("connection {}: expected {}, got {}", id_, preview(expected_), preview(line)));
+  }
+
+  void render(std::size_t n) {
+    if (constant_) {
+      batch_bytes_ = starts_[n];
+      return;
+    }
+    out_.clear();
+    starts_.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      starts_.push_back(out_.size());
+      s_.request.render(out_, id_, sent_ + i);
+    }
+    starts_.push_back(out_.size());
+    batch_bytes_ = out_.size();
+  }
+
+  // Writes what the socket takes now; the rest (rare: a full socket) goes
+  // out in the background while replies are read, so a large pipeline cannot
+  // deadlock against a server that stops reading until we read.
+  bool write_batch(std::size_t n) {
+    std::size_t off = 0;
+    asio::error_code ec;
+    while (off < batch_bytes_) {
+      const std::size_t written = socket_.write_some(asio::buffer(out_.data() + off, batch_bytes_ - off), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) {
+        fail_io("write", ec, n);
+        return false;
+      }
+      off += written;
+    }
+    w_.tally.requests += n;
+    w_.tally.bytes_out += batch_bytes_;
+    if (off < batch_bytes_) {
+      write_pending_ = true;
+      write_done_.expires_at(Clock::time_point::max());
+      asio::async_write(socket_, asio::buffer(out_.data() + off, batch_bytes_ - off),
+                        [this](asio::error_code ec, std::size_t) {
+                          write_pending_ = false;
+                          if (ec && !aborted_) write_error_ = ec;
+                          write_done_.cancel();
+                        });
+    }
+    return true;
+  }
+
+  asio::awaitable<bool> read_replies(std::size_t n, std::uint64_t t0) {
+    std::size_t got = 0;
+    std::uint64_t arrived = now_ns();
+    for (;;) {
+      // Every complete line in the buffer is a reply.
+      while (got < n) {
+        const char* base = in_.data();
+        const void* nl = std::memchr(base + begin_, '\n', end_ - begin_);
+        if (!nl) break;
+        const std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(nl) - base) + 1;
+        on_reply(std::string_view(base + begin_, stop - begin_), got, arrived - t0);
+        ++got;
+        begin_ = stop;
+      }
+      if (got == n) break;
+      if (write_error_) {
+        fail_io("write", write_error_, n - got);
+        co_return false;
+      }
+      if (begin_ == end_) {
+        begin_ = end_ = 0;
+      } else if (end_ == in_.size()) {
+        if (begin_ > 0) {
+          std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
+          end_ -= begin_;
+          begin_ = 0;
+        } else if (in_.size() < kMaxReplyBuffer) {
+          in_.resize(in_.size() * 2);  // a reply longer than any so far: rare
+        } else {
+          ++w_.tally.mismatches;
+          w_.error(fmt::format("connection {}: a reply line longer than {}", id_, kMaxReplyBuffer));
+          co_return false;
+        }
+      }
+      auto [ec, got_bytes] =
+          co_await socket_.async_read_some(asio::buffer(in_.data() + end_, in_.size() - end_), net::use_tuple);
+      if (ec) {
+        fail_io("read", ec, n - got);
+        co_return false;
+      }
+      end_ += got_bytes;
+      w_.tally.bytes_in += got_bytes;
+      arrived = now_ns();
+    }
+    w_.tally.replies += n;
+    Live::bump(w_.live.done, n);
+    co_return true;
+  }
+
+  void on_reply(std::string_view line, std::size_t i, std::uint64_t latency) {
+    w_.latency.record(latency);
+    if (!s_.check) return;
+    const std::string_view request(out_.data() + starts_[i], starts_[i + 1] - starts_[i]);
+    const std::string_view prefix = s_.reply_prefix;
+    if (line.size() == prefix.size() + request.size() && line.starts_with(prefix) &&
+        line.substr(prefix.size()) == request) {
+      return;
+    }
+    ++w_.tally.mismatches;
+    w_.error(fmt::format("connection {}: sent {}, expected {}, got {}", id_, preview(request),
+                         preview(std::string(prefix) + std::string(request)), preview(line)));
+  }
+
+  void fail_io(std::string_view what, const asio::error_code& ec, std::size_t unanswered) {
+    w_.tally.unanswered += unanswered;
+    if (aborted_) return;  // the run ended with these in flight
+    if (ec == asio::error::eof) {
+      ++w_.tally.closed;
+      w_.error(fmt::format("connection {}: closed by the server with {} request{} unanswered", id_, unanswered,
+                           unanswered == 1 ? "" : "s"));
+    } else {
+      ++w_.tally.io_errors;
+      w_.error(fmt::format("connection {}: {}: {}", id_, what, ec.message()));
+    }
+  }
+
+  Worker& w_;
+  const EchoShared& s_;
+  std::uint64_t id_;
+  std::uint64_t quota_;  // 0: until stopped
+  std::uint64_t sent_ = 0;
+  TcpSocket socket_;
+  Timer write_done_;
+  bool write_pending_ = false;
+  asio::error_code write_error_;
+  bool aborted_ = false;
+  bool constant_ = false;
+  std::string out_;
+  std::size_t batch_bytes_ = 0;
+  std::vector<std::size_t> starts_;  // where each request of the batch begins in out_
+  std::vector<char> in_;
+  std::size_t begin_ = 0, end_ = 0;
+
+  // paced
+  Timer wake_;
+  std::vector<std::uint64_t> due_, seq_;  // ring of requests in flight
+  std::size_t head_ = 0, in_flight_ = 0;
+  bool sender_waiting_ = false, reader_waiting_ = false, sender_done_ = false, broken_ = false;
+  std::string expected_;
+};
+
+}  // namespace
+
+Outcome run_echo(const Options& o) {
+  const bool bulk = o.mode == Mode::bulk;
+  if (o.connections == 0) throw UsageError("--connections must be at least 1");
+  if (o.pipeline == 0) throw UsageError("--pipeline must be at least 1");
+  if (o.rate > 0 && o.pipeline != 1) {
+    throw UsageError("--rate paces requests itself; it does not combine with --pipeline");
+  }
+  RequestTemplate request(o.request, o.size, true);
+  EchoShared shared{tcp_target(o.host, o.port), std::move(request), o.reply_prefix, o.check, o.pipeline};
+  shared.per_conn_rate = o.rate / static_cast<double>(o.connections);
+  shared.connections = o.connections;
+  Engine engine(o);
+  shared.stop = &engine.stop_flag();
+
+  auto& conns = engine.own(std::vector<std::vector<std::unique_ptr<EchoConn>>>(engine.size()));
+  for (std::size_t i = 0; i < o.connections; ++i) {
+    const std::uint64_t quota = o.count ? share(o.count, o.connections, i) : 0;
+    if (o.count && quota == 0) continue;
+    conns[i % engine.size()].push_back(std::make_unique<EchoConn>(engine.worker(i % engine.size()), shared, i, quota));
+  }
+  std::uint64_t total = 0;
+  for (auto& c : conns) total += c.size();
+
+  auto abort_all = [&conns](Worker& w) {
+    for (auto& c : conns[w.index()]) c->abort();
+  };
+  start_connections(engine, conns);
+  const bool set_up = engine.wait_setup(total);
+  const std::uint64_t ready = engine.ready();
+  if (!set_up || ready == 0) {
+    engine.finish(abort_all);
+    Outcome out{Report(mode_name(o.mode)), true};
+    out.report.add("target", net::to_string(shared.target), "target");
+    out.report.add("connections_ready", ready, "connected", fmt::format("{} of {}", ready, total));
+    out.report.samples(engine.merged_errors());
+    return out;
+  }
+
+  shared.start_ns = now_ns();
+  engine.start();
+  const std::optional<std::chrono::nanoseconds> duration =
+      (o.count == 0 || o.duration_given) ? std::optional(o.duration) : std::nullopt;
+  std::uint64_t last_done = 0;
+  engine.run_load(
+      duration, [&] { return engine.sum(&Live::finished) >= ready; },
+      [&](double elapsed) {
+        const std::uint64_t done = engine.sum(&Live::done);
+        const std::string rate = per_second(static_cast<double>(done - last_done));
+        last_done = done;
+        return fmt::format("{:5.1f}s  {} replies  {}/s  errors {}", elapsed, grouped(done), rate,
+                           engine.sum(&Live::errors));
+      });
+  // In-flight requests get a moment to finish; a stalled server does not
+  // hold the report hostage.
+  engine.wait_until([&] { return engine.sum(&Live::finished) >= ready; }, std::chrono::seconds(5));
+  const auto elapsed = Clock::now() - engine.started();
+  engine.finish(abort_all);
+
+  const Tally t = engine.merged_tally();
+  const Histogram latency = engine.merged_latency();
+  const double secs = seconds(elapsed);
+  Outcome out{Report(mode_name(o.mode))};
+  Report& r = out.report;
+  r.note(fmt::format("enchufe bench {}: {}, {} connection{}, {}, {} thread{}, {:.2f} s", mode_name(o.mode),
+                     net::to_string(shared.target), ready, ready == 1 ? "" : "s",
+                     o.rate > 0 ? fmt::format("paced at {} requests/s", per_second(o.rate))
+                                : fmt::format("pipeline {}", o.pipeline),
+                     engine.size(), engine.size() == 1 ? "" : "s", secs));
+  r.add("target", net::to_string(shared.target));
+  r.add("connections", ready);
+  r.add("pipeline", std::uint64_t{o.pipeline});
+  r.add("rate", o.rate);
+  r.add("threads", std::uint64_t{engine.size()});
+  r.add("duration_s", secs);
+  r.add("requests", t.requests, "requests", grouped(t.requests));
+  r.add("replies", t.replies, "replies", fmt::format("{}  ({}/s)", grouped(t.replies), per_second(t.replies / secs)));
+  r.add("replies_per_s", t.replies / secs);
+  r.add("bytes_sent", t.bytes_out, "sent", fmt::format("{}  ({}/s)", bytes(t.bytes_out), bytes(t.bytes_out / secs)));
+  r.add("bytes_received", t.bytes_in, "received",
+        fmt::format("{}  ({}/s)", bytes(t.bytes_in), bytes(t.bytes_in / secs)));
+  r.add("mb_per_s_sent", t.bytes_out / secs / 1e6);
+  r.add("mb_per_s_received", t.bytes_in / secs / 1e6);
+  if (bulk) {
+    r.add("mb_per_s", std::min(t.bytes_out, t.bytes_in) / secs / 1e6, "throughput",
+          fmt::format("{:.1f} MB/s each way ({:.1f} MB/s out, {:.1f} MB/s in)",
+                      std::min(t.bytes_out, t.bytes_in) / secs / 1e6, t.bytes_out / secs / 1e6,
+                      t.bytes_in / secs / 1e6));
+  }
+  const std::uint64_t errors = t.io_errors + t.closed + t.connect_errors + t.mismatches;
+  r.add("errors", errors, "errors",
+        errors == 0 ? "0"
+                    : fmt::format("{}  (connect {}, closed by server {}, i/o {}, mismatched replies {})", errors,
+                                  t.connect_errors, t.closed, t.io_errors, t.mismatches));
+  r.add("connect_errors", t.connect_errors);
+  r.add("closed_by_server", t.closed);
+  r.add("io_errors", t.io_errors);
+  r.add("mismatches", t.mismatches);
+  r.add("unanswered", t.unanswered, t.unanswered ? "unanswered" : "", grouped(t.unanswered));
+  r.add("checked", o.check, "checked", o.check ? "every reply compared with the request" : "no (--check compares)");
+  r.latency(latency, "latency_us", o.rate > 0 ? "latency (from due time)" : "latency");
+  r.samples(engine.merged_errors());
+  out.failed = o.check && (errors != 0 || t.unanswered != 0 || t.replies == 0);
+  return out;
+}
+
+}  // namespace enchufe::bench

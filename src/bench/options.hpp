@@ -1,0 +1,72 @@
+#pragma once
+// What `enchufe bench` is asked to do: one struct for every mode, filled by
+// src/cli/bench_command.cpp. Each field says which modes read it.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace enchufe::bench {
+
+enum class Mode { echo, udp, fanout, idle, bulk };
+std::string_view mode_name(Mode mode);
+
+struct Options {
+  Mode mode = Mode::echo;
+  std::string host = "localhost";
+  std::uint16_t port = 0;
+  std::size_t threads = 0;  // 0: one per core
+
+  // How long to run (echo, udp, bulk, fanout: the load; idle: the hold).
+  std::chrono::nanoseconds duration = std::chrono::seconds(5);
+  bool duration_given = false;
+  // echo, udp, bulk: stop after this many requests in all (0: use duration).
+  std::uint64_t count = 0;
+
+  // echo, udp, bulk, idle: connections (UDP: sockets).
+  std::size_t connections = 50;
+  // echo, bulk: requests written at once per connection; udp: datagrams in
+  // flight per socket.
+  std::size_t pipeline = 1;
+  // echo, udp, bulk, fanout: bytes per request including its terminator
+  // (0: just the rendered text). Padding goes before the terminator.
+  std::size_t size = 0;
+  // echo, udp, bulk: the request, escapes already decoded; {c} is the
+  // connection number, {n} the request's sequence number.
+  std::string request = "hola {c}.{n}";
+  // echo, udp, bulk: compare every reply with reply_prefix + request.
+  bool check = false;
+  std::string reply_prefix = "Eco: ";
+  // udp: a request unanswered this long counts as lost.
+  std::chrono::nanoseconds timeout = std::chrono::seconds(1);
+
+  // fanout
+  std::size_t receivers = 100;
+  std::size_t senders = 4;
+  double rate = 0;           // lines/s from all senders together; 0: closed loop
+  std::size_t window = 16;   // closed loop: a sender's lines in flight
+  std::string room = "general";
+  std::chrono::nanoseconds drain = std::chrono::seconds(5);  // waiting for stragglers
+
+  // idle
+  std::optional<long> pid;   // the server, for VmRSS
+
+  // Connections being set up at once (connect and handshake), in all.
+  std::size_t connect_concurrency = 256;
+  // How long connecting (and the chat handshake) may take in all.
+  std::chrono::nanoseconds setup_timeout = std::chrono::seconds(30);
+
+  bool json = false;
+  // Live progress on stderr: only when stderr is a terminal, unless false.
+  bool progress = true;
+};
+
+// Runs the benchmark; prints the report on stdout. Returns the exit code:
+// 0, or 1 when nothing could run (e.g. connection refused) or, with --check,
+// when any error, mismatch or loss was seen. Throws UsageError for options
+// that do not fit together.
+int run(const Options& options);
+
+}  // namespace enchufe::bench

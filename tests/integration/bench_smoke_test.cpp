@@ -1,0 +1,223 @@
+// `enchufe bench`: smoke runs of every mode against the real servers on
+// --port 0. Benchmarks are not tests: nothing here asserts a speed, only that
+// every reply was right, nothing was lost, and the report says so.
+
+#include "support/enchufe.hpp"
+#include "support/net.hpp"
+
+#include <gtest/gtest.h>
+
+#include <charconv>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace enchufe::test;
+
+namespace {
+
+constexpr auto kRun = 60'000ms;  // generous: CI machines run tests in parallel
+
+bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+// A top-level number of the bench's one-line JSON report ("errors":0).
+std::optional<double> field(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  const auto at = json.find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  const char* begin = json.data() + at + needle.size();
+  double value = 0;
+  const auto [end, ec] = std::from_chars(begin, json.data() + json.size(), value);
+  if (ec != std::errc()) return std::nullopt;
+  return value;
+}
+
+RunResult bench(std::vector<std::string> args) {
+  args.insert(args.begin(), "bench");
+  args.insert(args.end(), {"--host", "127.0.0.1", "--json", "--threads", "2"});
+  return run_enchufe(args, {.timeout = kRun});
+}
+
+class Bench : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { raise_fd_limit(); }
+};
+
+}  // namespace
+
+TEST_F(Bench, EchoCheckSeesEveryReplyRight) {
+  auto server = Server::start("all");
+  const auto r = bench({"echo", "--port", std::to_string(server.port("echo")), "--check", "--duration", "1",
+                        "--connections", "20"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(field(r.out, "errors"), 0) << r;
+  EXPECT_EQ(field(r.out, "mismatches"), 0) << r;
+  EXPECT_EQ(field(r.out, "unanswered"), 0) << r;
+  EXPECT_EQ(field(r.out, "connections"), 20) << r;
+  EXPECT_GT(field(r.out, "replies").value_or(0), 0) << r;
+  EXPECT_EQ(field(r.out, "replies"), field(r.out, "requests")) << r;
+  EXPECT_TRUE(contains(r.out, "\"latency_us\":{\"count\":")) << r;
+}
+
+TEST_F(Bench, EchoPipelinedCountDoesExactlyThatMany) {
+  auto server = Server::start("all");
+  const auto r = bench({"echo", "--port", std::to_string(server.port("echo")), "--check", "--count", "5000",
+                        "--pipeline", "8", "--connections", "7"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(field(r.out, "requests"), 5000) << r;
+  EXPECT_EQ(field(r.out, "replies"), 5000) << r;
+  EXPECT_EQ(field(r.out, "errors"), 0) << r;
+}
+
+TEST_F(Bench, EchoCheckCatchesAWrongReply) {
+  // The server says "Eco: "; expecting "Echo: " must fail every reply.
+  auto server = Server::start("all");
+  const auto r = bench({"echo", "--port", std::to_string(server.port("echo")), "--check", "--count", "100",
+                        "--connections", "2", "--reply-prefix", "Echo: "});
+  EXPECT_TRUE(r.exited_with(1)) << r;
+  EXPECT_EQ(field(r.out, "mismatches"), 100) << r;
+  EXPECT_TRUE(contains(r.out, "got \\\"Eco: hola")) << r;
+}
+
+TEST_F(Bench, EchoWithCrlfRequests) {
+  // Redis-style inline commands keep their "\r\n"; the echo server keeps it too.
+  auto server = Server::start("all");
+  const auto r = bench({"echo", "--port", std::to_string(server.port("echo")), "--check", "--count", "1000",
+                        "--pipeline", "4", "--request", "PING {n}\\r\\n"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(field(r.out, "replies"), 1000) << r;
+}
+
+TEST_F(Bench, EchoPacedKeepsTheRateAndChecks) {
+  auto server = Server::start("all");
+  const auto r = bench({"echo", "--port", std::to_string(server.port("echo")), "--check", "--rate", "2000",
+                        "--count", "1000", "--connections", "10"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(field(r.out, "rate"), 2000) << r;
+  EXPECT_EQ(field(r.out, "requests"), 1000) << r;
+  EXPECT_EQ(field(r.out, "replies"), 1000) << r;
+  EXPECT_EQ(field(r.out, "errors"), 0) << r;
+  // 1,000 requests at 2,000/s take half a second, not less.
+  EXPECT_GE(field(r.out, "duration_s").value_or(0), 0.45) << r;
+}
+
+TEST_F(Bench, BulkCheck) {
+  auto server = Server::start("all");
+  const auto r = bench({"bulk", "--port", std::to_string(server.port("echo")), "--check", "--duration", "1",
+                        "--size", "60KiB", "--connections", "2", "--pipeline", "4"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(field(r.out, "errors"), 0) << r;
+  EXPECT_GT(field(r.out, "bytes_received").value_or(0), 60 * 1024) << r;
+  EXPECT_GT(field(r.out, "mb_per_s").value_or(0), 0) << r;
+}
+
+TEST_F(Bench, UdpCheckLosesNothingOnLoopback) {
+  auto server = Server::start("all");
+  const auto r = bench({"udp", "--port", std::to_string(server.port("udp-echo")), "--check", "--duration", "1",
+                        "--connections", "4", "--pipeline", "4"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(field(r.out, "errors"), 0) << r;
+  EXPECT_EQ(field(r.out, "lost"), 0) << r;
+  EXPECT_EQ(field(r.out, "late"), 0) << r;
+  EXPECT_GT(field(r.out, "replies").value_or(0), 0) << r;
+  EXPECT_EQ(field(r.out, "replies"), field(r.out, "requests")) << r;
+}
+
+TEST_F(Bench, UdpCountsLossWhenNobodyAnswers) {
+  // A bound UDP port nobody reads: every request times out.
+  const auto held = hold_udp_port();
+  const auto r = bench({"udp", "--port", std::to_string(held.port), "--count", "5", "--connections", "1",
+                        "--timeout", "200ms"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(field(r.out, "requests"), 5) << r;
+  EXPECT_EQ(field(r.out, "lost"), 5) << r;
+  EXPECT_EQ(field(r.out, "replies"), 0) << r;
+}
+
+TEST_F(Bench, FanoutDeliversEveryLineInOrder) {
+  auto server = Server::start("chat", {"--flood-rate", "1000000", "--flood-burst", "1000000", "--quiet"});
+  const std::string port = std::to_string(server.port("chat"));
+  // Paced, in the lobby; then closed loop, in a room of its own.
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"--rate", "400"}, std::vector<std::string>{"--window", "4", "--room", "smoke"}}) {
+    std::vector<std::string> args{"fanout", "--port", port, "--check", "--duration", "1", "--receivers", "20",
+                                  "--senders", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = bench(args);
+    ASSERT_TRUE(r.exited_with(0)) << r;
+    EXPECT_EQ(field(r.out, "errors"), 0) << r;
+    EXPECT_EQ(field(r.out, "missing"), 0) << r;
+    EXPECT_EQ(field(r.out, "out_of_order"), 0) << r;
+    EXPECT_GT(field(r.out, "lines_sent").value_or(0), 0) << r;
+    EXPECT_EQ(field(r.out, "deliveries"), field(r.out, "expected_deliveries")) << r;
+    EXPECT_EQ(field(r.out, "deliveries"), field(r.out, "lines_sent").value_or(-1) * 20) << r;
+  }
+}
+
+TEST_F(Bench, FanoutReportsLinesTheFloodControlDropped) {
+  // Default flood control: 10 lines/s, bursts of 20. 100 lines/s overflow it.
+  auto server = Server::start("chat", {"--quiet"});
+  const std::vector<std::string> args{"fanout", "--port", std::to_string(server.port("chat")), "--duration", "1",
+                                      "--receivers", "2", "--senders", "1", "--rate", "100", "--room", "flood"};
+  const auto r = bench(args);
+  ASSERT_TRUE(r.exited_with(0)) << r;  // without --check, a report, not a failure
+  EXPECT_GT(field(r.out, "dropped_by_server").value_or(0), 0) << r;
+  EXPECT_GT(field(r.out, "missing").value_or(0), 0) << r;
+  EXPECT_GE(field(r.out, "flood_warnings").value_or(0), 1) << r;
+
+  auto checked = args;
+  checked.push_back("--check");
+  EXPECT_TRUE(bench(checked).exited_with(1));
+}
+
+TEST_F(Bench, IdleHoldsConnectionsAndMeasuresTheServer) {
+  auto server = Server::start("all");
+  const auto r = bench({"idle", "--port", std::to_string(server.port("echo")), "--connections", "200", "--duration",
+                        "1", "--pid", std::to_string(server.process().pid())});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(field(r.out, "opened"), 200) << r;
+  EXPECT_EQ(field(r.out, "held"), 200) << r;
+  EXPECT_EQ(field(r.out, "closed_by_server"), 0) << r;
+  EXPECT_GT(field(r.out, "server_rss_after").value_or(0), 0) << r;
+  EXPECT_TRUE(field(r.out, "server_bytes_per_connection")) << r;
+}
+
+TEST_F(Bench, IdleSeesTheServerRefuseOverItsLimit) {
+  auto server = Server::start("echo", {"--max-connections", "50", "--quiet"});
+  const auto r = bench({"idle", "--port", std::to_string(server.port("echo")), "--connections", "60", "--duration",
+                        "1"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(field(r.out, "opened"), 60) << r;
+  EXPECT_EQ(field(r.out, "held"), 50) << r;
+  EXPECT_EQ(field(r.out, "closed_by_server"), 10) << r;
+  EXPECT_TRUE(contains(r.out, "server full")) << r;
+}
+
+TEST_F(Bench, RefusedConnectionIsARuntimeFailure) {
+  const auto held = hold_tcp_port("127.0.0.1", false);  // bound, not listening: refused
+  const auto r = bench({"echo", "--port", std::to_string(held.port), "--duration", "1"});
+  EXPECT_TRUE(r.exited_with(1)) << r;
+  EXPECT_TRUE(contains(r.err, "cannot connect")) << r;
+}
+
+TEST_F(Bench, UsageErrors) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"bench"}, {"bench", "bogus"}, {"bench", "echo", "--duration", "0"},
+        {"bench", "echo", "--size", "12q"}, {"bench", "echo", "--request", "bad\\q"},
+        {"bench", "echo", "--port", "0"}, {"bench", "udp", "--pipeline", "4", "--request", "no number"},
+        {"bench", "fanout", "--size", "8KiB"}, {"bench", "echo", "--connections", "0"},
+        {"bench", "echo", "--rate", "100", "--pipeline", "4"}, {"bench", "echo", "--count", "0"}}) {
+    const auto r = run_enchufe(args);
+    EXPECT_TRUE(r.exited_with(2)) << r;
+    EXPECT_FALSE(r.err.empty()) << r;
+  }
+}
+
+TEST_F(Bench, EveryModeHasHelpWithExamples) {
+  for (const std::string mode : {"echo", "udp", "fanout", "idle", "bulk"}) {
+    const auto r = run_enchufe({"bench", mode, "--help"});
+    EXPECT_TRUE(r.exited_with(0)) << r;
+    EXPECT_TRUE(contains(r.out, "Examples:")) << r;
+    EXPECT_TRUE(contains(r.out, "enchufe bench " + mode)) << r;
+  }
+}
