@@ -1,5 +1,7 @@
 #include "bench/report.hpp"
 
+#include "net/log.hpp"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -112,22 +114,9 @@ std::string nanos(double ns) {
 
 std::string json_string(std::string_view text) {
   std::string out = "\"";
-  for (const unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
+  log::append_json_escaped(out, text);
+  out += '"';
+  return out;
 }
 
 }  // namespace enchufe::bench

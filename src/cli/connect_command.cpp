@@ -46,15 +46,9 @@ void add_connect_command(CLI::App& app, Action& action) {
     action = [args] {
       auto& a = *args;
       auto& o = a.options;
-      if (a.port.empty()) {
-        const auto hp = net::parse_host_port(a.target);
-        o.host = hp.host;
-        o.port = hp.port;
-      } else {
-        o.host = net::normalize_host(a.target);
-        o.port = net::parse_port(a.port);
-      }
-      if (o.port == 0) throw UsageError("connect: port 0 is not a port a server can listen on");
+      const auto server = net::parse_server_address(a.target, a.port);
+      o.host = server.host;
+      o.port = server.port;
       o.line_ending = a.raw ? client::LineEnding::none : a.crlf ? client::LineEnding::crlf : client::LineEnding::lf;
       o.udp_timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_s * 1000));
       o.verbose = a.verbose;

@@ -47,15 +47,9 @@ void print(const std::string& text) {
 
 int run_stats(const StatsArgs& a) {
   stats::FetchOptions fetch;
-  if (a.port.empty()) {
-    const auto hp = net::parse_host_port(a.target);
-    fetch.host = hp.host;
-    fetch.port = hp.port;
-  } else {
-    fetch.host = net::normalize_host(a.target);
-    fetch.port = net::parse_port(a.port);
-  }
-  if (fetch.port == 0) throw UsageError("stats: port 0 is not a port a server can listen on");
+  const auto server = net::parse_server_address(a.target, a.port);
+  fetch.host = server.host;
+  fetch.port = server.port;
   fetch.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout_s * 1000));
   const std::string url = stats::url_of(fetch);
   const bool terminal = !a.plain && ::isatty(STDOUT_FILENO) == 1;

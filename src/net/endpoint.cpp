@@ -51,6 +51,12 @@ HostPort parse_host_port(std::string_view text) {
   return {normalize_host(text.substr(0, colon)), parse_port(text.substr(colon + 1))};
 }
 
+HostPort parse_server_address(std::string_view target, std::string_view port) {
+  HostPort hp = port.empty() ? parse_host_port(target) : HostPort{normalize_host(target), parse_port(port)};
+  if (hp.port == 0) throw UsageError("port 0 is not a port a server can listen on");
+  return hp;
+}
+
 std::vector<asio::ip::address> resolve(std::string_view host, bool passive) {
   asio::error_code ec;
   std::vector<asio::ip::address> out;

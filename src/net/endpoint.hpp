@@ -24,6 +24,11 @@ std::uint16_t parse_port(std::string_view text);
 // (ambiguous). Throws UsageError.
 HostPort parse_host_port(std::string_view text);
 
+// What a client command is given: "HOST:PORT" / "[v6]:PORT" alone, or HOST
+// and PORT apart (netcat's order). Port 0 is refused: no server listens on
+// it. Throws UsageError.
+HostPort parse_server_address(std::string_view target, std::string_view port);
+
 // Checks a host name or literal address for obvious mistakes (empty, spaces,
 // stray brackets) and strips brackets from "[::1]". Throws UsageError.
 std::string normalize_host(std::string_view host);

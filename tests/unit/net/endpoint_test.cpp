@@ -45,6 +45,15 @@ TEST(ParseHostPort, RejectsAmbiguousOrBrokenInput) {
   }
 }
 
+TEST(ParseServerAddress, TogetherOrApartButNeverPortZero) {
+  EXPECT_EQ(parse_server_address("localhost:6000", ""), (HostPort{"localhost", 6000}));
+  EXPECT_EQ(parse_server_address("[::1]", "7000"), (HostPort{"::1", 7000}));
+  EXPECT_EQ(parse_server_address("127.0.0.1", "5000"), (HostPort{"127.0.0.1", 5000}));
+  EXPECT_THROW(parse_server_address("localhost", ""), UsageError);
+  EXPECT_THROW(parse_server_address("localhost", "0"), UsageError);
+  EXPECT_THROW(parse_server_address("localhost:0", ""), UsageError);
+}
+
 TEST(NormalizeHost, StripsBracketsAndRejectsGarbage) {
   EXPECT_EQ(normalize_host("[::1]"), "::1");
   EXPECT_EQ(normalize_host("0.0.0.0"), "0.0.0.0");
