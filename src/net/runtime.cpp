@@ -7,9 +7,12 @@
 #include <asio/post.hpp>
 
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdint>
+#include <system_error>
 
 namespace enchufe::net {
 
@@ -18,6 +21,31 @@ thread_local Loop* t_current_loop = nullptr;
 }
 
 void ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+
+namespace {
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Blocks the shutdown signals in this thread (threads started later inherit
+// the mask) and returns a descriptor that reads them; the previous mask goes
+// to `previous`.
+int open_signal_descriptor(sigset_t& previous) {
+  const sigset_t set = shutdown_signals();
+  if (const int e = ::pthread_sigmask(SIG_BLOCK, &set, &previous); e != 0) {
+    throw std::system_error(e, std::generic_category(), "pthread_sigmask");
+  }
+  const int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
+  return fd;
+}
+
+}  // namespace
 
 std::size_t raise_open_files_limit() {
   rlimit limit{};
@@ -91,7 +119,7 @@ void Loop::begin_shutdown() {
 
 // ---- Runtime --------------------------------------------------------------
 
-Runtime::Runtime(std::size_t threads) {
+Runtime::Runtime(std::size_t threads) : signals_(control_, open_signal_descriptor(previous_mask_)) {
   ignore_sigpipe();
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < threads; ++i) loops_.push_back(std::make_unique<Loop>(i));
@@ -101,6 +129,9 @@ Runtime::~Runtime() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  asio::error_code ignored;
+  signals_.close(ignored);
+  ::pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
 }
 
 Loop& Runtime::next_loop() { return *loops_[next_.fetch_add(1, std::memory_order_relaxed) % loops_.size()]; }
@@ -108,11 +139,7 @@ Loop& Runtime::next_loop() { return *loops_[next_.fetch_add(1, std::memory_order
 void Runtime::on_stop(std::function<void()> fn) { stop_actions_.push_back(std::move(fn)); }
 
 void Runtime::run() {
-  signals_.async_wait([this](const asio::error_code& ec, int signo) {
-    if (ec) return;
-    log::info("received {}: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
-    begin_stop();
-  });
+  wait_for_signal();
   for (auto& loop : loops_) {
     threads_.emplace_back([this, l = loop.get()] {
       l->run();
@@ -128,15 +155,29 @@ void Runtime::request_stop() {
   asio::post(control_, [this] { begin_stop(); });
 }
 
+// The first signal starts the graceful shutdown; a second one means "now".
+void Runtime::wait_for_signal() {
+  signals_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
+    if (ec) return;
+    signalfd_siginfo info{};
+    if (::read(signals_.native_handle(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) {
+      wait_for_signal();  // woken without a whole record: wait again
+      return;
+    }
+    if (stopping_) {
+      log::warn("second signal: stopping without waiting for owed replies");
+      force_stop();
+      return;
+    }
+    log::info("received {}: shutting down", info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+    begin_stop();
+    wait_for_signal();
+  });
+}
+
 void Runtime::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
-  // A second signal means "now".
-  signals_.async_wait([this](const asio::error_code& ec, int) {
-    if (ec) return;
-    log::warn("second signal: stopping without waiting for owed replies");
-    force_stop();
-  });
   for (auto& action : stop_actions_) action();
   for (auto& loop : loops_) {
     asio::post(loop->context(), [l = loop.get()] { l->begin_shutdown(); });

@@ -3,16 +3,24 @@
 // connections it runs, plus a control thread that handles signals and the
 // graceful shutdown.
 //
+// SIGINT and SIGTERM are blocked in the constructing thread (and so in every
+// loop thread started after it) and read from a signalfd on the control
+// thread: no code runs in signal context, and a signal cannot land in a
+// thread that is busy and be held there (ThreadSanitizer defers handlers
+// that way, which once lost a SIGTERM in CI). Construct the Runtime before
+// starting any other thread; the destructor restores the signal mask.
+//
 // As in muduo, a connection belongs to exactly one loop for its whole life;
 // other threads reach it only by posting to that loop, so per-connection state
 // needs no locks.
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -108,6 +116,7 @@ class Runtime {
   void request_stop();
 
  private:
+  void wait_for_signal();
   void begin_stop();
   void loop_finished();
   void force_stop();
@@ -117,7 +126,8 @@ class Runtime {
   std::vector<std::function<void()>> stop_actions_;
 
   asio::io_context control_{1};
-  asio::signal_set signals_{control_, SIGINT, SIGTERM};
+  sigset_t previous_mask_{};
+  asio::posix::stream_descriptor signals_;
   asio::steady_timer deadline_{control_};
   bool stopping_ = false;
   std::size_t finished_loops_ = 0;

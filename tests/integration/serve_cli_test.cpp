@@ -128,7 +128,7 @@ TEST(Serve, StdoutHasOnlyListeningLinesAndLogsGoToStderr) {
   auto server = Server::start("echo");
   EXPECT_EQ(echo_once(server, "hola\n"), "Eco: hola\n");
   ASSERT_TRUE(server.process().wait_stderr_contains("closed", kIo)) << server.process().diagnostics();
-  EXPECT_EQ(server.stop(), (ExitStatus{ExitStatus::Kind::exited, 0}));
+  EXPECT_EQ(server.stop(), (ExitStatus{ExitStatus::Kind::exited, 0})) << server.process().diagnostics();
   for (const auto& line : split_lines(server.process().stdout_text())) {
     EXPECT_TRUE(parse_listening_line(line)) << "unexpected stdout line: " << line;
   }
