@@ -79,7 +79,11 @@ udp_ours, udp_c = get("udp-enchufe", "replies_per_s"), get("udp-c-loop", "replie
 bulk_ours = get("bulk-enchufe", "mb_per_s")
 iperf_bits = get("bulk-iperf3", "end", "sum_received", "bits_per_second")
 iperf = iperf_bits / 8e6 if iperf_bits else None
-fan = load("fanout-enchufe") or {}
+fan = {f"{kind}-{peer}": load(f"fanout-{kind}-{peer}") or {} for kind in ("closed", "paced")
+       for peer in ("enchufe", "redis")}
+fan_rate = {peer: fan[f"closed-{peer}"].get("deliveries_per_s") for peer in ("enchufe", "redis")}
+fan_p99 = {peer: (fan[f"paced-{peer}"].get("latency_us") or {}).get("p99") for peer in ("enchufe", "redis")}
+fan_closed_p99 = {peer: (fan[f"closed-{peer}"].get("latency_us") or {}).get("p99") for peer in ("enchufe", "redis")}
 idle = {k: load(f"idle-{k}") or {} for k in ("enchufe", "redis")}
 
 lines += ["## Other workloads", "", "| workload | enchufe | peer | ratio |", "|---|---|---|---|",
@@ -87,8 +91,12 @@ lines += ["## Other workloads", "", "| workload | enchufe | peer | ratio |", "|-
           f"| {ratio(udp_ours, udp_c)} |",
           f"| bulk echo of 64 KiB messages, MB/s | {num(bulk_ours, 1)} | {num(iperf, 1)} (iperf3, one stream, one way) "
           f"| {ratio(bulk_ours, iperf)} |",
-          f"| chat fan-out, 1,000 receivers: deliveries/s | {num(fan.get('deliveries_per_s'))} | n/a (Redis PUBLISH not driven yet) | n/a |",
-          f"| chat fan-out: p99 send-to-receive µs | {num((fan.get('latency_us') or {}).get('p99'))} | n/a | n/a |",
+          f"| chat fan-out to 1,000 receivers, closed loop: deliveries/s | {num(fan_rate['enchufe'])} "
+          f"| {num(fan_rate['redis'])} (Redis PUBLISH to 1,000 subscribers) | {ratio(fan_rate['enchufe'], fan_rate['redis'])} |",
+          f"| fan-out, closed loop: p99 send-to-receive µs | {num(fan_closed_p99['enchufe'])} "
+          f"| {num(fan_closed_p99['redis'])} (Redis) | {ratio(fan_closed_p99['enchufe'], fan_closed_p99['redis'], True)} |",
+          f"| fan-out at 400 lines/s (400,000 deliveries/s): p99 send-to-receive µs | {num(fan_p99['enchufe'])} "
+          f"| {num(fan_p99['redis'])} (Redis) | {ratio(fan_p99['enchufe'], fan_p99['redis'], True)} |",
           f"| 15,000 idle connections: held | {num(idle['enchufe'].get('held'))} | {num(idle['redis'].get('held'))} (Redis) | |",
           f"| idle: server RSS per connection, bytes | {num(idle['enchufe'].get('server_bytes_per_connection'))} "
           f"| {num(idle['redis'].get('server_bytes_per_connection'))} (Redis) "
@@ -112,7 +120,11 @@ lines += ["## Targets", "", "| target | measured | |", "|---|---|---|",
           f"{verdict(min(base1 / threads1, base16 / threads16) if base1 and threads1 and base16 and threads16 else None, 20)} |",
           f"| p99 at half of peak load ≤ Redis's | {num(half_ours)} µs vs {num(half_redis)} µs | "
           f"{'n/a' if half_ours is None or half_redis is None else ('met' if half_ours <= half_redis else 'missed')} |",
-          "| fan-out to 1,000 receivers ≥ Redis PUBLISH | not measured against Redis yet | n/a |", ""]
+          f"| fan-out to 1,000 receivers: deliveries/s ≥ Redis PUBLISH | {ratio(fan_rate['enchufe'], fan_rate['redis'])} | "
+          f"{verdict(fan_rate['enchufe'] / fan_rate['redis'] if fan_rate['enchufe'] and fan_rate['redis'] else None, 1.0)} |",
+          f"| fan-out p99 ≤ Redis's (paced, same rate) | {num(fan_p99['enchufe'])} µs vs {num(fan_p99['redis'])} µs | "
+          f"{'n/a' if fan_p99['enchufe'] is None or fan_p99['redis'] is None else ('met' if fan_p99['enchufe'] <= fan_p99['redis'] else 'missed')} |",
+          ""]
 
 with open(os.path.join(results, "commands.txt")) as f:
     lines += ["## Exact commands", "", "```", *[l.rstrip() for l in f], "```", ""]

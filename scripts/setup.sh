@@ -15,6 +15,7 @@ packages=(
   python3                                        # interop tests (the tutorial's programs)
   netcat-openbsd                                 # interop tests drive a real nc
   procps                                         # ps/pgrep in tests
+  redis-server                                   # bench fanout --redis is tested against a real Redis
 )
 
 missing=()

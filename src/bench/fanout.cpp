@@ -15,6 +15,11 @@
 // Without --rate the loop is closed: a sender keeps --window lines in flight,
 // acknowledged by a "witness" receiver on the same thread (no cross-thread
 // signalling on the hot path).
+//
+// With --redis the same load runs against Redis pub/sub, the reference the
+// chat is compared with: receivers SUBSCRIBE to the room, senders PUBLISH
+// the same stamped text to it. A Redis delivery arrives as several RESP
+// lines; only the payload line carries a stamp, the others are skipped.
 
 #include "bench/engine.hpp"
 #include "bench/modes.hpp"
@@ -26,6 +31,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iterator>
 #include <cstring>
 #include <random>
 
@@ -49,6 +55,7 @@ struct FanoutShared {
   asio::ip::tcp::endpoint target;
   std::string room;         // as typed, without a leading '#'
   bool general = true;      // the lobby: no /join needed
+  bool redis = false;       // Redis pub/sub instead of the chat protocol
   std::uint32_t run = 0;
   std::size_t receivers = 0, senders = 0;
   std::size_t size = 0;
@@ -100,27 +107,8 @@ class ChatConn {
     }
     socket_.set_option(asio::ip::tcp::no_delay(true), ec);
     socket_.non_blocking(true, ec);
-    std::string hello = fmt::format("/nick {}\n", nick_);
-    if (!s_.general) hello += fmt::format("/join {}\n", s_.room);
-    auto [wec, n] = co_await asio::async_write(socket_, asio::buffer(hello), net::use_tuple);
-    const std::string nick_ok = fmt::format("* you are {} now", nick_);
-    const std::string room_prefix = "* you are in ";
-    const std::string room_folded = lowercase(s_.room);
-    bool have_nick = false, have_room = false;
-    while (!wec && !(have_nick && have_room)) {
-      std::string_view line;
-      if (!co_await next_line(line)) break;
-      if (line == nick_ok) {
-        have_nick = true;
-      } else if (line.starts_with(room_prefix)) {
-        const std::string_view rest = line.substr(room_prefix.size());
-        if (lowercase(rest.substr(0, rest.find(' '))) == room_folded) have_room = true;
-      } else if (line.starts_with("error: ") || line.starts_with("* disconnected")) {
-        if (!aborted_) w_.error(fmt::format("{}: setting up: {}", nick_, preview(line)));
-        break;
-      }
-    }
-    if (!(have_nick && have_room)) {
+    const bool ready = s_.redis ? co_await redis_setup() : co_await chat_setup();
+    if (!ready) {
       if (!aborted_ && w_.errors.empty()) w_.error(fmt::format("{}: the server closed during set-up", nick_));
       ++w_.tally.connect_errors;
       Live::bump(w_.live.failed);
@@ -154,6 +142,52 @@ class ChatConn {
   }
 
  private:
+  // Takes the nickname and joins the room; true once the server confirmed both.
+  asio::awaitable<bool> chat_setup() {
+    std::string hello = fmt::format("/nick {}\n", nick_);
+    if (!s_.general) hello += fmt::format("/join {}\n", s_.room);
+    auto [wec, n] = co_await asio::async_write(socket_, asio::buffer(hello), net::use_tuple);
+    const std::string nick_ok = fmt::format("* you are {} now", nick_);
+    const std::string room_prefix = "* you are in ";
+    const std::string room_folded = lowercase(s_.room);
+    bool have_nick = false, have_room = false;
+    while (!wec && !(have_nick && have_room)) {
+      std::string_view line;
+      if (!co_await next_line(line)) break;
+      if (line == nick_ok) {
+        have_nick = true;
+      } else if (line.starts_with(room_prefix)) {
+        const std::string_view rest = line.substr(room_prefix.size());
+        if (lowercase(rest.substr(0, rest.find(' '))) == room_folded) have_room = true;
+      } else if (line.starts_with("error: ") || line.starts_with("* disconnected")) {
+        if (!aborted_) w_.error(fmt::format("{}: setting up: {}", nick_, preview(line)));
+        break;
+      }
+    }
+    co_return have_nick && have_room;
+  }
+
+  // Redis: a receiver subscribes to the room, a sender checks the server
+  // answers PING. The replies are known line by line, so anything else (an
+  // error, or a server that does not speak RESP) fails at once.
+  asio::awaitable<bool> redis_setup() {
+    const std::string hello = sender_ ? std::string("PING\r\n") : fmt::format("SUBSCRIBE {}\r\n", s_.room);
+    const std::vector<std::string> expected =
+        sender_ ? std::vector<std::string>{"+PONG"}
+                : std::vector<std::string>{"*3", "$9", "subscribe", fmt::format("${}", s_.room.size()), s_.room, ":1"};
+    auto [wec, n] = co_await asio::async_write(socket_, asio::buffer(hello), net::use_tuple);
+    if (wec) co_return false;
+    for (const std::string& want : expected) {
+      std::string_view line;
+      if (!co_await next_line(line)) co_return false;
+      if (line != want) {
+        if (!aborted_) w_.error(fmt::format("{}: not the Redis reply expected ({}): {}", nick_, want, preview(line)));
+        co_return false;
+      }
+    }
+    co_return true;
+  }
+
   // The next line (without "\n"), reading as needed; false at EOF or error.
   // The view stays valid until the next call.
   asio::awaitable<bool> next_line(std::string_view& line) {
@@ -198,14 +232,25 @@ class ChatConn {
   }
 
   void on_line(std::string_view line) {
-    const auto message = parse_chat_message(line);
-    if (!message) {
-      server_line(line);
-      return;
+    std::string_view text = line, nick;
+    if (s_.redis) {
+      if (line.starts_with('-')) {
+        ++w_.tally.server_errors;
+        w_.error(fmt::format("{}: {}", nick_, preview(line)));
+        return;
+      }
+    } else {
+      const auto message = parse_chat_message(line);
+      if (!message) {
+        server_line(line);
+        return;
+      }
+      text = message->text;
+      nick = message->nick;
     }
-    if (sender_) return;  // senders hear each other; only receivers count
-    const auto stamp = parse_stamp(message->text);
-    if (!stamp) return;  // someone else talking in the room
+    if (sender_) return;  // senders hear each other (Redis: PUBLISH's counts); only receivers count
+    const auto stamp = parse_stamp(text);
+    if (!stamp) return;  // someone else talking in the room, or RESP framing
     if (stamp->run != s_.run) {
       ++w_.tally.foreign;
       return;
@@ -216,9 +261,9 @@ class ChatConn {
       return;
     }
     const std::uint32_t from = stamp->sender;
-    if (s_.check && message->nick != s_.sender_nicks[from]) {
+    if (s_.check && !s_.redis && nick != s_.sender_nicks[from]) {
       ++w_.tally.mismatches;
-      w_.error(fmt::format("{}: sender {}'s line came from <{}>: {}", nick_, from, message->nick, preview(line)));
+      w_.error(fmt::format("{}: sender {}'s line came from <{}>: {}", nick_, from, nick, preview(line)));
     }
     w_.latency.record(now_ > stamp->t ? now_ - stamp->t : 0);
     std::uint64_t& next = next_seq_[from];
@@ -293,7 +338,12 @@ class ChatConn {
       for (std::size_t i = 0; i < n; ++i) {
         const std::uint64_t t =
             rate > 0 ? start + static_cast<std::uint64_t>(static_cast<double>(sent_ + i) / rate * 1e9) : now;
-        format_stamp_line(out_, Stamp{t, static_cast<std::uint32_t>(index_), sent_ + i, s_.run}, s_.size);
+        const Stamp stamp{t, static_cast<std::uint32_t>(index_), sent_ + i, s_.run};
+        if (s_.redis) {
+          append_publish(stamp);
+        } else {
+          format_stamp_line(out_, stamp, s_.size);
+        }
       }
       if (!write_out()) break;
       sent_ += n;
@@ -302,6 +352,16 @@ class ChatConn {
     if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
     s_.sent[index_].store(sent_, std::memory_order_relaxed);
     s_.senders_done.fetch_add(1, std::memory_order_release);
+  }
+
+  // PUBLISH <room> <stamped text> as a RESP array (the text has spaces, so
+  // not as an inline command).
+  void append_publish(const Stamp& stamp) {
+    line_.clear();
+    format_stamp_line(line_, stamp, s_.size);
+    line_.pop_back();  // the "\n": the RESP framing ends the payload
+    fmt::format_to(std::back_inserter(out_), "*3\r\n$7\r\nPUBLISH\r\n${}\r\n{}\r\n${}\r\n{}\r\n", s_.room.size(),
+                   s_.room, line_.size(), line_);
   }
 
   bool write_out() {
@@ -358,6 +418,7 @@ class ChatConn {
 
   // sender
   std::string out_;
+  std::string line_;  // --redis: one payload, before its framing
   std::uint64_t sent_ = 0;
   std::uint64_t floor_ = 0;  // closed loop: acknowledged by a stall
   bool waiting_ = false;
@@ -375,6 +436,7 @@ Outcome run_fanout(const Options& o) {
   s.room = std::string(o.room.starts_with('#') ? std::string_view(o.room).substr(1) : std::string_view(o.room));
   if (s.room.empty()) throw UsageError("fanout: --room must not be empty");
   s.general = lowercase(s.room) == "general";
+  s.redis = o.redis;
   s.run = std::random_device{}() & 0xffffff;
   s.receivers = o.receivers;
   s.senders = o.senders;
@@ -491,6 +553,7 @@ Outcome run_fanout(const Options& o) {
                      engine.size(), engine.size() == 1 ? "" : "s", send_secs));
   r.add("target", net::to_string(s.target));
   r.add("room", s.room);
+  r.add("protocol", std::string(s.redis ? "redis" : "chat"));
   r.add("receivers", std::uint64_t{o.receivers});
   r.add("senders", std::uint64_t{o.senders});
   r.add("rate", o.rate);
@@ -528,7 +591,9 @@ Outcome run_fanout(const Options& o) {
   r.add("server_errors", t.server_errors);
   r.add("mismatches", t.mismatches);
   r.add("checked", o.check, "checked",
-        o.check ? "every line's sender, order and count" : "order and count (--check: also each sender's nick)");
+        s.redis    ? "order and count (Redis messages carry no sender name)"
+        : o.check  ? "every line's sender, order and count"
+                   : "order and count (--check: also each sender's nick)");
   r.latency(latency, "latency_us", "send to receive");
   r.samples(engine.merged_errors());
   out.failed = o.check && (errors != 0 || missing != 0 || t.out_of_order != 0 || deliveries == 0);

@@ -48,6 +48,7 @@ struct Options {
   double rate = 0;           // lines/s from all senders together; 0: closed loop
   std::size_t window = 16;   // closed loop: a sender's lines in flight
   std::string room = "general";
+  bool redis = false;        // Redis pub/sub (SUBSCRIBE/PUBLISH) instead of the chat
   std::chrono::nanoseconds drain = std::chrono::seconds(5);  // waiting for stragglers
 
   // idle

@@ -220,6 +220,8 @@ void add_bench_command(CLI::App& app, Action& action) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
     cmd->add_option("--room", a->o.room, "Room to talk in (another room: no history, no bystanders)")
         ->capture_default_str();
+    cmd->add_flag("--redis", a->o.redis,
+                  "Load a Redis server instead: receivers SUBSCRIBE to --room, senders PUBLISH to it");
     add_duration(*cmd, *a, "How long senders talk");
     a->drain = "5s";
     cmd->add_option("--drain", a->drain, "After that, how long to wait for lines still on their way")
@@ -234,7 +236,8 @@ void add_bench_command(CLI::App& app, Action& action) {
         "Examples:\n"
         "  enchufe bench fanout                             # 100 receivers, 4 senders, closed loop\n"
         "  enchufe bench fanout -r 1000 -S 10 --rate 1000 -d 10\n"
-        "  enchufe bench fanout -r 20 -S 2 --check --room bench");
+        "  enchufe bench fanout -r 20 -S 2 --check --room bench\n"
+        "  enchufe bench fanout -r 1000 --redis --port 6379  # the same load on Redis pub/sub");
   }
   // ---- idle ----
   {

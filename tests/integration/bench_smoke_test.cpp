@@ -9,7 +9,9 @@
 
 #include <charconv>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace enchufe::test;
@@ -152,6 +154,61 @@ TEST_F(Bench, FanoutDeliversEveryLineInOrder) {
     EXPECT_EQ(field(r.out, "deliveries"), field(r.out, "expected_deliveries")) << r;
     EXPECT_EQ(field(r.out, "deliveries"), field(r.out, "lines_sent").value_or(-1) * 20) << r;
   }
+}
+
+// A throwaway redis-server on a free loopback port (Redis cannot bind port
+// 0 and report it, so the port is found first; a rare clash is retried).
+class RedisServer {
+ public:
+  static RedisServer start() {
+    for (int attempt = 0;; ++attempt) {
+      const std::uint16_t port = hold_tcp_port("127.0.0.1", false).port;  // released again at once
+      Process p("/usr/bin/redis-server", {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+                                          "--appendonly", "no"});
+      const auto deadline = Clock::now() + 5000ms;
+      while (Clock::now() < deadline && p.running()) {
+        if (TcpClient::try_connect("127.0.0.1", port, 200ms)) return RedisServer(std::move(p), port);
+        std::this_thread::sleep_for(20ms);
+      }
+      if (attempt == 2) throw std::runtime_error("redis-server did not start: " + p.diagnostics());
+    }
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  RedisServer(Process p, std::uint16_t port) : process_(std::move(p)), port_(port) {}
+  Process process_;
+  std::uint16_t port_;
+};
+
+// The same load against Redis pub/sub (what bench/compare compares the chat
+// with): every PUBLISH reaches every SUBSCRIBEr, counted and in order.
+TEST_F(Bench, FanoutSpeaksRedisPubSub) {
+  auto redis = RedisServer::start();
+  const std::string port = std::to_string(redis.port());
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"--rate", "400"}, std::vector<std::string>{"--window", "4", "--room", "smoke"}}) {
+    std::vector<std::string> args{"fanout", "--redis", "--port", port, "--check", "--duration", "1",
+                                  "--receivers",   "20",  "--senders", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = bench(args);
+    ASSERT_TRUE(r.exited_with(0)) << r;
+    EXPECT_TRUE(contains(r.out, "\"protocol\":\"redis\"")) << r;
+    EXPECT_EQ(field(r.out, "errors"), 0) << r;
+    EXPECT_EQ(field(r.out, "missing"), 0) << r;
+    EXPECT_EQ(field(r.out, "out_of_order"), 0) << r;
+    EXPECT_GT(field(r.out, "lines_sent").value_or(0), 0) << r;
+    EXPECT_EQ(field(r.out, "deliveries"), field(r.out, "lines_sent").value_or(-1) * 20) << r;
+  }
+}
+
+TEST_F(Bench, FanoutWithRedisAgainstTheChatServerFailsClearly) {
+  // The chat server does not speak RESP: set-up fails, and the report says so.
+  auto server = Server::start("chat", {"--quiet"});
+  const auto r = bench({"fanout", "--redis", "--port", std::to_string(server.port("chat")), "--duration", "1",
+                        "--receivers", "2", "--senders", "1"});
+  EXPECT_TRUE(r.exited_with(1)) << r;
+  EXPECT_EQ(field(r.out, "clients_ready"), 0) << r;
 }
 
 TEST_F(Bench, FanoutReportsLinesTheFloodControlDropped) {
