@@ -72,9 +72,7 @@ Connection::Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint pee
       peer_(peer),
       framer_(server_->options.max_line),
       counters_(server_->metrics->loop(loop.index())),
-      watchdog_timer_(loop.executor()),
-      last_input_(Clock::now()),
-      wait_timer_(loop.executor()) {
+      last_input_(Clock::now()) {
   asio::error_code ignored;
   socket_.non_blocking(true, ignored);
   // Replies are gathered by us, one write per read; Nagle would only delay them.
@@ -117,7 +115,7 @@ asio::awaitable<void> Connection::run() {
                                                    : "; we closed first, so this side keeps the connection in "
                                                      "TIME_WAIT for about a minute");
   }
-  watchdog_timer_.cancel();
+  if (watchdog_timer_) watchdog_timer_->cancel();
   protocol_->on_close(*this, reason_);
   count_close();
   log_closed();
@@ -130,14 +128,14 @@ void Connection::close_after_flush(CloseReason reason) {
   state_ = State::closing;
   reason_ = reason;
   read_cancel_.emit(asio::cancellation_type::all);
-  wait_timer_.cancel();  // a reader paused on back-pressure re-checks its state
+  wake_reader();  // a reader paused on back-pressure re-checks its state
 }
 
 void Connection::close_when_idle(CloseReason reason) {
   if (state_ != State::open || close_when_idle_) return;
   close_when_idle_ = reason;
   read_cancel_.emit(asio::cancellation_type::all);  // the reader re-reads, then closes
-  wait_timer_.cancel();
+  wake_reader();
 }
 
 void Connection::close_now(CloseReason reason) {
@@ -146,7 +144,7 @@ void Connection::close_now(CloseReason reason) {
   state_ = State::broken;
   outbox_.clear();
   read_cancel_.emit(asio::cancellation_type::all);
-  wait_timer_.cancel();
+  wake_reader();
   asio::error_code ignored;
   // Ends a writer blocked on a full socket; run() finishes the close.
   socket_.cancel(ignored);
@@ -158,7 +156,7 @@ void Connection::fail(const asio::error_code& ec) {
   error_ = ec;
   state_ = State::broken;
   read_cancel_.emit(asio::cancellation_type::all);
-  wait_timer_.cancel();
+  wake_reader();
 }
 
 void Connection::count_close() {
@@ -250,16 +248,25 @@ asio::awaitable<void> Connection::read_loop() {
   }
 }
 
-asio::awaitable<void> Connection::wait_readable() {
+asio::awaitable<std::tuple<asio::error_code>> Connection::wait_readable() {
   // Readiness, not a read: the loop's shared buffer is only borrowed once
   // bytes are there. Errors show up in the next read_some; a cancel from
   // close_after_flush()/fail() shows up as a changed state.
-  co_await socket_.async_wait(TcpSocket::wait_read, asio::bind_cancellation_slot(read_cancel_.slot(), use_tuple));
+  return socket_.async_wait(TcpSocket::wait_read, asio::bind_cancellation_slot(read_cancel_.slot(), use_tuple));
+}
+
+Timer& Connection::wait_timer() {
+  if (!wait_timer_) wait_timer_ = std::make_unique<Timer>(loop_.executor());
+  return *wait_timer_;
+}
+
+void Connection::wake_reader() {
+  if (wait_timer_) wait_timer_->cancel();
 }
 
 asio::awaitable<void> Connection::wait_timer_until(Clock::time_point deadline) {
-  wait_timer_.expires_at(deadline);
-  co_await wait_timer_.async_wait(use_tuple);
+  wait_timer().expires_at(deadline);
+  co_await wait_timer().async_wait(use_tuple);
 }
 
 void Protocol::on_line_too_long(Connection& c) {
@@ -324,9 +331,10 @@ void Connection::arm_watchdog() {
   if (watchdog_running_) {
     // Input moves deadlines later, which the watchdog notices when it wakes;
     // only an earlier one (new partial input) needs it woken now.
-    if (next_deadline() < watchdog_timer_.expiry()) watchdog_timer_.cancel();
+    if (next_deadline() < watchdog_timer_->expiry()) watchdog_timer_->cancel();
     return;
   }
+  if (!watchdog_timer_) watchdog_timer_ = std::make_unique<Timer>(loop_.executor());
   watchdog_running_ = true;
   spawn(loop_.executor(), [self = shared_from_this()] { return self->watchdog(); });
 }
@@ -339,8 +347,8 @@ asio::awaitable<void> Connection::watchdog() {
     if (deadline == Clock::time_point::max()) break;
     const auto now = Clock::now();
     if (now < deadline) {
-      watchdog_timer_.expires_at(deadline);
-      co_await watchdog_timer_.async_wait(use_tuple);
+      watchdog_timer_->expires_at(deadline);
+      co_await watchdog_timer_->async_wait(use_tuple);
       continue;  // re-check: the state or the deadlines may have changed
     }
     if (framer_.has_pending() && now >= last_input_ + server_->options.partial_delay) {
@@ -450,7 +458,7 @@ asio::awaitable<void> Connection::writer() {
     write_pending();
   }
   writer_running_ = false;
-  wait_timer_.cancel();  // wake the reader if it waits for the drain
+  wake_reader();  // if it waits for the drain
 }
 
 // ---- closing ----------------------------------------------------------------
@@ -494,8 +502,8 @@ asio::awaitable<void> Connection::lingering_close() {
   // input we never read cannot turn our close into a reset that destroys
   // the last reply before the client has read it.
   const auto deadline = Clock::now() + limits::kLingeringClose;
-  wait_timer_.expires_at(deadline);
-  wait_timer_.async_wait([self = shared_from_this()](const asio::error_code& e) {
+  wait_timer().expires_at(deadline);
+  wait_timer().async_wait([self = shared_from_this()](const asio::error_code& e) {
     if (!e) self->read_cancel_.emit(asio::cancellation_type::all);
   });
   for (;;) {
@@ -507,7 +515,7 @@ asio::awaitable<void> Connection::lingering_close() {
     if (Clock::now() >= deadline) break;
     co_await wait_readable();
   }
-  wait_timer_.cancel();
+  wait_timer().cancel();
 }
 
 }  // namespace enchufe::net

@@ -30,6 +30,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <tuple>
 #include <optional>
 #include <string_view>
 
@@ -153,8 +154,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> lingering_close();
   asio::awaitable<void> writer();
   asio::awaitable<void> watchdog();
-  asio::awaitable<void> wait_readable();
+  // Not a coroutine: it returns the wait itself, so an idle connection's
+  // suspended chain is one frame shorter (idle memory per connection).
+  asio::awaitable<std::tuple<asio::error_code>> wait_readable();
   asio::awaitable<void> wait_timer_until(Clock::time_point deadline);
+  Timer& wait_timer();  // created on first use
+  void wake_reader();   // cancels the reader's wait on wait_timer_, if any
 
   void dispatch(std::string_view bytes);
   void after_send();
@@ -200,13 +205,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Reader side: a wait for input that close_after_flush() can interrupt.
   asio::cancellation_signal read_cancel_;
-  // Partial-message and idle deadlines, checked lazily by one timer.
-  Timer watchdog_timer_;
+  // Partial-message and idle deadlines, checked lazily by one timer,
+  // created the first time one is needed: most connections never need it.
+  std::unique_ptr<Timer> watchdog_timer_;
   Clock::time_point last_input_;
   bool watchdog_running_ = false;
   // The reader's own timer: it waits on it for the writer to drain the
   // outbox (the writer cancels it), then uses it to bound the lingering close.
-  Timer wait_timer_;
+  // Like the watchdog's, created on first use.
+  std::unique_ptr<Timer> wait_timer_;
   bool writer_running_ = false;
   bool flush_scheduled_ = false;
   bool in_callback_ = false;  // a Protocol callback runs; its caller flushes

@@ -18,7 +18,7 @@ class MetricsEndpoint final : public net::Protocol {
   void on_message(net::Connection& c, std::string_view line, std::string_view) override {
     if (request_line_.empty()) {
       request_line_ = std::string(net::trim(line));
-      if (request_line_.empty()) request_line_ = " ";  // stray empty line before the request
+      if (request_line_.empty()) request_line_.push_back(' ');  // stray empty line before the request
       return;
     }
     if (!net::trim(line).empty()) return;  // a header: none matters here
