@@ -122,12 +122,8 @@ asio::awaitable<void> UdpServer::receive_loop(Endpoint& e) {
   while (e.socket.is_open()) {
     e.prepare_receive();
     const int got = ::recvmmsg(fd, e.received.data(), Endpoint::kBatch, MSG_DONTWAIT, nullptr);
-    if (got < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        // Edge-triggered readiness: wait only once the socket is drained.
-        auto [ec] = co_await e.socket.async_wait(UdpSocket::wait_read, use_tuple);
-        if (ec == asio::error::operation_aborted) break;
-      } else if (errno != EINTR) {
+    if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      if (errno != EINTR) {
         // E.g. ECONNREFUSED: an ICMP error about an earlier reply whose
         // sender had gone. It concerns that peer only; keep serving.
         log::at(log::Level::debug, {.service = name_, .event = "receive_failed"}, "receive: {}",
@@ -190,6 +186,20 @@ asio::awaitable<void> UdpServer::receive_loop(Endpoint& e) {
         counters.add(Counter::bytes_out, e.reply_iov[sent + k].iov_len);
       }
       sent += static_cast<std::size_t>(r);
+    }
+
+    if (got < static_cast<int>(Endpoint::kBatch)) {
+      // Nothing read (EAGAIN), or a short batch that emptied the socket:
+      // wait for the next datagram. After a short batch this saves the
+      // recvmmsg that would only say EAGAIN (one system call per batch).
+      // Readiness is edge-triggered and this loop's next epoll_wait runs
+      // after our wait is queued, so a datagram arriving now is not missed.
+      auto [ec] = co_await e.socket.async_wait(UdpSocket::wait_read, use_tuple);
+      if (ec == asio::error::operation_aborted) break;
+    } else {
+      // A full batch: more may be waiting, but a flood on this socket must
+      // not starve the loop's TCP connections (serve all); take turns.
+      co_await asio::post(e.loop.executor(), asio::use_awaitable);
     }
   }
 }

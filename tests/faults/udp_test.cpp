@@ -6,7 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 using namespace enchufe::test;
 using namespace enchufe::test::faults;
@@ -107,4 +111,44 @@ TEST(Udp, BurstOfHundredThousandDatagrams) {
     EXPECT_EQ(after.recv(kIo), "Eco UDP: despues " + std::to_string(i));
   }
   expect_server_healthy(server, steady.get(), memory, 8 * 1024);
+}
+
+// `serve all` on one thread: the UDP socket and the TCP connections share
+// one loop. A UDP flood from three senders must not starve the TCP echo
+// client on that loop: the UDP reader takes turns after every full batch.
+TEST(Udp, FloodDoesNotStarveTcpClientsOnTheSameLoop) {
+  auto server = Server::start("all", {"--threads", "1", "-q"});
+  const auto udp_port = server.port("udp-echo");
+  auto echo = TcpClient::connect("127.0.0.1", server.port("echo"));
+
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> flooded{0};
+  std::vector<std::thread> flooders;
+  for (int t = 0; t < 3; ++t) {
+    flooders.emplace_back([&] {
+      UdpSocket socket;
+      const auto until = Clock::now() + 3000ms;  // bounded even if the main thread fails early
+      while (!stop.load() && Clock::now() < until) {
+        if (socket.send_to("127.0.0.1", udp_port, "inundacion")) flooded.fetch_add(1);
+      }
+    });
+  }
+  std::this_thread::sleep_for(100ms);  // the flood is on
+
+  Duration slowest{0};
+  for (int i = 0; i < 50; ++i) {
+    const std::string line = "tcp " + std::to_string(i) + "\n";
+    const auto sent = Clock::now();
+    ASSERT_TRUE(echo.send_all(line));
+    const auto r = echo.recv_until("\n", kIo);
+    slowest = std::max(slowest, std::chrono::duration_cast<Duration>(Clock::now() - sent));
+    ASSERT_EQ(r.data, "Eco: " + line) << r << "\n" << server.process().diagnostics();
+  }
+  stop = true;
+  for (auto& t : flooders) t.join();
+  report_figure("udp flood vs tcp", std::to_string(flooded.load()) + " datagrams flooded; slowest of 50 TCP round "
+                                    "trips meanwhile " + std::to_string(slowest.count()) + " ms");
+  EXPECT_GT(flooded.load(), 1000u);
+  // Generous for a loaded CI machine; a starved loop would not answer at all.
+  EXPECT_LT(slowest, 1000ms);
 }
