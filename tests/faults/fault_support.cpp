@@ -306,12 +306,20 @@ void Steady::run() {
 bool Steady::wait_rounds(std::size_t n, Duration timeout) {
   const std::size_t target = rounds_.load() + n;
   const auto deadline = Clock::now() + timeout;
+  // Why not, for the failure message: a failed round's error, or the timeout.
+  auto fail = [&](const char* why) {
+    std::lock_guard lock(mutex_);
+    report_figure("steady", std::string(why) + "; " + report_.describe());
+    return false;
+  };
   while (rounds_.load() < target) {
-    if (Clock::now() >= deadline) return false;
+    bool failed = false;
     {
       std::lock_guard lock(mutex_);
-      if (report_.failures > 0) return false;
+      failed = report_.failures > 0;
     }
+    if (failed) return fail("a round failed");
+    if (Clock::now() >= deadline) return fail("too few rounds in time");
     std::this_thread::sleep_for(5ms);
   }
   return true;
