@@ -126,6 +126,20 @@ lines += ["## Targets", "", "| target | measured | |", "|---|---|---|",
           f"{'n/a' if fan_p99['enchufe'] is None or fan_p99['redis'] is None else ('met' if fan_p99['enchufe'] <= fan_p99['redis'] else 'missed')} |",
           ""]
 
+backend_rows = [("TCP echo, 50 connections, req/s", "backend-echo-p1", "replies_per_s"),
+                ("TCP echo, pipeline 16, req/s", "backend-echo-p16", "replies_per_s"),
+                ("UDP echo, datagrams/s", "backend-udp", "replies_per_s"),
+                ("chat fan-out to 1,000, deliveries/s", "backend-fanout", "deliveries_per_s")]
+lines += ["## Asio backend: epoll against io_uring", "",
+          "The same server built with `-DENCHUFE_IO_URING=ON` (Asio's io_uring backend for every socket "
+          "operation, `ASIO_HAS_IO_URING` and `ASIO_DISABLE_EPOLL`), same loads. The default is whichever "
+          "wins the TCP echo rows, the workload most users run.", "",
+          "| workload | epoll | io_uring | epoll / io_uring |", "|---|---|---|---|"]
+for name, label, key in backend_rows:
+    ep, ur = get(f"{label}-epoll", key), get(f"{label}-uring", key)
+    lines.append(f"| {name} | {num(ep)} | {num(ur)} | {ratio(ep, ur)} |")
+lines.append("")
+
 with open(os.path.join(results, "commands.txt")) as f:
     lines += ["## Exact commands", "", "```", *[l.rstrip() for l in f], "```", ""]
 
