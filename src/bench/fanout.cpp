@@ -31,8 +31,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <iterator>
 #include <cstring>
+#include <iterator>
 #include <random>
 
 namespace enchufe::bench {
