@@ -7,6 +7,7 @@
 // setup, so nothing is allocated per request.
 
 #include "bench/engine.hpp"
+#include "bench/line_buffer.hpp"
 #include "bench/modes.hpp"
 #include "bench/text.hpp"
 #include "net/coroutine.hpp"
@@ -16,7 +17,6 @@
 #include <asio/write.hpp>
 #include <fmt/format.h>
 
-#include <cstring>
 #include <utility>
 
 namespace enchufe::bench {
@@ -47,20 +47,17 @@ class EchoConn {
  public:
   EchoConn(Worker& w, const EchoShared& s, std::uint64_t id, std::uint64_t quota)
       : w_(w), s_(s), id_(id), quota_(quota), socket_(w.executor()), write_done_(w.executor()),
-        wake_(w.executor()) {
+        in_(initial_input_bytes(s), kMaxReplyBuffer), wake_(w.executor()) {
     if (s.per_conn_rate > 0) {
       due_.resize(kMaxPacedInFlight);
       seq_.resize(kMaxPacedInFlight);
       // Room for a full batch of small requests; large ones grow it once.
       out_.reserve(std::min<std::size_t>(kMaxPacedBatch * s.request.max_length(), 1u << 20));
       expected_.reserve(s.reply_prefix.size() + s.request.max_length());
-      in_.resize(16 * 1024);
       return;
     }
     out_.reserve(s.pipeline * s.request.max_length());
     starts_.reserve(s.pipeline + 1);
-    const std::size_t reply_max = s.reply_prefix.size() + s.request.max_length() + 64;
-    in_.resize(std::clamp<std::size_t>(2 * s.pipeline * reply_max, 16 * 1024, 4u << 20));
     if (!s.request.has_placeholders()) {
       // The same bytes every time: rendered once.
       for (std::size_t i = 0; i < s.pipeline; ++i) {
@@ -199,36 +196,22 @@ class EchoConn {
   asio::awaitable<void> paced_reader() {
     std::uint64_t arrived = now_ns();
     for (;;) {
-      while (const void* nl = std::memchr(in_.data() + begin_, '\n', end_ - begin_)) {
-        const std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(nl) - in_.data()) + 1;
-        on_paced_reply(std::string_view(in_.data() + begin_, stop - begin_), arrived);
-        begin_ = stop;
-      }
+      while (const auto line = in_.next_line()) on_paced_reply(*line, arrived);
       if (sender_done_ && in_flight_ == 0) break;
-      if (begin_ == end_) {
-        begin_ = end_ = 0;
-      } else if (end_ == in_.size()) {
-        if (begin_ > 0) {
-          std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
-          end_ -= begin_;
-          begin_ = 0;
-        } else if (in_.size() < kMaxReplyBuffer) {
-          in_.resize(in_.size() * 2);
-        } else {
-          ++w_.tally.mismatches;
-          w_.error(fmt::format("connection {}: a reply line longer than {}", id_, kMaxReplyBuffer));
-          break;
-        }
+      const auto space = in_.space();
+      if (space.size() == 0) {
+        reply_too_long();
+        break;
       }
       reader_waiting_ = true;
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + end_, in_.size() - end_), net::use_tuple);
+      auto [ec, n] = co_await socket_.async_read_some(space, net::use_tuple);
       reader_waiting_ = false;
       if (ec == asio::error::operation_aborted && sender_done_ && in_flight_ == 0 && !aborted_) break;
       if (ec) {
         fail_io("read", ec, std::exchange(in_flight_, 0));
         break;
       }
-      end_ += n;
+      in_.filled(n);
       w_.tally.bytes_in += n;
       arrived = now_ns();
     }
@@ -314,47 +297,47 @@ class EchoConn {
     for (;;) {
       // Every complete line in the buffer is a reply.
       while (got < n) {
-        const char* base = in_.data();
-        const void* nl = std::memchr(base + begin_, '\n', end_ - begin_);
-        if (!nl) break;
-        const std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(nl) - base) + 1;
-        on_reply(std::string_view(base + begin_, stop - begin_), got, arrived - t0);
+        const auto line = in_.next_line();
+        if (!line) break;
+        on_reply(*line, got, arrived - t0);
         ++got;
-        begin_ = stop;
       }
       if (got == n) break;
       if (write_error_) {
         fail_io("write", write_error_, n - got);
         co_return false;
       }
-      if (begin_ == end_) {
-        begin_ = end_ = 0;
-      } else if (end_ == in_.size()) {
-        if (begin_ > 0) {
-          std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
-          end_ -= begin_;
-          begin_ = 0;
-        } else if (in_.size() < kMaxReplyBuffer) {
-          in_.resize(in_.size() * 2);  // a reply longer than any so far: rare
-        } else {
-          ++w_.tally.mismatches;
-          w_.error(fmt::format("connection {}: a reply line longer than {}", id_, kMaxReplyBuffer));
-          co_return false;
-        }
+      const auto space = in_.space();
+      if (space.size() == 0) {
+        reply_too_long();
+        co_return false;
       }
-      auto [ec, got_bytes] =
-          co_await socket_.async_read_some(asio::buffer(in_.data() + end_, in_.size() - end_), net::use_tuple);
+      auto [ec, got_bytes] = co_await socket_.async_read_some(space, net::use_tuple);
       if (ec) {
         fail_io("read", ec, n - got);
         co_return false;
       }
-      end_ += got_bytes;
+      in_.filled(got_bytes);
       w_.tally.bytes_in += got_bytes;
       arrived = now_ns();
     }
     w_.tally.replies += n;
     Live::bump(w_.live.done, n);
     co_return true;
+  }
+
+  void reply_too_long() {
+    ++w_.tally.mismatches;
+    w_.error(fmt::format("connection {}: a reply line longer than {}", id_, in_.max()));
+  }
+
+  // The input buffer's first size (longer lines grow it, up to
+  // kMaxReplyBuffer): closed loop, two pipelines of replies within
+  // 16 KiB..4 MiB; paced, 16 KiB.
+  static std::size_t initial_input_bytes(const EchoShared& s) {
+    if (s.per_conn_rate > 0) return 16 * 1024;
+    const std::size_t reply_max = s.reply_prefix.size() + s.request.max_length() + 64;
+    return std::clamp<std::size_t>(2 * s.pipeline * reply_max, 16 * 1024, 4u << 20);
   }
 
   void on_reply(std::string_view line, std::size_t i, std::uint64_t latency) {
@@ -398,8 +381,7 @@ class EchoConn {
   std::string out_;
   std::size_t batch_bytes_ = 0;
   std::vector<std::size_t> starts_;  // where each request of the batch begins in out_
-  std::vector<char> in_;
-  std::size_t begin_ = 0, end_ = 0;
+  LineBuffer in_;
 
   // paced
   Timer wake_;
@@ -451,18 +433,8 @@ Outcome run_echo(const Options& o) {
 
   shared.start_ns = now_ns();
   engine.start();
-  const std::optional<std::chrono::nanoseconds> duration =
-      (o.count == 0 || o.duration_given) ? std::optional(o.duration) : std::nullopt;
-  std::uint64_t last_done = 0;
   engine.run_load(
-      duration, [&] { return engine.sum(&Live::finished) >= ready; },
-      [&](double elapsed) {
-        const std::uint64_t done = engine.sum(&Live::done);
-        const std::string rate = per_second(static_cast<double>(done - last_done));
-        last_done = done;
-        return fmt::format("{:5.1f}s  {} replies  {}/s  errors {}", elapsed, grouped(done), rate,
-                           engine.sum(&Live::errors));
-      });
+      load_duration(o), [&] { return engine.sum(&Live::finished) >= ready; }, engine.rate_status("replies"));
   // In-flight requests get a moment to finish; a stalled server does not
   // hold the report hostage.
   engine.wait_until([&] { return engine.sum(&Live::finished) >= ready; }, std::chrono::seconds(5));

@@ -1,5 +1,6 @@
 #include "bench/engine.hpp"
 
+#include "bench/report.hpp"
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
 #include "net/text.hpp"
@@ -147,6 +148,15 @@ void Engine::run_load(std::optional<std::chrono::nanoseconds> duration, const st
     std::this_thread::sleep_until(wake);
   }
   request_stop();
+}
+
+std::function<std::string(double)> Engine::rate_status(std::string what) {
+  return [this, what = std::move(what), last_done = std::uint64_t{0}](double elapsed) mutable {
+    const std::uint64_t done = sum(&Live::done);
+    const std::string rate = per_second(static_cast<double>(done - last_done));
+    last_done = done;
+    return fmt::format("{:5.1f}s  {} {}  {}/s  errors {}", elapsed, grouped(done), what, rate, sum(&Live::errors));
+  };
 }
 
 bool Engine::wait_until(const std::function<bool()>& cond, std::chrono::nanoseconds grace) {

@@ -164,6 +164,9 @@ class Engine {
   // stop flag. Returns the measured time.
   void run_load(std::optional<std::chrono::nanoseconds> duration, const std::function<bool()>& done,
                 const std::function<std::string(double elapsed_s)>& status);
+  // The usual status for run_load: "  3.0s  12,345 <what>  4.1k/s  errors 0",
+  // counting Live::done (the rate is over the last second).
+  std::function<std::string(double elapsed_s)> rate_status(std::string what);
 
   // Waits up to `grace` for `cond()`; false if it did not hold in time.
   bool wait_until(const std::function<bool()>& cond, std::chrono::nanoseconds grace);
@@ -231,6 +234,12 @@ void start_connections(Engine& engine, std::vector<std::vector<std::unique_ptr<C
       });
     }
   });
+}
+
+// How long echo, udp and bulk load: --duration, unless --count alone was
+// given (then until that many requests are done).
+inline std::optional<std::chrono::nanoseconds> load_duration(const Options& o) {
+  return (o.count == 0 || o.duration_given) ? std::optional(o.duration) : std::nullopt;
 }
 
 // Seconds as a double.

@@ -22,6 +22,7 @@
 // lines; only the payload line carries a stamp, the others are skipped.
 
 #include "bench/engine.hpp"
+#include "bench/line_buffer.hpp"
 #include "bench/modes.hpp"
 #include "bench/text.hpp"
 #include "net/endpoint.hpp"
@@ -31,7 +32,6 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <cstring>
 #include <iterator>
 #include <random>
 
@@ -84,7 +84,7 @@ class ChatConn {
  public:
   ChatConn(Worker& w, FanoutShared& s, FanoutWorker& fw, bool sender, std::size_t index, std::string nick)
       : w_(w), s_(s), fw_(fw), sender_(sender), index_(index), nick_(std::move(nick)), socket_(w.executor()),
-        wake_(w.executor()), write_done_(w.executor()), in_(16 * 1024) {
+        wake_(w.executor()), write_done_(w.executor()), in_(16 * 1024, kMaxLineBuffer) {
     if (!sender) {
       next_seq_.assign(s.senders, 0);
       received_.assign(s.senders, 0);
@@ -192,32 +192,22 @@ class ChatConn {
   // The view stays valid until the next call.
   asio::awaitable<bool> next_line(std::string_view& line) {
     for (;;) {
-      if (const void* nl = std::memchr(in_.data() + begin_, '\n', end_ - begin_)) {
-        const std::size_t stop = static_cast<std::size_t>(static_cast<const char*>(nl) - in_.data());
-        line = std::string_view(in_.data() + begin_, stop - begin_);
+      if (const auto next = in_.next_line()) {
+        line = *next;
+        line.remove_suffix(1);  // the '\n'
         if (line.ends_with('\r')) line.remove_suffix(1);
-        begin_ = stop + 1;
         co_return true;
       }
-      if (begin_ == end_) {
-        begin_ = end_ = 0;
-      } else if (end_ == in_.size()) {
-        if (begin_ > 0) {
-          std::memmove(in_.data(), in_.data() + begin_, end_ - begin_);
-          end_ -= begin_;
-          begin_ = 0;
-        } else if (in_.size() < kMaxLineBuffer) {
-          in_.resize(in_.size() * 2);
-        } else {
-          if (!aborted_) w_.error(fmt::format("{}: a line longer than {} bytes", nick_, kMaxLineBuffer));
-          co_return false;
-        }
+      const auto space = in_.space();
+      if (space.size() == 0) {
+        if (!aborted_) w_.error(fmt::format("{}: a line longer than {} bytes", nick_, kMaxLineBuffer));
+        co_return false;
       }
       // async_read_some reads at once when it can, but always completes
       // through the loop's queue: a socket that always has more cannot
       // starve the others of its thread (they would fall behind and be cut
       // as too slow).
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + end_, in_.size() - end_), net::use_tuple);
+      auto [ec, n] = co_await socket_.async_read_some(space, net::use_tuple);
       if (ec) {
         if (!aborted_ && ec != asio::error::eof) {
           ++w_.tally.io_errors;
@@ -225,7 +215,7 @@ class ChatConn {
         }
         co_return false;
       }
-      end_ += n;
+      in_.filled(n);
       w_.tally.bytes_in += n;
       now_ = now_ns();
     }
@@ -409,8 +399,7 @@ class ChatConn {
   bool aborted_ = false;
   bool witness_ = false;
 
-  std::vector<char> in_;
-  std::size_t begin_ = 0, end_ = 0;
+  LineBuffer in_;
   std::uint64_t now_ = 0;  // when the bytes being parsed arrived
 
   // receiver
@@ -496,14 +485,7 @@ Outcome run_fanout(const Options& o) {
 
   s.start_ns = now_ns();
   engine.start();
-  std::uint64_t last_done = 0;
-  engine.run_load(o.duration, nullptr, [&](double elapsed) {
-    const std::uint64_t done = engine.sum(&Live::done);
-    const std::string rate = per_second(static_cast<double>(done - last_done));
-    last_done = done;
-    return fmt::format("{:5.1f}s  {} deliveries  {}/s  errors {}", elapsed, grouped(done), rate,
-                       engine.sum(&Live::errors));
-  });
+  engine.run_load(o.duration, nullptr, engine.rate_status("deliveries"));
   const auto sending_stopped = Clock::now();
   engine.wait_until([&] { return s.senders_done.load(std::memory_order_acquire) >= o.senders; },
                     std::chrono::seconds(5));

@@ -263,18 +263,8 @@ Outcome run_udp(const Options& o) {
   }
 
   engine.start();
-  const std::optional<std::chrono::nanoseconds> duration =
-      (o.count == 0 || o.duration_given) ? std::optional(o.duration) : std::nullopt;
-  std::uint64_t last_done = 0;
   engine.run_load(
-      duration, [&] { return engine.sum(&Live::finished) >= ready; },
-      [&](double elapsed) {
-        const std::uint64_t done = engine.sum(&Live::done);
-        const std::string rate = per_second(static_cast<double>(done - last_done));
-        last_done = done;
-        return fmt::format("{:5.1f}s  {} replies  {}/s  errors {}", elapsed, grouped(done), rate,
-                           engine.sum(&Live::errors));
-      });
+      load_duration(o), [&] { return engine.sum(&Live::finished) >= ready; }, engine.rate_status("replies"));
   const auto stopped = Clock::now();
   // Requests in flight get their --timeout to be answered.
   engine.wait_until([&] { return engine.sum(&Live::finished) >= ready; }, o.timeout + std::chrono::seconds(1));
