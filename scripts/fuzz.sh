@@ -13,6 +13,7 @@ mkdir -p build-fuzz/artifacts "$work"
 
 run_one() {
   local target=$1
+  [ -x "$bin/$target" ] || { echo "fuzz: $bin/$target is not built: is it in fuzz/CMakeLists.txt?" >&2; return 1; }
   local regressions=(fuzz/regressions/"$target"-*)
   if [ -e "${regressions[0]}" ]; then
     "$bin/$target" "${regressions[@]}" >/dev/null 2>&1 || { echo "fuzz: $target fails a regression input" >&2; return 1; }
@@ -30,7 +31,9 @@ run_one() {
   fi
 }
 
-targets=(line_framer_fuzz chat_commands_fuzz endpoint_fuzz sanitize_fuzz line_editor_fuzz)
+# Every fuzz/*_fuzz.cpp, so a new target cannot be left out.
+targets=()
+for source in fuzz/*_fuzz.cpp; do targets+=("$(basename "$source" .cpp)"); done
 status=0
 # Two at a time: one per core.
 for ((i = 0; i < ${#targets[@]}; i += 2)); do

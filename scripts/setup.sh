@@ -16,6 +16,7 @@ packages=(
   netcat-openbsd                                 # interop tests drive a real nc
   procps                                         # ps/pgrep in tests
   redis-server                                   # bench fanout --redis is tested against a real Redis
+  prometheus                                     # promtool checks the /metrics exposition format
 )
 
 missing=()

@@ -49,7 +49,7 @@ std::optional<std::string> dechunk(std::string_view raw, std::string& error) {
     }
     raw.remove_prefix(eol + 2);
     if (size == 0) return body;  // trailers, if any, do not matter here
-    if (raw.size() < size + 2) return std::nullopt;
+    if (raw.size() < 2 || raw.size() - 2 < size) return std::nullopt;  // not "size + 2": it may wrap
     body.append(raw.substr(0, size));
     raw.remove_prefix(size + 2);
   }

@@ -125,6 +125,11 @@ FaultServer FaultServer::start(const std::string& service, const std::vector<std
   return server;
 }
 
+FaultServer::~FaultServer() {
+  if (!process_) return;  // moved from
+  if (const auto problem = end_server(*process_); !problem.empty()) ADD_FAILURE() << problem;
+}
+
 long FaultServer::rss_kb() const {
   const auto m = read_memory(pid());
   return m ? m->rss_kb : -1;

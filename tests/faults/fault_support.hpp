@@ -72,8 +72,13 @@ struct FaultServerOptions {
   Duration startup_timeout = 10'000ms;
 };
 
+// Destroying it ends the server with end_server() (support/enchufe.hpp): a
+// server that does not exit cleanly on SIGTERM fails the test.
 class FaultServer {
  public:
+  ~FaultServer();
+  FaultServer(FaultServer&&) noexcept = default;
+  FaultServer& operator=(FaultServer&&) noexcept = default;
   // `enchufe serve SERVICE --host 127.0.0.1 --port 0 EXTRA...`; waits for its
   // listening line. Throws std::runtime_error with the diagnostics if it
   // does not come.

@@ -48,6 +48,13 @@ std::vector<std::string> nasty_lines() {
   };
 }
 
+// Lines joined with "\n", for failure messages.
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  return text;
+}
+
 }  // namespace
 
 // ---- echo ---------------------------------------------------------------------------
@@ -202,13 +209,15 @@ TEST(Garbage, ChatRelaysGarbageOnlySanitized) {
     }
     pending.erase(0, from);
   }
-  // Lines that sanitize to nothing visible are still relayed; blank ones are
-  // not, and the flood limit may drop a few: most must arrive.
-  EXPECT_GE(heard.size(), lines.size() - 3) << server.diagnostics();
-  for (const auto& h : heard) {
-    if (h.find("<dirty> a") != std::string::npos && h.find("b") != std::string::npos && h.size() < 40) {
-      EXPECT_NE(h.find("a^@b"), std::string::npos) << "NUL shown as ^@: " << escape(h);
-    }
+  // Every line has something visible once sanitised, and the nickname and
+  // the 19 lines fit in the flood burst (20): each is relayed, in order.
+  ASSERT_EQ(heard.size(), lines.size()) << "lines vanished; heard:\n" << escape(joined(heard), 4000) << "\n"
+                                        << server.diagnostics();
+  EXPECT_NE(heard[1].find("<dirty> a^@b"), std::string::npos) << "NUL shown as ^@: " << escape(heard[1]);
+  EXPECT_NE(heard[14].find("¿Cómo estás? ñandú 日本語 🎉"), std::string::npos)
+      << "valid UTF-8 passes unchanged: " << escape(heard[14]);
+  for (std::size_t i = nasty_lines().size(); i < heard.size(); ++i) {
+    EXPECT_NE(heard[i].find("<dirty> junk "), std::string::npos) << "line " << i << " out of order: " << escape(heard[i]);
   }
   const auto log = server.process().stderr_text();
   const auto bad = raw_control_byte(log);

@@ -3,6 +3,7 @@
 #include "support/echo_load.hpp"
 #include "support/enchufe.hpp"
 #include "support/net.hpp"
+#include "support/threads.hpp"
 
 #include <gtest/gtest.h>
 
@@ -50,6 +51,14 @@ TEST(Concurrency, FourServerThreads) {
   const auto result = run_echo_load(options);
   std::cout << "[ load     ] " << result.summary() << std::endl;
   EXPECT_TRUE(result.all_ok(options)) << result.summary() << "\n" << server.process().diagnostics();
+  // Each of the four loops took its share: a loop that served ~75 clients
+  // went to sleep in epoll_wait many times; an unused one, once or twice.
+  const auto loops = loop_threads(server.process().pid());
+  ASSERT_EQ(loops.size(), 4u) << server.process().diagnostics();
+  std::string figures;
+  for (const auto& loop : loops) figures += loop.name + ": " + std::to_string(loop.voluntary_switches) + " waits; ";
+  std::cout << "[ loops    ] " << figures << std::endl;
+  for (const auto& loop : loops) EXPECT_GE(loop.voluntary_switches, 20) << loop.name << " served nobody: " << figures;
   expect_still_serving(server);
 }
 

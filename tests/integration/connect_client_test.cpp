@@ -5,11 +5,18 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <thread>
+
 using namespace enchufe::test;
 
 namespace {
 
 constexpr auto kRun = 10'000ms;
+constexpr auto kIo = 5000ms;  // one read by the test's own server
 const std::string kGreeting = "Hola, cliente. Bienvenido al servidor enchufe!";
 
 RunResult connect_with(const std::vector<std::string>& args, const std::string& input, bool close_stdin = true) {
@@ -131,6 +138,36 @@ TEST(Connect, ServerClosingMidSessionEndsTheClient) {
                               /*close_stdin=*/false);
   EXPECT_TRUE(r.exited_with(0)) << r;
   EXPECT_EQ(r.out.rfind("Eco: hola\nerror:", 0), 0u) << r;
+}
+
+// The client itself leaves on "salir": here the server never closes (unlike
+// ours), so only the client's own quit word can end the run. It sends
+// nothing after "salir", half-closes, and gives the server at most its short
+// grace (2 s) to answer before it leaves, stdin still open.
+TEST(Connect, SalirEndsTheClientWhenTheServerNeverCloses) {
+  const auto listener = hold_tcp_port("127.0.0.1");
+  std::atomic<bool> client_done{false};
+  ReadResult heard;
+  std::thread server([&] {
+    pollfd p{listener.fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return;
+    TcpClient peer{Fd(::accept4(listener.fd.get(), nullptr, nullptr, SOCK_CLOEXEC))};
+    heard = peer.recv_until("hola\n", kIo);
+    if (!heard.complete() || !peer.send_all("Eco: hola\n")) return;
+    auto rest = peer.recv_until_eof(kIo);  // "salir\n", then the client's half-close
+    heard.data += rest.data;
+    heard.end = rest.end;
+    for (int i = 0; i < 500 && !client_done.load(); ++i) std::this_thread::sleep_for(10ms);  // never closes first
+  });
+  const auto r = connect_with({"127.0.0.1", std::to_string(listener.port)}, "hola\nsalir\nnunca\n",
+                              /*close_stdin=*/false);
+  client_done = true;
+  server.join();
+  EXPECT_TRUE(r.exited_with(0)) << "the client must leave by itself after salir\n" << r;
+  EXPECT_LT(r.elapsed, 4000ms) << "salir's grace is 2 s\n" << r;
+  EXPECT_EQ(r.out, "Eco: hola\n") << r;
+  EXPECT_EQ(heard.data, "hola\nsalir\n") << "nothing after the quit word\n" << heard;
+  EXPECT_TRUE(heard.complete()) << "the client half-closes after salir\n" << heard;
 }
 
 // ---- UDP ----------------------------------------------------------------------

@@ -1,6 +1,9 @@
 #include "support/enchufe.hpp"
 
 #include "support/net.hpp"
+#include "support/threads.hpp"
+
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <charconv>
@@ -52,6 +55,19 @@ std::vector<std::string> services_of(std::string_view service) {
   return {std::string(service)};
 }
 
+namespace {
+
+// N of "--threads N" in `args`; 0 when absent (the server picks).
+std::size_t threads_flag(const std::vector<std::string>& args) {
+  const auto it = std::find(args.begin(), args.end(), "--threads");
+  if (it == args.end() || it + 1 == args.end()) return 0;
+  std::size_t n = 0;
+  std::from_chars(it[1].data(), it[1].data() + it[1].size(), n);
+  return n;
+}
+
+}  // namespace
+
 Server Server::start(const std::string& service, const std::vector<std::string>& extra, ServerOptions options) {
   std::vector<std::string> args{"serve", service};
   if (!options.host.empty()) args.insert(args.end(), {"--host", options.host});
@@ -89,6 +105,13 @@ Server Server::start_args(const std::vector<std::string>& args, const std::vecto
   // every line already there.
   while (read_line(0ms)) {
   }
+  // `--threads N` must mean N event loops: tests that pass it to spread
+  // members over threads would otherwise quietly test one thread.
+  if (const auto n = threads_flag(args); n > 0) {
+    if (const auto problem = wait_for_loops(p.pid(), n, startup_timeout); !problem.empty()) {
+      throw std::runtime_error("--threads " + std::to_string(n) + ": " + problem + "\n" + p.diagnostics());
+    }
+  }
   return server;
 }
 
@@ -97,6 +120,36 @@ const Listening& Server::socket(std::string_view service) const {
     if (l.service == service) return l;
   }
   throw std::out_of_range("the server has no socket for " + std::string(service));
+}
+
+std::string end_server(Process& process, Duration timeout) {
+  if (const auto status = process.poll_exit()) {
+    // Exiting by itself with a code may be what the test wanted; dying of a
+    // signal nobody sent (SIGABRT, SIGSEGV) never is.
+    if (status->signaled() && !process.was_signalled()) {
+      return "the server crashed during the test (" + status->describe() + "): " + process.diagnostics();
+    }
+    return "";
+  }
+  process.send_signal(SIGCONT);
+  process.send_signal(SIGTERM);
+  const auto status = process.wait_exit(timeout);
+  if (!status) {
+    const auto seconds = std::to_string(timeout.count() / 1000.0);
+    process.kill();
+    return "the server was still running " + seconds.substr(0, seconds.find('.') + 2) +
+           " s after SIGTERM at the end of the test (killed): " + process.diagnostics();
+  }
+  if (!status->is_exit_code(0)) {
+    return "the server ended with " + status->describe() + " on SIGTERM at the end of the test: " +
+           process.diagnostics();
+  }
+  return "";
+}
+
+Server::~Server() {
+  if (!process_) return;  // moved from
+  if (const auto problem = end_server(*process_); !problem.empty()) ADD_FAILURE() << problem;
 }
 
 std::optional<ExitStatus> Server::stop(Duration timeout) {

@@ -37,9 +37,24 @@ struct ServerOptions {
   SpawnOptions spawn;
 };
 
-// A running `enchufe serve ...`. Destroying it kills the process.
+// Ends a server a test is done with as an operator would: SIGCONT (in case
+// the test stopped it), SIGTERM, and a wait for its exit. Returns what went
+// wrong ("" if nothing): it was still running after `timeout` (then it is
+// killed), or it exited with another status than 0. A server that had
+// already exited is left alone (the test looked at it, or meant it), unless
+// it died of a signal the test did not send: a crash.
+// Ending servers this way, not with SIGKILL, also lets the sanitizer builds
+// see their leaks and races at exit.
+std::string end_server(Process& process, Duration timeout = 5000ms);
+
+// A running `enchufe serve ...`. Destroying it ends the process with
+// end_server(), and a server that does not exit cleanly fails the test.
 class Server {
  public:
+  ~Server();
+  Server(Server&&) noexcept = default;
+  Server& operator=(Server&&) noexcept = default;
+
   // `enchufe serve SERVICE [--host H] [--port 0] EXTRA...`, then waits for the
   // listening lines of every service it runs ("all": greet, echo, udp-echo).
   // Throws std::runtime_error (with the server's stderr) if they do not come.

@@ -117,6 +117,7 @@ struct Process::Impl {
   Stream out, err;
   std::size_t stdout_cursor = 0;
   std::optional<ExitStatus> status;
+  bool signalled = false;  // send_signal() sent one that may end it
 
   ~Impl() {
     kill();
@@ -337,8 +338,11 @@ bool Process::wait_stderr_closed(Duration timeout) const { return impl_->err.wai
 bool Process::send_signal(int signo) {
   auto& d = *impl_;
   if (d.pid <= 0 || d.status) return false;
+  if (signo != SIGCONT && signo != SIGSTOP && signo != 0) d.signalled = true;
   return ::kill(d.pid, signo) == 0;
 }
+
+bool Process::was_signalled() const { return impl_->signalled; }
 
 std::optional<ExitStatus> Process::poll_exit() { return impl_->reap(false); }
 

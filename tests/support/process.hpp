@@ -90,6 +90,9 @@ class Process {
   // ---- lifetime ---------------------------------------------------------------
   // Sends `signo`; false if the child is already reaped.
   bool send_signal(int signo);
+  // True once send_signal() sent a signal that may end the child (anything
+  // but SIGSTOP/SIGCONT): its exit was then the test's doing.
+  bool was_signalled() const;
   // Waits for the child to end. Once it has, also waits (within the same
   // timeout, at least briefly) for its output streams to close, so
   // stdout_text()/stderr_text() are complete. nullopt on timeout.

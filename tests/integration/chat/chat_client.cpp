@@ -96,7 +96,14 @@ std::string ChatClient::wait_for_prefix(std::string_view prefix, Duration timeou
   }
 }
 
-std::string ChatClient::drain(Duration window) { return tcp_.recv_for(window).data; }
+std::string ChatClient::drain(Duration window) {
+  auto r = tcp_.recv_for(window);
+  switch (r.end) {
+    case ReadEnd::eof: return r.data + "<eof>";
+    case ReadEnd::error: return r.data + "<error>";
+    default: return r.data;
+  }
+}
 
 bool ChatClient::closed_within(Duration timeout, std::string* rest) {
   const auto r = tcp_.recv_until_eof(timeout);
@@ -185,6 +192,38 @@ void ChatTest::expect_all_quiet(const ChatClient* except) {
 }
 
 void ChatTest::forget(ChatClient& who) { who.room.clear(); }
+
+void ChatTest::TearDown() {
+  if (!server_) return;
+  auto& process = server_->process();
+  if (const auto status = process.poll_exit()) {
+    if (!process.was_signalled()) {
+      ADD_FAILURE() << "the chat server died during the test (" << status->describe() << ")\n"
+                    << process.diagnostics();
+    }
+    return;  // the test ended it
+  }
+  // The members leave (making room under --max-connections), a newcomer is
+  // welcomed, and the server is still there a moment later: a server that
+  // falls over when members quit fails here.
+  clients_.clear();
+  std::string first;
+  for (const auto deadline = Clock::now() + 2000ms; Clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    auto newcomer = ChatClient::connect(port());
+    first = newcomer->next();
+    if (first.starts_with("error: server full")) continue;  // the leavers are not counted out yet
+    const std::string second = newcomer->next();
+    EXPECT_TRUE(second.starts_with("* You are guest-"))
+        << "the chat server no longer welcomes newcomers: " << escape(first) << " | " << escape(second) << "\n"
+        << process.diagnostics();
+    std::this_thread::sleep_for(kQuiet);
+    EXPECT_EQ(process.poll_exit(), std::nullopt) << "the chat server died after its members left\n"
+                                                 << process.diagnostics();
+    return;
+  }
+  ADD_FAILURE() << "no newcomer got in within 2 s of everyone leaving: " << escape(first) << "\n"
+                << process.diagnostics();
+}
 
 // ---- raw connections ------------------------------------------------------------
 

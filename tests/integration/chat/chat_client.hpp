@@ -56,7 +56,9 @@ class ChatClient {
   bool send(std::string_view line) { return tcp_.send_all(std::string(line) + "\n"); }
   bool send_raw(std::string_view bytes) { return tcp_.send_all(bytes); }
 
-  // Whatever arrives during `window` (normally nothing: "").
+  // Whatever arrives during `window` (normally nothing: ""). A connection
+  // the server closed is never "quiet": the text then ends in "<eof>" or
+  // "<error>", so that a comparison with "" fails.
   std::string drain(Duration window = kQuiet);
   // True when the server closes the connection (EOF or reset) within `timeout`;
   // what arrived before goes to *rest.
@@ -79,6 +81,11 @@ class ChatClient {
 // a roster of logged-in clients so that notices are checked, not skipped.
 class ChatTest : public ::testing::Test {
  protected:
+  // Every chat test ends by checking that the server is still running and
+  // still welcomes a newcomer: a server that died (or stopped answering)
+  // half-way through must not pass for a quiet one.
+  void TearDown() override;
+
   // `enchufe serve chat --host 127.0.0.1 --port 0 -q --threads 2 EXTRA...`
   // (no --threads 2 if EXTRA has --threads)
   void start(const std::vector<std::string>& extra = {});
@@ -98,7 +105,7 @@ class ChatTest : public ::testing::Test {
   // Clients in `room`, other than `except`.
   std::vector<ChatClient*> in_room(const std::string& room, const ChatClient* except = nullptr);
   // Checks that none of the logged-in clients (other than `except`) has any
-  // line waiting.
+  // line waiting, nor lost its connection.
   void expect_all_quiet(const ChatClient* except = nullptr);
   // Forgets a client (it quit or was cut) so later checks skip it.
   void forget(ChatClient& who);

@@ -58,6 +58,16 @@ TEST(ParseHttpResponse, Chunked) {
   EXPECT_THAT(error, HasSubstr("bad chunk size"));
 }
 
+// A chunk size near 2^64 must not wrap the "is all of it here" check and
+// reuse bytes already taken (found by fuzz/http_response_fuzz).
+TEST(ParseHttpResponse, HugeChunkSizeIsIncompleteNotWrapped) {
+  const std::string raw =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffe\r\n1\r\na\r\n0\r\n\r\n";
+  std::string error;
+  EXPECT_FALSE(parse(raw, false, &error)) << "the chunk cannot be complete";
+  EXPECT_EQ(error, "");
+}
+
 TEST(ParseHttpResponse, BodyUntilCloseWithoutALength) {
   const std::string raw = "HTTP/1.0 200 OK\r\n\r\nsome text";
   EXPECT_FALSE(parse(raw, false));
