@@ -7,8 +7,11 @@
 #   test-asan    the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   test-tsan    the suite under ThreadSanitizer
 #   fuzz         every libFuzzer target for FUZZ_SECONDS (default 30) each
+#   mutants      plant each bug in tests/mutants/ in a scratch copy (build-mutants/)
+#                and check a test catches it; MUTANTS=name,regex for a subset.
+#                Slow: not part of `test` (tests/README.md)
 
-.PHONY: run test test-default test-asan test-tsan fuzz setup clean build-%
+.PHONY: run test test-default test-asan test-tsan fuzz mutants setup clean build-%
 
 run: build-default
 	./build/enchufe serve all
@@ -30,6 +33,9 @@ test-asan test-tsan: test-%: build-%
 
 fuzz: build-fuzz
 	./scripts/fuzz.sh
+
+mutants: setup
+	python3 scripts/mutants.py --only '$(MUTANTS)'
 
 build-%: setup
 	cmake --preset $* >/dev/null
