@@ -132,7 +132,7 @@ backend_rows = [("TCP echo, 50 connections, req/s", "backend-echo-p1", "replies_
                 ("chat fan-out to 1,000, deliveries/s", "backend-fanout", "deliveries_per_s")]
 lines += ["## Asio backend: epoll against io_uring", "",
           "The same server built with `-DENCHUFE_IO_URING=ON` (Asio's io_uring backend for every socket "
-          "operation, `ASIO_HAS_IO_URING` and `ASIO_DISABLE_EPOLL`), same loads. The default is whichever "
+          "operation, `BOOST_ASIO_HAS_IO_URING` and `BOOST_ASIO_DISABLE_EPOLL`), same loads. The default is whichever "
           "wins the TCP echo rows, the workload most users run.", "",
           "| workload | epoll | io_uring | epoll / io_uring |", "|---|---|---|---|"]
 for name, label, key in backend_rows:

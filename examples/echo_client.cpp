@@ -4,8 +4,10 @@
 #include "net/endpoint.hpp"
 #include "net/text.hpp"
 
-#include <asio/connect.hpp>
-#include <asio/write.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 
 #include <iostream>
 #include <string>
@@ -15,7 +17,7 @@ using namespace enchufe;
 int main() {
   asio::io_context io;
   asio::ip::tcp::socket cliente(io);
-  asio::error_code ec;
+  error_code ec;
   for (const auto& address : net::resolve("localhost", false)) {
     cliente.close(ec);
     cliente.connect({address, 6000}, ec);

@@ -1,8 +1,10 @@
 // Example 2 of the tutorial, the greeting client, with enchufe's library.
 #include "net/endpoint.hpp"
 
-#include <asio/connect.hpp>
-#include <asio/read.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
 
 #include <cstdio>
 #include <string>
@@ -12,7 +14,7 @@ using namespace enchufe;
 int main() {
   asio::io_context io;
   asio::ip::tcp::socket cliente(io);  // 1. crear el socket
-  asio::error_code ec;
+  error_code ec;
   for (const auto& address : net::resolve("localhost", false)) {  // 2. conectarse
     cliente.close(ec);
     cliente.connect({address, 5000}, ec);

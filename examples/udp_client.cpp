@@ -3,7 +3,9 @@
 #include "net/endpoint.hpp"
 #include "net/text.hpp"
 
-#include <asio/ip/udp.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/ip/udp.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -25,7 +27,7 @@ int main() {
     char datos[65536];
     std::size_t n = 0;
     bool llego = false;
-    cliente.async_receive(asio::buffer(datos), [&](const asio::error_code& ec, std::size_t len) {
+    cliente.async_receive(asio::buffer(datos), [&](const error_code& ec, std::size_t len) {
       llego = !ec;
       n = len;
     });

@@ -6,7 +6,8 @@ set -euo pipefail
 
 packages=(
   build-essential make cmake ninja-build pkg-config   # compiler and build
-  libasio-dev                                    # networking runtime (standalone Asio)
+  libboost1.81-dev                               # Asio (networking runtime) and Beast (HTTP, WebSocket)
+  libboost-json1.81-dev libboost-url1.81-dev     # JSON (logs, web protocol) and URLs
   libcli11-dev                                   # command line parsing
   libfmt-dev                                     # formatting and logging
   libgtest-dev libgmock-dev                      # unit and integration tests

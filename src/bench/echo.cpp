@@ -14,7 +14,9 @@
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
 
-#include <asio/write.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include <utility>
@@ -107,18 +109,18 @@ class EchoConn {
       if (!co_await read_replies(n, t0)) break;
     }
     if (write_pending_) {
-      asio::error_code ignored;
+      error_code ignored;
       socket_.cancel(ignored);
       co_await write_done_.async_wait(net::use_tuple);
     }
-    asio::error_code ignored;
+    error_code ignored;
     socket_.close(ignored);
     Live::bump(w_.live.finished);
   }
 
   void abort() {
     aborted_ = true;
-    asio::error_code ignored;
+    error_code ignored;
     socket_.close(ignored);
     write_done_.cancel();
     wake_.cancel();
@@ -188,7 +190,7 @@ class EchoConn {
     sender_done_ = true;
     // A reader waiting for replies that are all in wakes up to finish.
     if (in_flight_ == 0 && reader_waiting_) {
-      asio::error_code ignored;
+      error_code ignored;
       socket_.cancel(ignored);
     }
   }
@@ -220,7 +222,7 @@ class EchoConn {
     w_.tally.unanswered += in_flight_;
     // The sender may still be in a write; it sees broken_ and ends.
     if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
-    asio::error_code ignored;
+    error_code ignored;
     socket_.close(ignored);
     Live::bump(w_.live.finished);
   }
@@ -266,7 +268,7 @@ class EchoConn {
   // deadlock against a server that stops reading until we read.
   bool write_batch(std::size_t n) {
     std::size_t off = 0;
-    asio::error_code ec;
+    error_code ec;
     while (off < batch_bytes_) {
       const std::size_t written = socket_.write_some(asio::buffer(out_.data() + off, batch_bytes_ - off), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) break;
@@ -282,7 +284,7 @@ class EchoConn {
       write_pending_ = true;
       write_done_.expires_at(Clock::time_point::max());
       asio::async_write(socket_, asio::buffer(out_.data() + off, batch_bytes_ - off),
-                        [this](asio::error_code ec, std::size_t) {
+                        [this](error_code ec, std::size_t) {
                           write_pending_ = false;
                           if (ec && !aborted_) write_error_ = ec;
                           write_done_.cancel();
@@ -354,7 +356,7 @@ class EchoConn {
                          preview(std::string(prefix) + std::string(request)), preview(line)));
   }
 
-  void fail_io(std::string_view what, const asio::error_code& ec, std::size_t unanswered) {
+  void fail_io(std::string_view what, const error_code& ec, std::size_t unanswered) {
     w_.tally.unanswered += unanswered;
     if (aborted_) return;  // the run ended with these in flight
     if (ec == asio::error::eof) {
@@ -375,7 +377,7 @@ class EchoConn {
   TcpSocket socket_;
   Timer write_done_;
   bool write_pending_ = false;
-  asio::error_code write_error_;
+  error_code write_error_;
   bool aborted_ = false;
   bool constant_ = false;
   std::string out_;

@@ -5,8 +5,10 @@
 #include "net/errors.hpp"
 #include "net/text.hpp"
 
-#include <asio/connect.hpp>
-#include <asio/post.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -212,7 +214,7 @@ std::vector<std::string> Engine::merged_errors(std::size_t max) const {
 asio::ip::tcp::endpoint tcp_target(const std::string& host, std::uint16_t port) {
   const auto addresses = net::resolve(host, false);
   asio::io_context ctx;
-  asio::error_code ec;
+  error_code ec;
   for (const auto& address : addresses) {
     asio::ip::tcp::socket probe(ctx);
     probe.connect({address, port}, ec);

@@ -28,7 +28,9 @@
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
 
-#include <asio/write.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -135,7 +137,7 @@ class ChatConn {
 
   void abort() {
     aborted_ = true;
-    asio::error_code ignored;
+    error_code ignored;
     socket_.close(ignored);
     wake_.cancel();
     write_done_.cancel();
@@ -356,7 +358,7 @@ class ChatConn {
 
   bool write_out() {
     std::size_t off = 0;
-    asio::error_code ec;
+    error_code ec;
     while (off < out_.size()) {
       const std::size_t n = socket_.write_some(asio::buffer(out_.data() + off, out_.size() - off), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) break;
@@ -374,7 +376,7 @@ class ChatConn {
       write_pending_ = true;
       write_done_.expires_at(Clock::time_point::max());
       asio::async_write(socket_, asio::buffer(out_.data() + off, out_.size() - off),
-                        [this](asio::error_code ec, std::size_t) {
+                        [this](error_code ec, std::size_t) {
                           write_pending_ = false;
                           if (ec && !aborted_) {
                             write_error_ = ec;
@@ -412,7 +414,7 @@ class ChatConn {
   std::uint64_t floor_ = 0;  // closed loop: acknowledged by a stall
   bool waiting_ = false;
   bool write_pending_ = false;
-  asio::error_code write_error_;
+  error_code write_error_;
 };
 
 }  // namespace

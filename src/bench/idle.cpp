@@ -61,7 +61,7 @@ class IdleConn {
 
   void abort() {
     aborted_ = true;
-    asio::error_code ignored;
+    error_code ignored;
     socket_.close(ignored);
   }
 

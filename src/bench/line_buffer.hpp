@@ -4,7 +4,9 @@
 // the back. One line may not outgrow `max` bytes: a server sending one is
 // broken, and the bench says so instead of buffering without bound.
 
-#include <asio/buffer.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/buffer.hpp>
 
 #include <cstddef>
 #include <cstring>

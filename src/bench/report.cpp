@@ -1,7 +1,8 @@
 #include "bench/report.hpp"
 
-#include "net/log.hpp"
-
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -19,11 +20,11 @@ void Report::latency(const Histogram& h, std::string_view key, std::string_view 
 
 namespace {
 
-std::string json_value(const Report::Value& v) {
-  if (auto* u = std::get_if<std::uint64_t>(&v)) return fmt::format("{}", *u);
-  if (auto* d = std::get_if<double>(&v)) return std::isfinite(*d) ? fmt::format("{:.6g}", *d) : "null";
-  if (auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
-  return json_string(std::get<std::string>(v));
+boost::json::value json_value(const Report::Value& v) {
+  if (auto* u = std::get_if<std::uint64_t>(&v)) return *u;
+  if (auto* d = std::get_if<double>(&v)) return std::isfinite(*d) ? boost::json::value(*d) : nullptr;
+  if (auto* b = std::get_if<bool>(&v)) return *b;
+  return boost::json::value(std::get<std::string>(v));
 }
 
 std::string human_value(const Report::Value& v) {
@@ -38,19 +39,19 @@ double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 }  // namespace
 
 std::string Report::json() const {
-  std::string out = fmt::format("{{\"mode\":{}", json_string(mode_));
-  for (const auto& f : fields_) out += fmt::format(",{}:{}", json_string(f.key), json_value(f.value));
+  boost::json::object out;
+  out["mode"] = mode_;
+  for (const auto& f : fields_) out[f.key] = json_value(f.value);
+  // Microseconds, rounded to nanoseconds.
+  const auto micros = [](double ns) { return std::round(ns) / 1000.0; };
   for (const auto& l : latencies_) {
-    out += fmt::format(
-        ",{}:{{\"count\":{},\"min\":{:.3f},\"mean\":{:.3f},\"p50\":{:.3f},\"p90\":{:.3f},\"p99\":{:.3f},"
-        "\"p99_9\":{:.3f},\"max\":{:.3f}}}",
-        json_string(l.key), l.count, us(l.min), l.mean / 1000.0, us(l.p50), us(l.p90), us(l.p99), us(l.p999),
-        us(l.max));
+    out[l.key] = {{"count", l.count}, {"min", us(l.min)},   {"mean", micros(l.mean)}, {"p50", us(l.p50)},
+                  {"p90", us(l.p90)}, {"p99", us(l.p99)},   {"p99_9", us(l.p999)},    {"max", us(l.max)}};
   }
-  out += ",\"error_samples\":[";
-  for (std::size_t i = 0; i < samples_.size(); ++i) out += (i ? "," : "") + json_string(samples_[i]);
-  out += "]}\n";
-  return out;
+  boost::json::array samples;
+  for (const auto& s : samples_) samples.emplace_back(s);
+  out["error_samples"] = std::move(samples);
+  return boost::json::serialize(out) + "\n";
 }
 
 std::string Report::table() const {
@@ -110,13 +111,6 @@ std::string nanos(double ns) {
   if (ns < 1e8) return fmt::format("{:.2f} ms", ns / 1e6);
   if (ns < 1e9) return fmt::format("{:.0f} ms", ns / 1e6);
   return fmt::format("{:.2f} s", ns / 1e9);
-}
-
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  log::append_json_escaped(out, text);
-  out += '"';
-  return out;
 }
 
 }  // namespace enchufe::bench

@@ -61,7 +61,5 @@ std::string per_second(double rate);
 std::string bytes(double n);
 // Nanoseconds: "850 ns", "183 us", "1.25 ms", "2.40 s".
 std::string nanos(double ns);
-// A JSON string literal (quotes and escapes included).
-std::string json_string(std::string_view text);
 
 }  // namespace enchufe::bench

@@ -38,7 +38,7 @@ class UdpConn {
   }
 
   asio::awaitable<bool> setup() {
-    asio::error_code ec;
+    error_code ec;
     socket_.open(s_.target.protocol(), ec);
     if (!ec) socket_.connect(s_.target, ec);
     if (!ec) socket_.non_blocking(true, ec);
@@ -83,7 +83,7 @@ class UdpConn {
       expire(now);
     }
     w_.tally.unanswered += in_flight_;
-    asio::error_code ignored;
+    error_code ignored;
     socket_.close(ignored);
     Live::bump(w_.live.finished);
   }
@@ -92,13 +92,13 @@ class UdpConn {
   // socket waits; cancel the wait so run() expires it.
   void poke(std::uint64_t now) {
     if (!waiting_ || in_flight_ == 0 || oldest_sent() + s_.timeout_ns > now) return;
-    asio::error_code ignored;
+    error_code ignored;
     socket_.cancel(ignored);
   }
 
   void abort() {
     aborted_ = true;
-    asio::error_code ignored;
+    error_code ignored;
     socket_.close(ignored);
   }
 
@@ -120,7 +120,7 @@ class UdpConn {
     }
     slot->text.clear();
     s_.request.render(slot->text, id_, seq_);
-    asio::error_code ec;
+    error_code ec;
     socket_.send(asio::buffer(slot->text), 0, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::no_buffer_space) {
       // The socket's buffer is full: the datagram is gone, as on a network.

@@ -134,9 +134,6 @@ net::TcpServerOptions metrics_options(const std::string& where) {
   t.host = hp.host;
   t.port = hp.port;
   t.max_connections = 64;
-  t.connection.max_line = 8 * 1024;
-  t.connection.idle_timeout = std::chrono::seconds(10);
-  t.connection.log_connections = false;
   return t;
 }
 
@@ -199,7 +196,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   for (const auto& s : services) registry->add(s);
   std::unique_ptr<net::TcpServer> metrics;
   if (metrics_at) {
-    metrics = std::make_unique<net::TcpServer>(runtime, "metrics", *metrics_at, services::metrics_endpoint(registry));
+    metrics = std::make_unique<net::TcpServer>(runtime, "metrics", *metrics_at, net::http_sessions(services::metrics_endpoint(registry)));
   }
 
   // Everything is bound: say where.

@@ -7,7 +7,9 @@
 // keys, the input line redrawn under incoming text); otherwise (a pipe, a
 // file) plain blocking reads and the peer's bytes printed exactly.
 
-#include <asio/io_context.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/io_context.hpp>
 
 #include <functional>
 #include <memory>

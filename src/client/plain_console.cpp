@@ -1,6 +1,8 @@
 #include "client/plain_console.hpp"
 
-#include <asio/post.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/post.hpp>
 #include <unistd.h>
 
 #include <cerrno>

@@ -8,11 +8,13 @@
 #include "net/runtime.hpp"
 #include "net/text.hpp"
 
-#include <asio/connect.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include <deque>
@@ -53,7 +55,7 @@ class TcpClient {
  private:
   bool connect() {
     const auto addresses = net::resolve(options_.host, false);
-    asio::error_code ec;
+    error_code ec;
     for (const auto& address : addresses) {
       socket_.close(ec);
       if (options_.trace) {
@@ -100,7 +102,7 @@ class TcpClient {
       leaving_ = true;
       queue_shutdown_ = true;
       grace_.expires_after(kQuitGrace);
-      grace_.async_wait([this](const asio::error_code& ec) {
+      grace_.async_wait([this](const error_code& ec) {
         if (!ec) context_.stop();
       });
     }
@@ -126,7 +128,7 @@ class TcpClient {
     }
     writing_ = false;
     if (queue_shutdown_) {
-      asio::error_code ignored;
+      error_code ignored;
       socket_.shutdown(tcp::socket::shutdown_send, ignored);
       if (options_.trace) trace("shutdown", "our side is done sending (FIN); still reading until the server closes");
     }

@@ -1,6 +1,8 @@
 #include "client/terminal_console.hpp"
 
-#include <asio/post.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/post.hpp>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>

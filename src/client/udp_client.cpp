@@ -9,10 +9,12 @@
 #include "net/runtime.hpp"
 #include "net/text.hpp"
 
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/udp.hpp>
-#include <asio/steady_timer.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
 #include <deque>
@@ -47,7 +49,7 @@ class UdpClient {
   // A connected UDP socket: replies from anyone else are filtered out, and an
   // ICMP "port unreachable" surfaces as ECONNREFUSED instead of silence.
   bool use_address(std::size_t index) {
-    asio::error_code ec;
+    error_code ec;
     for (current_ = index; current_ < addresses_.size(); ++current_) {
       socket_.close(ec);
       const udp::endpoint server(addresses_[current_], options_.port);
@@ -82,7 +84,7 @@ class UdpClient {
 
   // Sends one datagram and prints its reply. False when the client must stop.
   asio::awaitable<bool> exchange(const std::string& line) {
-    asio::error_code ec;
+    error_code ec;
     socket_.send(asio::buffer(line), 0, ec);
     if (options_.trace) {
       trace("sendto", "{} bytes to {}{}", line.size(), net::to_string(addresses_[current_], options_.port),
@@ -133,7 +135,7 @@ class UdpClient {
   // Replies that arrived after their timeout belong to earlier lines: show
   // them now rather than passing them off as the answer to the next one.
   void print_late_replies() {
-    asio::error_code ec;
+    error_code ec;
     while (socket_.available(ec) > 0 && !ec) {
       const std::size_t n = socket_.receive(asio::buffer(reply_), 0, ec);
       if (ec) break;

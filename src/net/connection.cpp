@@ -6,8 +6,10 @@
 #include "net/text.hpp"
 #include "net/trace.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/post.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/post.hpp>
 
 #include <array>
 #include <span>
@@ -18,7 +20,7 @@ namespace {
 
 std::atomic<std::uint64_t> g_next_connection_id{1};
 
-CloseReason classify(const asio::error_code& ec) {
+CloseReason classify(const error_code& ec) {
   if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
       ec == asio::error::connection_aborted) {
     return CloseReason::reset;
@@ -26,7 +28,7 @@ CloseReason classify(const asio::error_code& ec) {
   return CloseReason::io_error;
 }
 
-bool would_block(const asio::error_code& ec) {
+bool would_block(const error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
@@ -73,16 +75,16 @@ Connection::Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint pee
       framer_(server_->options.max_line),
       counters_(server_->metrics->loop(loop.index())),
       last_input_(Clock::now()) {
-  asio::error_code ignored;
+  error_code ignored;
   socket_.non_blocking(true, ignored);
   // Replies are gathered by us, one write per read; Nagle would only delay them.
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   if (server_->options.keepalive) socket_.set_option(asio::socket_base::keep_alive(true), ignored);
-  loop_.connections().add(*this);
+  loop_.members().add(*this);
 }
 
 Connection::~Connection() {
-  loop_.connections().remove(*this);
+  loop_.members().remove(*this);
   server_->active.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -106,7 +108,7 @@ asio::awaitable<void> Connection::run() {
   // first it has nothing more to send.
   if (state_ == State::closing && !peer_eof_) co_await lingering_close();
 
-  asio::error_code ignored;
+  error_code ignored;
   socket_.close(ignored);
   if (trace::on()) {
     trace_step("6 close", "socket closed{}",
@@ -145,12 +147,12 @@ void Connection::close_now(CloseReason reason) {
   outbox_.clear();
   read_cancel_.emit(asio::cancellation_type::all);
   wake_reader();
-  asio::error_code ignored;
+  error_code ignored;
   // Ends a writer blocked on a full socket; run() finishes the close.
   socket_.cancel(ignored);
 }
 
-void Connection::fail(const asio::error_code& ec) {
+void Connection::fail(const error_code& ec) {
   if (state_ == State::broken) return;
   if (state_ == State::open) reason_ = classify(ec);
   error_ = ec;
@@ -190,7 +192,7 @@ asio::awaitable<void> Connection::read_loop() {
       co_await wait_timer_until(Clock::time_point::max());
       continue;
     }
-    asio::error_code ec;
+    error_code ec;
     const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
     if (would_block(ec)) {
       if (close_when_idle_) {
@@ -248,7 +250,7 @@ asio::awaitable<void> Connection::read_loop() {
   }
 }
 
-asio::awaitable<std::tuple<asio::error_code>> Connection::wait_readable() {
+asio::awaitable<std::tuple<error_code>> Connection::wait_readable() {
   // Readiness, not a read: the loop's shared buffer is only borrowed once
   // bytes are there. Errors show up in the next read_some; a cancel from
   // close_after_flush()/fail() shows up as a changed state.
@@ -409,7 +411,7 @@ bool Connection::write_pending() {
   // in the next round.
   std::array<asio::const_buffer, 64> buffers;
   while (!outbox_.empty() && state_ != State::broken) {
-    asio::error_code ec;
+    error_code ec;
     const std::size_t count = outbox_.gather(buffers);
     const std::size_t n = socket_.write_some(std::span<const asio::const_buffer>(buffers.data(), count), ec);
     if (would_block(ec)) {
@@ -471,7 +473,7 @@ asio::awaitable<void> Connection::drain_before_close() {
       note(log::Level::info, "drain_timeout", "{} did not take its last {} bytes in time", to_string(peer_),
            outbox_.size());
       fail(asio::error::timed_out);
-      asio::error_code ignored;
+      error_code ignored;
       socket_.close(ignored);  // ends the writer's wait
       co_return;
     }
@@ -483,7 +485,7 @@ asio::awaitable<void> Connection::lingering_close() {
   // Whatever the client sent since is discarded; if its FIN is among it, it
   // closed first (the tutorial's client: "salir", then close).
   const auto buffer = loop_.read_buffer();
-  asio::error_code ec;
+  error_code ec;
   do {
     socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
   } while (!ec);
@@ -503,7 +505,7 @@ asio::awaitable<void> Connection::lingering_close() {
   // the last reply before the client has read it.
   const auto deadline = Clock::now() + limits::kLingeringClose;
   wait_timer().expires_at(deadline);
-  wait_timer().async_wait([self = shared_from_this()](const asio::error_code& e) {
+  wait_timer().async_wait([self = shared_from_this()](const error_code& e) {
     if (!e) self->read_cancel_.emit(asio::cancellation_type::all);
   });
   for (;;) {

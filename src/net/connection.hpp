@@ -18,11 +18,13 @@
 #include "net/outbox.hpp"
 #include "net/runtime.hpp"
 
-#include <asio/awaitable.hpp>
-#include <asio/basic_stream_socket.hpp>
-#include <asio/basic_waitable_timer.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/ip/tcp.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -97,7 +99,10 @@ class Protocol {
 struct ServerContext {
   std::string name;  // the service, for logs
   ConnectionOptions options;
-  std::function<std::unique_ptr<Protocol>()> make_protocol;
+  // Runs an accepted socket on its loop (see Sessions in tcp_server.hpp).
+  std::function<void(Loop&, TcpSocket, const asio::ip::tcp::endpoint&, const std::shared_ptr<ServerContext>&)>
+      start_session;
+  std::function<std::unique_ptr<Protocol>()> make_protocol;  // line services
   std::atomic<std::size_t> active{0};
   std::shared_ptr<ServiceMetrics> metrics;
 };
@@ -109,7 +114,7 @@ struct ConnectionStats {
   std::uint64_t bytes_out = 0;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public std::enable_shared_from_this<Connection>, public LoopMember {
  public:
   // Call on `loop`'s thread; the socket must belong to that loop. `peer` is
   // the address accept() returned (the socket may already be reset by now).
@@ -136,6 +141,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // then closes as close_after_flush() does: the graceful shutdown.
   void close_when_idle(CloseReason reason);
 
+  void close_for_shutdown() override { close_when_idle(CloseReason::server_shutdown); }
+
   bool is_open() const { return state_ == State::open; }
   std::uint64_t id() const { return id_; }
   const asio::ip::tcp::endpoint& peer() const { return peer_; }
@@ -145,7 +152,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Loop& loop() { return loop_; }
 
  private:
-  friend class ConnectionList;
   enum class State { open, closing, broken };
 
   asio::awaitable<void> run();
@@ -156,7 +162,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> watchdog();
   // Not a coroutine: it returns the wait itself, so an idle connection's
   // suspended chain is one frame shorter (idle memory per connection).
-  asio::awaitable<std::tuple<asio::error_code>> wait_readable();
+  asio::awaitable<std::tuple<error_code>> wait_readable();
   asio::awaitable<void> wait_timer_until(Clock::time_point deadline);
   Timer& wait_timer();  // created on first use
   void wake_reader();   // cancels the reader's wait on wait_timer_, if any
@@ -170,7 +176,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool write_pending();
   void flush();
   void schedule_flush();
-  void fail(const asio::error_code& ec);
+  void fail(const error_code& ec);
   log::Level connection_log_level() const {
     return server_->options.log_connections ? log::Level::info : log::Level::debug;
   }
@@ -189,11 +195,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<Protocol> protocol_;
   std::uint64_t id_;
   asio::ip::tcp::endpoint peer_;
-  ConnectionList::Hook hook_;
 
   State state_ = State::open;
   CloseReason reason_ = CloseReason::peer_closed;
-  asio::error_code error_;  // what broke the connection, for the log
+  error_code error_;  // what broke the connection, for the log
 
   LineFramer framer_;
   Outbox outbox_;

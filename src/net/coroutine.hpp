@@ -3,16 +3,18 @@
 // and an exception escaping a coroutine is a bug that gets logged, never
 // silently swallowed as asio::detached would.
 
-#include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
 #include <utility>
 
 namespace enchufe::net {
 
-inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Logs the exception that ended a coroutine (defined in log.cpp).
 void report_coroutine_exception(std::exception_ptr e);

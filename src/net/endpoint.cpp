@@ -2,7 +2,9 @@
 
 #include "net/errors.hpp"
 
-#include <asio/io_context.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -58,7 +60,7 @@ HostPort parse_server_address(std::string_view target, std::string_view port) {
 }
 
 std::vector<asio::ip::address> resolve(std::string_view host, bool passive) {
-  asio::error_code ec;
+  error_code ec;
   std::vector<asio::ip::address> out;
   // A literal address needs no resolver (and no DNS round trip).
   if (auto literal = asio::ip::make_address(std::string(host), ec); !ec) {

@@ -1,8 +1,10 @@
 #pragma once
 // Host and port as users write them, and the socket endpoints they resolve to.
 
-#include <asio/ip/tcp.hpp>
-#include <asio/ip/udp.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 
 #include <cstdint>
 #include <string>

@@ -53,6 +53,16 @@ inline constexpr auto kShutdownDeadline = 1500ms;
 inline constexpr auto kAcceptBackoffMin = 50ms;
 inline constexpr auto kAcceptBackoffMax = 1s;
 
+// HTTP (the web front door, /metrics): a request's start line and headers
+// may take this many bytes, as in common servers' defaults. It bounds what a
+// client can make one connection hold before it has said what it wants.
+inline constexpr std::size_t kMaxHttpHeaderBytes = 8 * 1024;
+
+// HTTP: a request must arrive whole within this long, and a keep-alive
+// connection may wait this long for the next one. A slowloris that trickles
+// its headers is cut then, so it costs no more than an idle connection.
+inline constexpr auto kHttpRequestTimeout = 10s;
+
 // The largest UDP payload: 65,535 minus the IPv4 (20) and UDP (8) headers.
 inline constexpr std::size_t kMaxUdpPayloadV4 = 65'507;
 // IPv6 has no header inside the 65,535 payload-length field.

@@ -1,10 +1,12 @@
 #include "net/listen.hpp"
 
-#include <asio/ip/tcp.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
 
 namespace enchufe::net {
 
-bool address_unavailable(const asio::error_code& ec) {
+bool address_unavailable(const error_code& ec) {
   return ec == asio::error::address_family_not_supported || ec == std::errc::address_not_available;
 }
 
@@ -16,7 +18,7 @@ namespace {
 bool someone_listens(const asio::ip::address& address, std::uint16_t port) {
   asio::io_context context;
   asio::ip::tcp::socket probe(context);
-  asio::error_code ec;
+  error_code ec;
   asio::ip::address target = address;
   if (address.is_unspecified()) {
     target = address.is_v4() ? asio::ip::address(asio::ip::address_v4::loopback())
@@ -29,7 +31,7 @@ bool someone_listens(const asio::ip::address& address, std::uint16_t port) {
 }  // namespace
 
 RuntimeError bind_error(std::string_view service, std::string_view proto, const asio::ip::address& address,
-                        std::uint16_t port, const asio::error_code& ec) {
+                        std::uint16_t port, const error_code& ec) {
   const std::string where = to_string(address, port);
   if (ec == asio::error::address_in_use && proto == "TCP" && !someone_listens(address, port)) {
     return RuntimeError(fmt::format("{}: TCP port {} is still held by connections closing down (TIME_WAIT) "

@@ -6,7 +6,9 @@
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
 
-#include <asio/error.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/error.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,12 +19,12 @@ namespace enchufe::net {
 
 // Explains a bind failure in one line that names the address and port.
 RuntimeError bind_error(std::string_view service, std::string_view proto, const asio::ip::address& address,
-                        std::uint16_t port, const asio::error_code& ec);
+                        std::uint16_t port, const error_code& ec);
 
 // True for failures that mean "this machine lacks that address or family",
 // which are skipped when another address of the same host did bind
 // (e.g. "localhost" on a host with IPv6 disabled).
-bool address_unavailable(const asio::error_code& ec);
+bool address_unavailable(const error_code& ec);
 
 // Binds `open_one(address, port)` for every address of `host`. The first
 // successful bind fixes the port when `port` is 0, so every address of one
@@ -34,9 +36,9 @@ std::vector<Socket> bind_all(std::string_view service, std::string_view proto, s
   const bool mixed_families = std::any_of(addresses.begin(), addresses.end(), [](auto& a) { return a.is_v4(); }) &&
                               std::any_of(addresses.begin(), addresses.end(), [](auto& a) { return a.is_v6(); });
   std::vector<Socket> sockets;
-  asio::error_code first_skip;
+  error_code first_skip;
   for (const auto& address : addresses) {
-    asio::error_code ec;
+    error_code ec;
     Socket socket = open_one(address, port, mixed_families, ec);
     if (ec && address_unavailable(ec) && addresses.size() > 1) {
       first_skip = ec;

@@ -2,6 +2,8 @@
 
 #include "net/coroutine.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <unistd.h>
 
 #include <atomic>
@@ -37,24 +39,6 @@ void set_level(Level l) { g_level.store(l, std::memory_order_relaxed); }
 Level level() { return g_level.load(std::memory_order_relaxed); }
 void set_format(Format f) { g_format.store(f, std::memory_order_relaxed); }
 
-void append_json_escaped(std::string& out, std::string_view text) {
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-}
-
 void write(Level l, const Context& c, std::string_view message) {
   using namespace std::chrono;
   const auto now = system_clock::now();
@@ -67,20 +51,17 @@ void write(Level l, const Context& c, std::string_view message) {
   line.clear();
   auto out = std::back_inserter(line);
   if (g_format.load(std::memory_order_relaxed) == Format::json) {
-    fmt::format_to(out, R"({{"time":"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z","level":"{}")", utc.tm_year + 1900,
-                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis, level_name(l));
-    const auto field = [&](std::string_view name, std::string_view value) {
-      if (value.empty()) return;
-      fmt::format_to(out, R"(,"{}":")", name);
-      append_json_escaped(line, value);
-      line += '"';
-    };
-    field("service", c.service);
-    if (c.connection != 0) fmt::format_to(out, R"(,"connection":{})", c.connection);
-    field("peer", c.peer);
-    field("event", c.event.empty() ? std::string_view("note") : c.event);
-    field("message", message);
-    line += "}\n";
+    boost::json::object object;
+    object["time"] = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1,
+                                 utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+    object["level"] = level_name(l);
+    if (!c.service.empty()) object["service"] = c.service;
+    if (c.connection != 0) object["connection"] = c.connection;
+    if (!c.peer.empty()) object["peer"] = c.peer;
+    object["event"] = c.event.empty() ? std::string_view("note") : c.event;
+    if (!message.empty()) object["message"] = message;
+    line += boost::json::serialize(object);
+    line += '\n';
   } else {
     fmt::format_to(out, "{:02}:{:02}:{:02}.{:03} ", utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
     if (l == Level::error || l == Level::warn) fmt::format_to(out, "{}: ", level_name(l));

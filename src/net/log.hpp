@@ -53,7 +53,4 @@ void debug(fmt::format_string<Args...> f, Args&&... args) {
   at(Level::debug, {}, f, std::forward<Args>(args)...);
 }
 
-// Appends `text` to `out` as the inside of a JSON string.
-void append_json_escaped(std::string& out, std::string_view text);
-
 }  // namespace enchufe::log

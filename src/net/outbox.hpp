@@ -5,7 +5,9 @@
 // kept back to back in one buffer, and shared immutable texts (a chat line
 // encoded once for all its recipients), referenced, never copied.
 
-#include <asio/buffer.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/buffer.hpp>
 
 #include <cstddef>
 #include <initializer_list>

@@ -1,10 +1,11 @@
 #include "net/runtime.hpp"
 
-#include "net/connection.hpp"
 #include "net/limits.hpp"
 #include "net/log.hpp"
 
-#include <asio/post.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/post.hpp>
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -67,34 +68,34 @@ std::size_t raise_open_files_limit() {
   return limit.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<std::size_t>(limit.rlim_cur);
 }
 
-// ---- ConnectionList -------------------------------------------------------
+// ---- MemberList -----------------------------------------------------------
 
-void ConnectionList::add(Connection& c) {
-  c.hook_.prev = nullptr;
-  c.hook_.next = head_;
-  if (head_) head_->hook_.prev = &c;
-  head_ = &c;
+void MemberList::add(LoopMember& m) {
+  m.prev_ = nullptr;
+  m.next_ = head_;
+  if (head_) head_->prev_ = &m;
+  head_ = &m;
   ++size_;
 }
 
-void ConnectionList::remove(Connection& c) {
-  if (c.hook_.prev) {
-    c.hook_.prev->hook_.next = c.hook_.next;
-  } else if (head_ == &c) {
-    head_ = c.hook_.next;
+void MemberList::remove(LoopMember& m) {
+  if (m.prev_) {
+    m.prev_->next_ = m.next_;
+  } else if (head_ == &m) {
+    head_ = m.next_;
   } else {
     return;  // not linked
   }
-  if (c.hook_.next) c.hook_.next->hook_.prev = c.hook_.prev;
-  c.hook_ = {};
+  if (m.next_) m.next_->prev_ = m.prev_;
+  m.prev_ = m.next_ = nullptr;
   --size_;
 }
 
-void ConnectionList::for_each(const std::function<void(Connection&)>& f) {
-  for (Connection* c = head_; c != nullptr;) {
-    Connection* next = c->hook_.next;
-    f(*c);
-    c = next;
+void MemberList::close_all_for_shutdown() {
+  for (LoopMember* m = head_; m != nullptr;) {
+    LoopMember* next = m->next_;
+    m->close_for_shutdown();
+    m = next;
   }
 }
 
@@ -120,7 +121,7 @@ void Loop::run() {
 
 void Loop::begin_shutdown() {
   stopping_ = true;
-  connections_.for_each([](Connection& c) { c.close_when_idle(CloseReason::server_shutdown); });
+  members_.close_all_for_shutdown();
   // With no more work guard the loop returns from run() once the last
   // connection has finished its goodbye.
   work_.reset();
@@ -138,7 +139,7 @@ Runtime::~Runtime() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
-  asio::error_code ignored;
+  error_code ignored;
   signals_.close(ignored);
   ::pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
 }
@@ -167,7 +168,7 @@ void Runtime::request_stop() {
 
 // The first signal starts the graceful shutdown; a second one means "now".
 void Runtime::wait_for_signal() {
-  signals_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
+  signals_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const error_code& ec) {
     if (ec) return;
     signalfd_siginfo info{};
     if (::read(signals_.native_handle(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) {
@@ -193,7 +194,7 @@ void Runtime::begin_stop() {
     asio::post(loop->context(), [l = loop.get()] { l->begin_shutdown(); });
   }
   deadline_.expires_after(limits::kShutdownDeadline);
-  deadline_.async_wait([this](const asio::error_code& ec) {
+  deadline_.async_wait([this](const error_code& ec) {
     if (ec) return;
     log::warn("shutdown deadline reached: closing the connections still open");
     force_stop();

@@ -14,10 +14,12 @@
 // other threads reach it only by posting to that loop, so per-connection state
 // needs no locks.
 
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
-#include <asio/posix/stream_descriptor.hpp>
-#include <asio/steady_timer.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <csignal>
@@ -30,24 +32,36 @@
 
 namespace enchufe::net {
 
-class Connection;
-
-// Connections of one loop, linked through the connections themselves (no
-// allocation per connection); touched only from the loop's own thread.
-class ConnectionList {
+// Anything a loop must wind down when shutdown begins: a line connection, an
+// HTTP session. Members are linked through themselves (no allocation per
+// connection) and touched only from their loop's thread.
+class LoopMember {
  public:
-  struct Hook {
-    Connection* prev = nullptr;
-    Connection* next = nullptr;
-  };
-  void add(Connection& c);
-  void remove(Connection& c);
-  std::size_t size() const { return size_; }
-  // f may close (and so unlink) the connection it is given, no other.
-  void for_each(const std::function<void(Connection&)>& f);
+  // Shutdown began: answer what the client already sent, then close.
+  virtual void close_for_shutdown() = 0;
+
+ protected:
+  LoopMember() = default;
+  ~LoopMember() = default;
+  LoopMember(const LoopMember&) = delete;
+  LoopMember& operator=(const LoopMember&) = delete;
 
  private:
-  Connection* head_ = nullptr;
+  friend class MemberList;
+  LoopMember* prev_ = nullptr;
+  LoopMember* next_ = nullptr;
+};
+
+class MemberList {
+ public:
+  void add(LoopMember& m);
+  void remove(LoopMember& m);
+  std::size_t size() const { return size_; }
+  // Calls close_for_shutdown() on each; a member may unlink itself meanwhile.
+  void close_all_for_shutdown();
+
+ private:
+  LoopMember* head_ = nullptr;
   std::size_t size_ = 0;
 };
 
@@ -69,7 +83,7 @@ class Loop {
   // of its own while idle.
   std::span<char> read_buffer() { return read_buffer_; }
 
-  ConnectionList& connections() { return connections_; }
+  MemberList& members() { return members_; }
   bool stopping() const { return stopping_; }
 
   // The loop of the calling thread (null outside loop threads).
@@ -82,7 +96,7 @@ class Loop {
 
   // Declared before context_ so it outlives it: destroying the context
   // destroys suspended connections, which unlink themselves from this list.
-  ConnectionList connections_;
+  MemberList members_;
   std::size_t index_;
   std::vector<char> read_buffer_;
   bool stopping_ = false;

@@ -5,8 +5,10 @@
 #include "net/log.hpp"
 #include "net/trace.hpp"
 
-#include <asio/ip/v6_only.hpp>
-#include <asio/post.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 
 #include <cerrno>
 
@@ -23,25 +25,47 @@ namespace {
 
 // Accept failed for lack of descriptors or kernel memory: retrying at once
 // would spin on the same pending connection.
-bool out_of_resources(const asio::error_code& ec) {
-  return ec == asio::error::no_descriptors || ec == asio::error_code(ENFILE, asio::system_category()) ||
+bool out_of_resources(const error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == error_code(ENFILE, asio::error::get_system_category()) ||
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+}  // namespace
+
+namespace {
+
+void start_connection(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
+                      const std::shared_ptr<ServerContext>& context) {
+  auto connection = std::make_shared<Connection>(loop, std::move(socket), peer, context);
+  connection->start();
+  // Accepted just as shutdown began: it still gets its greeting, if any.
+  if (loop.stopping()) connection->close_when_idle(CloseReason::server_shutdown);
 }
 
 }  // namespace
 
 TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options,
                      std::function<std::unique_ptr<Protocol>()> make_protocol)
-    : runtime_(runtime), max_connections_(options.max_connections), context_(std::make_shared<ServerContext>()) {
-  context_->name = std::move(name);
-  context_->options = options.connection;
+    : TcpServer(runtime, std::move(name), options,
+                Sessions{start_connection, fmt::format("error: server full ({} connections); try again later\n",
+                                                       options.max_connections)}) {
   context_->make_protocol = std::move(make_protocol);
+}
+
+TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options, Sessions sessions)
+    : runtime_(runtime),
+      max_connections_(options.max_connections),
+      refusal_(std::move(sessions.refusal)),
+      context_(std::make_shared<ServerContext>()) {
+  context_->name = std::move(name);
+  context_->start_session = std::move(sessions.start);
+  context_->options = options.connection;
   context_->metrics = std::make_shared<ServiceMetrics>(context_->name, runtime_.size());
 
   auto loop_for = [this](std::size_t i) -> Loop& { return runtime_.loop(i % runtime_.size()); };
   std::size_t bound = 0;
   auto open_one = [&](const asio::ip::address& address, std::uint16_t port, bool mixed_families,
-                      asio::error_code& ec) {
+                      error_code& ec) {
     Acceptor acceptor(loop_for(bound).executor());
     const asio::ip::tcp::endpoint endpoint(address, port);
     acceptor.open(endpoint.protocol(), ec);
@@ -74,7 +98,7 @@ TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions&
   runtime_.on_stop([this] {
     for (auto& l : listeners_) {
       asio::post(l->loop.context(), [listener = l.get()] {
-        asio::error_code ignored;
+        error_code ignored;
         listener->acceptor.close(ignored);
         listener->backoff.cancel();
       });
@@ -87,7 +111,7 @@ TcpServer::~TcpServer() = default;
 std::vector<asio::ip::tcp::endpoint> TcpServer::local_endpoints() const {
   std::vector<asio::ip::tcp::endpoint> out;
   for (const auto& l : listeners_) {
-    asio::error_code ignored;
+    error_code ignored;
     out.push_back(l->acceptor.local_endpoint(ignored));
   }
   return out;
@@ -146,23 +170,18 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
                   who);
     }
     asio::post(target.context(), [context, peer, socket = std::move(socket)]() mutable {
-      Loop& loop = *Loop::current();
-      auto connection = std::make_shared<Connection>(loop, std::move(socket), peer, context);
-      connection->start();
-      // Accepted just as shutdown began: it still gets its greeting, if any.
-      if (loop.stopping()) connection->close_when_idle(CloseReason::server_shutdown);
+      context->start_session(*Loop::current(), std::move(socket), peer, context);
     });
   }
 }
 
 void TcpServer::refuse(TcpSocket& socket, const asio::ip::tcp::endpoint& peer) {
-  asio::error_code ec;
+  error_code ec;
   const std::string who = to_string(peer);
   log::at(log::Level::warn, {.service = context_->name, .peer = who, .event = "refused"},
           "refused {}: already {} connections (--max-connections)", who, max_connections_);
-  const std::string line = fmt::format("error: server full ({} connections); try again later\n", max_connections_);
   socket.non_blocking(true, ec);
-  socket.write_some(asio::buffer(line), ec);
+  socket.write_some(asio::buffer(refusal_), ec);
   socket.shutdown(asio::socket_base::shutdown_send, ec);
   // Take what the client already sent, so closing sends FIN, not a reset that
   // could destroy the refusal before it is read.

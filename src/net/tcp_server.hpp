@@ -7,7 +7,9 @@
 #include "net/connection.hpp"
 #include "net/runtime.hpp"
 
-#include <asio/ip/tcp.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
 
 #include <memory>
 #include <string>
@@ -22,10 +24,23 @@ struct TcpServerOptions {
   ConnectionOptions connection;
 };
 
+// What a TcpServer does with the sockets it accepts.
+struct Sessions {
+  // Runs an accepted socket, called on the loop that owns it. It must
+  // decrement context->active when the session ends.
+  std::function<void(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
+                     const std::shared_ptr<ServerContext>& context)>
+      start;
+  // What a client past --max-connections reads before the server closes.
+  std::string refusal;
+};
+
 class TcpServer {
  public:
   // Binds and listens at once, so a port in use fails here, before anything
   // runs (throws RuntimeError naming the address).
+  TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options, Sessions sessions);
+  // A line service: each client is a Connection running its own Protocol.
   TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options,
             std::function<std::unique_ptr<Protocol>()> make_protocol);
   ~TcpServer();
@@ -47,6 +62,7 @@ class TcpServer {
 
   Runtime& runtime_;
   std::size_t max_connections_;
+  std::string refusal_;
   std::shared_ptr<ServerContext> context_;
   std::vector<std::unique_ptr<Listener>> listeners_;
 };

@@ -7,14 +7,16 @@
 #include "net/trace.hpp"
 #include "net/text.hpp"
 
-#include <asio/ip/v6_only.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/ip/v6_only.hpp>
 #include <sys/socket.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <asio/post.hpp>
+#include <boost/asio/post.hpp>
 
 namespace enchufe::net {
 
@@ -63,7 +65,7 @@ UdpServer::UdpServer(Runtime& runtime, std::string name, const UdpServerOptions&
   auto loop_for = [this](std::size_t i) -> Loop& { return runtime_.loop(runtime_.size() - 1 - i % runtime_.size()); };
   std::size_t bound = 0;
   auto open_one = [&](const asio::ip::address& address, std::uint16_t port, bool mixed_families,
-                      asio::error_code& ec) {
+                      error_code& ec) {
     UdpSocket socket(loop_for(bound).executor());
     const asio::ip::udp::endpoint endpoint(address, port);
     socket.open(endpoint.protocol(), ec);
@@ -90,7 +92,7 @@ UdpServer::UdpServer(Runtime& runtime, std::string name, const UdpServerOptions&
   runtime_.on_stop([this] {
     for (auto& e : endpoints_) {
       asio::post(e->loop.context(), [endpoint = e.get()] {
-        asio::error_code ignored;
+        error_code ignored;
         endpoint->socket.close(ignored);
       });
     }
@@ -102,7 +104,7 @@ UdpServer::~UdpServer() = default;
 std::vector<asio::ip::udp::endpoint> UdpServer::local_endpoints() const {
   std::vector<asio::ip::udp::endpoint> out;
   for (const auto& e : endpoints_) {
-    asio::error_code ignored;
+    error_code ignored;
     out.push_back(e->socket.local_endpoint(ignored));
   }
   return out;
@@ -127,7 +129,7 @@ asio::awaitable<void> UdpServer::receive_loop(Endpoint& e) {
         // E.g. ECONNREFUSED: an ICMP error about an earlier reply whose
         // sender had gone. It concerns that peer only; keep serving.
         log::at(log::Level::debug, {.service = name_, .event = "receive_failed"}, "receive: {}",
-                asio::error_code(errno, asio::system_category()).message());
+                error_code(errno, asio::error::get_system_category()).message());
       }
       continue;
     }
@@ -176,7 +178,7 @@ asio::awaitable<void> UdpServer::receive_loop(Endpoint& e) {
         // sendmmsg stops at the first failing datagram: skip it, try the rest.
         counters.add(Counter::datagrams_dropped);
         log::at(log::Level::debug, {.service = name_, .event = "reply_dropped"}, "reply dropped: {}",
-                asio::error_code(errno, asio::system_category()).message());
+                error_code(errno, asio::error::get_system_category()).message());
         ++sent;
         continue;
       }

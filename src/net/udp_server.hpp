@@ -6,9 +6,11 @@
 #include "net/metrics.hpp"
 #include "net/runtime.hpp"
 
-#include <asio/awaitable.hpp>
-#include <asio/basic_datagram_socket.hpp>
-#include <asio/ip/udp.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/basic_datagram_socket.hpp>
+#include <boost/asio/ip/udp.hpp>
 
 #include <cstdint>
 #include <functional>

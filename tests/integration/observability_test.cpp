@@ -47,7 +47,7 @@ Server start_with_metrics(const std::string& service, const std::vector<std::str
 // GET /metrics; the body, after checking the status line and Content-Length.
 std::string scrape(std::uint16_t port) {
   auto c = TcpClient::connect("127.0.0.1", port);
-  EXPECT_TRUE(c.send_all("GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n"));
+  EXPECT_TRUE(c.send_all("GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"));
   const auto r = c.recv_until_eof(kIo);
   EXPECT_TRUE(r.complete()) << r;
   const auto head_end = r.data.find("\r\n\r\n");
@@ -59,7 +59,7 @@ std::string scrape(std::uint16_t port) {
   std::string body = r.data.substr(head_end + 4);
   EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
   EXPECT_NE(head.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << head;
-  EXPECT_NE(head.find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos)
+  EXPECT_NE((head + "\r\n").find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos)
       << head << "\n(body " << body.size() << " bytes)";
   return body;
 }
@@ -718,12 +718,34 @@ TEST(Metrics, UnknownPathsAndMethodsGetHttpErrors) {
     EXPECT_TRUE(c.send_all(request));
     return c.recv_until_eof(kIo).data;
   };
-  EXPECT_EQ(ask("GET / HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u);
-  EXPECT_EQ(ask("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n").rfind("HTTP/1.1 405", 0), 0u);
-  const auto head = ask("HEAD /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(ask("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u);
+  const auto post = ask("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(post.rfind("HTTP/1.1 405", 0), 0u) << post;
+  EXPECT_NE(post.find("Allow: GET, HEAD\r\n"), std::string::npos) << post;
+  const auto head = ask("HEAD /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
   EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n") << "HEAD has no body";
+  // HTTP/1.0 closes after the answer by default.
   EXPECT_EQ(ask("GET /metrics?x=1 HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  // A request that is not HTTP gets 400 and a close.
+  EXPECT_EQ(ask("hola\r\n\r\n").rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
+  // Headers past 8 KiB: 431, the connection closed.
+  EXPECT_EQ(ask("GET /metrics HTTP/1.1\r\nX-Big: " + std::string(9000, 'x') + "\r\n\r\n")
+                .rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0),
+            0u);
+}
+
+// HTTP/1.1 keeps the connection for the next scrape, as Prometheus expects:
+// two requests sent at once get two answers on the same connection.
+TEST(Metrics, KeepAliveAnswersPipelinedRequests) {
+  auto server = start_with_metrics("echo", {"echo"});
+  auto c = TcpClient::connect("127.0.0.1", server.port("metrics"));
+  ASSERT_TRUE(c.send_all("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\nGET /nothing HTTP/1.1\r\nHost: a\r\n\r\n"));
+  const auto first = c.recv_until("HTTP/1.1 404 Not Found\r\n", kIo);
+  ASSERT_TRUE(first.complete()) << first;
+  EXPECT_EQ(first.data.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << first;
+  const auto open = c.recv_for(300ms);
+  EXPECT_EQ(open.end, ReadEnd::timeout) << "still open after the second answer: " << open;
 }
 
 TEST(Metrics, PromtoolAcceptsTheExposition) {

@@ -4,7 +4,9 @@
 #include "services/chat/sanitize.hpp"
 #include "services/chat/session.hpp"
 
-#include <asio/post.hpp>
+#include "net/asio.hpp"
+
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -42,7 +42,7 @@ TEST(ParseHttpResponse, ContentLength) {
   EXPECT_EQ(error, "");
   // ...unless the connection ended.
   EXPECT_FALSE(parse(raw.substr(0, raw.size() - 1), true, &error));
-  EXPECT_THAT(error, HasSubstr("ended early (4 of 5 bytes)"));
+  EXPECT_THAT(error, HasSubstr("ended early"));
 }
 
 TEST(ParseHttpResponse, Chunked) {
@@ -55,17 +55,19 @@ TEST(ParseHttpResponse, Chunked) {
   EXPECT_FALSE(parse(raw.substr(0, raw.size() - 7), false, &error));
   EXPECT_EQ(error, "");
   EXPECT_FALSE(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, &error));
-  EXPECT_THAT(error, HasSubstr("bad chunk size"));
+  EXPECT_THAT(error, HasSubstr("bad chunk"));
 }
 
-// A chunk size near 2^64 must not wrap the "is all of it here" check and
-// reuse bytes already taken (found by fuzz/http_response_fuzz).
-TEST(ParseHttpResponse, HugeChunkSizeIsIncompleteNotWrapped) {
+// A chunk size near 2^64 must not wrap a "is all of it here" check and
+// reuse bytes already taken (found by fuzz/http_response_fuzz in the
+// hand-written parser Beast replaced): it is refused, never complete.
+TEST(ParseHttpResponse, HugeChunkSizeIsNeverComplete) {
   const std::string raw =
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffe\r\n1\r\na\r\n0\r\n\r\n";
   std::string error;
   EXPECT_FALSE(parse(raw, false, &error)) << "the chunk cannot be complete";
-  EXPECT_EQ(error, "");
+  EXPECT_FALSE(parse(raw, true, &error));
+  EXPECT_NE(error, "");
 }
 
 TEST(ParseHttpResponse, BodyUntilCloseWithoutALength) {
@@ -83,7 +85,7 @@ TEST(ParseHttpResponse, ErrorsSayWhatWasWrong) {
   EXPECT_FALSE(parse("SSH-2.0-OpenSSH\r\n\r\n", false, &error));
   EXPECT_THAT(error, HasSubstr("not an HTTP answer"));
   EXPECT_FALSE(parse("HTTP/1.1 abc OK\r\n\r\n", false, &error));
-  EXPECT_THAT(error, HasSubstr("bad HTTP status line"));
+  EXPECT_THAT(error, HasSubstr("bad status"));
   EXPECT_FALSE(parse("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false, &error));
   EXPECT_THAT(error, HasSubstr("bad Content-Length"));
   const auto r = parse("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", false, &error);

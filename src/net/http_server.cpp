@@ -1,0 +1,165 @@
+#include "net/http_server.hpp"
+
+#include "net/connection.hpp"
+#include "net/coroutine.hpp"
+#include "net/endpoint.hpp"
+#include "net/log.hpp"
+#include "net/metrics.hpp"
+
+#include <boost/beast/core/basic_stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace enchufe::net {
+
+namespace {
+
+namespace beast = boost::beast;
+
+using Stream = beast::basic_stream<asio::ip::tcp, asio::io_context::executor_type, beast::unlimited_rate_policy>;
+
+std::atomic<std::uint64_t> g_next_session_id{1};
+
+struct HttpConfig {
+  HttpHandler handler;
+  HttpOptions options;
+};
+
+// The status a request that could not be read deserves, if it deserves an
+// answer at all (a client that went away or timed out gets none).
+std::optional<http::status> status_for(const error_code& ec) {
+  if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
+  if (ec == http::error::unexpected_body || ec == http::error::body_limit) return http::status::payload_too_large;
+  // Beast's other parse errors: the client sent something that is not HTTP.
+  if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    return http::status::bad_request;
+  }
+  return std::nullopt;
+}
+
+// One HTTP client. Like a Connection it is held only by its coroutine and
+// lives on one loop; the loop's member list lets shutdown reach it.
+class HttpSession final : public LoopMember, public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer, std::shared_ptr<ServerContext> context,
+              std::shared_ptr<const HttpConfig> config)
+      : loop_(loop),
+        stream_(std::move(socket)),
+        peer_(to_string(peer)),
+        context_(std::move(context)),
+        config_(std::move(config)),
+        counters_(context_->metrics->loop(loop.index())),
+        id_(g_next_session_id.fetch_add(1, std::memory_order_relaxed)) {
+    loop_.members().add(*this);
+  }
+
+  ~HttpSession() {
+    loop_.members().remove(*this);
+    counters_.add(Counter::closed);
+    context_->active.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void start() {
+    spawn(loop_.executor(), [self = shared_from_this()] { return self->run(); });
+    if (loop_.stopping()) close_for_shutdown();
+  }
+
+  // Between requests nothing is owed: stop waiting. A request being read
+  // or answered finishes first, then the connection closes.
+  void close_for_shutdown() override {
+    stopping_ = true;
+    if (awaiting_request_ && buffer_.size() == 0) stream_.cancel();
+  }
+
+ private:
+  asio::awaitable<void> run() {
+    log::at(log::Level::debug, context(), "connected {}", peer_);
+    error_code ec;
+    while (!stopping_) {
+      http::request_parser<http::empty_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(config_->options.max_header_bytes));
+      stream_.expires_after(config_->options.request_timeout);
+      awaiting_request_ = true;
+      std::tie(ec, std::ignore) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
+      awaiting_request_ = false;
+      if (ec) {
+        if (const auto status = status_for(ec)) co_await refuse(*status, ec);
+        break;
+      }
+      counters_.add(Counter::messages_in);
+      const HttpRequest request = parser.release();
+      HttpResponse response = config_->handler(request);
+      response.keep_alive(request.keep_alive() && !stopping_);
+      if (co_await send(response)) break;
+      if (!response.keep_alive()) break;
+    }
+    error_code ignored;
+    stream_.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+    log::at(log::Level::debug, context(), "closed {}: {}", peer_, ec ? ec.message() : "done");
+  }
+
+  // Writes a response; true when the write failed.
+  asio::awaitable<bool> send(HttpResponse& response) {
+    stream_.expires_after(config_->options.request_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, response, use_tuple);
+    counters_.add(Counter::messages_out);
+    counters_.add(Counter::bytes_out, n);
+    co_return static_cast<bool>(ec);
+  }
+
+  asio::awaitable<void> refuse(http::status status, const error_code& why) {
+    log::at(log::Level::info, context(), "bad request from {}: {}", peer_, why.message());
+    HttpRequest request;  // the one that could not be read: answer as to HTTP/1.1 GET
+    HttpResponse response = http_response(request, status, "text/plain; charset=utf-8", why.message() + "\n");
+    response.keep_alive(false);
+    co_await send(response);
+  }
+
+  log::Context context() const { return {.service = context_->name, .connection = id_, .peer = peer_}; }
+
+  Loop& loop_;
+  Stream stream_;
+  std::string peer_;
+  std::shared_ptr<ServerContext> context_;
+  std::shared_ptr<const HttpConfig> config_;
+  LoopCounters& counters_;
+  std::uint64_t id_;
+  beast::flat_buffer buffer_;
+  bool awaiting_request_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+Sessions http_sessions(HttpHandler handler, HttpOptions options) {
+  auto config = std::make_shared<const HttpConfig>(HttpConfig{std::move(handler), options});
+  return Sessions{
+      .start =
+          [config](Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
+                   const std::shared_ptr<ServerContext>& context) {
+            std::make_shared<HttpSession>(loop, std::move(socket), peer, context, config)->start();
+          },
+      .refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
+                 "Connection: close\r\n\r\nserver full\n",
+  };
+}
+
+HttpResponse http_response(const HttpRequest& request, http::status status, std::string_view content_type,
+                           std::string body) {
+  HttpResponse response{status, 11};  // our version, whatever the client's (RFC 9110, 6.2)
+  response.set(http::field::server, "enchufe");
+  response.set(http::field::content_type, content_type);
+  const auto length = body.size();
+  if (request.method() != http::verb::head) response.body() = std::move(body);
+  response.content_length(length);
+  return response;
+}
+
+}  // namespace enchufe::net

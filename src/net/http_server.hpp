@@ -1,0 +1,47 @@
+#pragma once
+// HTTP/1.1 through Boost.Beast, on the same runtime as every other service:
+// a TcpServer accepts (and bounds the number of connections), then each
+// socket runs an HttpSession on the loop that owns it. What a request may
+// cost is bounded (header bytes, a deadline per request), so a slow or
+// hostile client holds no more than an idle connection. At shutdown a
+// session answers the request in flight, then closes.
+//
+// The handler sees a parsed request and returns a response; it never sees
+// the socket (the web front door adds WebSocket upgrades next to it).
+
+#include "net/asio.hpp"
+#include "net/limits.hpp"
+#include "net/tcp_server.hpp"
+
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace enchufe::net {
+
+namespace http = boost::beast::http;
+
+// Requests carry no body (GET, HEAD): one with a body is refused.
+using HttpRequest = http::request<http::empty_body>;
+using HttpResponse = http::response<http::string_body>;
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpOptions {
+  std::size_t max_header_bytes = limits::kMaxHttpHeaderBytes;
+  std::chrono::milliseconds request_timeout = limits::kHttpRequestTimeout;
+};
+
+// What a TcpServer runs to speak HTTP with `handler`.
+Sessions http_sessions(HttpHandler handler, HttpOptions options = {});
+
+// A response to `request` with `body` of `content_type`; HEAD gets the same
+// headers without the body.
+HttpResponse http_response(const HttpRequest& request, http::status status, std::string_view content_type,
+                           std::string body);
+
+}  // namespace enchufe::net
