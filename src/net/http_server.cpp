@@ -71,11 +71,12 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
     if (loop_.stopping()) close_for_shutdown();
   }
 
-  // Between requests nothing is owed: stop waiting. A request being read
-  // or answered finishes first, then the connection closes.
+  // A request not yet whole is not owed an answer (a trickler must not hold
+  // the shutdown up): stop reading it. One being answered is finished first,
+  // then the connection closes.
   void close_for_shutdown() override {
     stopping_ = true;
-    if (awaiting_request_ && buffer_.size() == 0) stream_.cancel();
+    if (awaiting_request_) stream_.cancel();
   }
 
  private:
