@@ -139,6 +139,13 @@ Runtime::~Runtime() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  // A signal that came once the shutdown was under way is still pending:
+  // take it, or restoring the mask would let its default action kill the
+  // process on its way out (a second Ctrl-C must not turn exit 0 into death
+  // by SIGINT).
+  signalfd_siginfo info{};
+  while (::read(signals_.native_handle(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+  }
   error_code ignored;
   signals_.close(ignored);
   ::pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);

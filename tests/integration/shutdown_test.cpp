@@ -127,6 +127,21 @@ TEST(Shutdown, SecondSignalStopsAtOnce) {
   EXPECT_TRUE(status->is_exit_code(0)) << server.process().diagnostics();
 }
 
+// An idle server stops within milliseconds, so a second signal often lands
+// while it is already on its way out: that signal must not kill it (the
+// exit status stays 0), however the two fall.
+TEST(Shutdown, ASecondSignalDuringTheExitDoesNotKill) {
+  for (int round = 0; round < 40; ++round) {
+    auto server = Server::start("echo", {"-q"});
+    ASSERT_TRUE(server.process().send_signal(SIGTERM));
+    std::this_thread::sleep_for(std::chrono::microseconds(250 * (round % 20)));
+    server.process().send_signal(round % 2 ? SIGINT : SIGTERM);  // may find it gone: fine
+    const auto status = server.process().wait_exit(2000ms);
+    ASSERT_TRUE(status) << server.process().diagnostics();
+    ASSERT_TRUE(status->is_exit_code(0)) << "round " << round << ": " << server.process().diagnostics();
+  }
+}
+
 TEST(Shutdown, UdpServerWithTrafficExitsZero) {
   auto server = Server::start("udp-echo");
   UdpSocket socket;
