@@ -36,11 +36,10 @@ sigset_t shutdown_signals() {
 }
 
 // Blocks the shutdown signals in this thread (threads started later inherit
-// the mask) and returns a descriptor that reads them; the previous mask goes
-// to `previous`.
-int open_signal_descriptor(sigset_t& previous) {
+// the mask) and returns a descriptor that reads them.
+int open_signal_descriptor() {
   const sigset_t set = shutdown_signals();
-  if (const int e = ::pthread_sigmask(SIG_BLOCK, &set, &previous); e != 0) {
+  if (const int e = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); e != 0) {
     throw std::system_error(e, std::generic_category(), "pthread_sigmask");
   }
   const int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -129,7 +128,7 @@ void Loop::begin_shutdown() {
 
 // ---- Runtime --------------------------------------------------------------
 
-Runtime::Runtime(std::size_t threads) : signals_(control_, open_signal_descriptor(previous_mask_)) {
+Runtime::Runtime(std::size_t threads) : signals_(control_, open_signal_descriptor()) {
   ignore_sigpipe();
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < threads; ++i) loops_.push_back(std::make_unique<Loop>(i));
@@ -139,16 +138,10 @@ Runtime::~Runtime() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
-  // A signal that came once the shutdown was under way is still pending:
-  // take it, or restoring the mask would let its default action kill the
-  // process on its way out (a second Ctrl-C must not turn exit 0 into death
-  // by SIGINT).
-  signalfd_siginfo info{};
-  while (::read(signals_.native_handle(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-  }
+  // SIGINT and SIGTERM stay blocked (see runtime.hpp): one that comes now,
+  // with the process on its way out, stays pending and harmless.
   error_code ignored;
   signals_.close(ignored);
-  ::pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
 }
 
 Loop& Runtime::next_loop() { return *loops_[next_.fetch_add(1, std::memory_order_relaxed) % loops_.size()]; }

@@ -8,7 +8,10 @@
 // thread: no code runs in signal context, and a signal cannot land in a
 // thread that is busy and be held there (ThreadSanitizer defers handlers
 // that way, which once lost a SIGTERM in CI). Construct the Runtime before
-// starting any other thread; the destructor restores the signal mask.
+// starting any other thread. The signals stay blocked after the Runtime is
+// gone: the process is on its way out, and a late Ctrl-C must not turn exit
+// 0 into death by SIGINT. A program that embeds the runtime and then lives on
+// unblocks them itself.
 //
 // As in muduo, a connection belongs to exactly one loop for its whole life;
 // other threads reach it only by posting to that loop, so per-connection state
@@ -140,7 +143,6 @@ class Runtime {
   std::vector<std::function<void()>> stop_actions_;
 
   asio::io_context control_{1};
-  sigset_t previous_mask_{};
   asio::posix::stream_descriptor signals_;
   asio::steady_timer deadline_{control_};
   bool stopping_ = false;
