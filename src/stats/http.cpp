@@ -84,6 +84,11 @@ std::optional<HttpResponse> parse_http_response(std::string_view raw, bool at_eo
   if (!parser.is_done()) return std::nullopt;
 
   auto message = parser.release();
+  // Beast takes any three digits; HTTP's codes start at 100.
+  if (message.result_int() < 100) {
+    error = fmt::format("bad HTTP answer: status {:03}", message.result_int());
+    return std::nullopt;
+  }
   HttpResponse r;
   r.status = static_cast<int>(message.result_int());
   r.reason = std::string(message.reason());

@@ -86,6 +86,8 @@ TEST(ParseHttpResponse, ErrorsSayWhatWasWrong) {
   EXPECT_THAT(error, HasSubstr("not an HTTP answer"));
   EXPECT_FALSE(parse("HTTP/1.1 abc OK\r\n\r\n", false, &error));
   EXPECT_THAT(error, HasSubstr("bad status"));
+  EXPECT_FALSE(parse("HTTP/1.1 044 Odd\r\nContent-Length: 0\r\n\r\n", false, &error));  // found by fuzzing
+  EXPECT_THAT(error, HasSubstr("status 044"));
   EXPECT_FALSE(parse("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false, &error));
   EXPECT_THAT(error, HasSubstr("bad Content-Length"));
   const auto r = parse("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", false, &error);
