@@ -101,15 +101,30 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
       if (co_await send(response)) break;
       if (!response.keep_alive()) break;
     }
-    error_code ignored;
-    stream_.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+    co_await lingering_close();
     log::at(log::Level::debug, context(), "closed {}: {}", peer_, ec ? ec.message() : "done");
+  }
+
+  // Our side is done. If an answer went out, take what the client still
+  // sends for a moment (the rest of an oversized request, say) before the
+  // close: closing with unread input sends a reset, which can destroy the
+  // answer before the client reads it. Not at shutdown: nothing is owed then.
+  asio::awaitable<void> lingering_close() {
+    error_code ec;
+    stream_.socket().shutdown(asio::socket_base::shutdown_send, ec);
+    if (!answered_ || stopping_) co_return;
+    stream_.expires_after(limits::kLingeringClose);
+    while (!ec) {
+      buffer_.clear();
+      std::tie(ec, std::ignore) = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
+    }
   }
 
   // Writes a response; true when the write failed.
   asio::awaitable<bool> send(HttpResponse& response) {
     stream_.expires_after(config_->options.request_timeout);
     auto [ec, n] = co_await http::async_write(stream_, response, use_tuple);
+    answered_ = true;
     counters_.add(Counter::messages_out);
     counters_.add(Counter::bytes_out, n);
     co_return static_cast<bool>(ec);
@@ -134,6 +149,7 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
   std::uint64_t id_;
   beast::flat_buffer buffer_;
   bool awaiting_request_ = false;
+  bool answered_ = false;  // a response went out: linger before closing
   bool stopping_ = false;
 };
 
