@@ -140,8 +140,11 @@ for name, label, key in backend_rows:
     lines.append(f"| {name} | {num(ep)} | {num(ur)} | {ratio(ep, ur)} |")
 lines.append("")
 
+# Paths relative to the repository (the commands ran from its root), so the
+# page does not carry the checkout's location.
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 with open(os.path.join(results, "commands.txt")) as f:
-    lines += ["## Exact commands", "", "```", *[l.rstrip() for l in f], "```", ""]
+    lines += ["## Exact commands", "", "```", *[l.rstrip().replace(root, "") for l in f], "```", ""]
 
 with open(markdown, "w") as f:
     f.write("\n".join(lines))

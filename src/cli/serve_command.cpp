@@ -196,7 +196,8 @@ int run_servers(const ServeOptions& o, Selection which) {
   for (const auto& s : services) registry->add(s);
   std::unique_ptr<net::TcpServer> metrics;
   if (metrics_at) {
-    metrics = std::make_unique<net::TcpServer>(runtime, "metrics", *metrics_at, net::http_sessions(services::metrics_endpoint(registry)));
+    metrics = std::make_unique<net::TcpServer>(runtime, "metrics", *metrics_at,
+                                               net::http_sessions(services::metrics_endpoint(registry)));
   }
 
   // Everything is bound: say where.

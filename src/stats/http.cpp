@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -30,18 +31,11 @@ namespace http = boost::beast::http;
 // answer is not one we want to hold in memory.
 constexpr std::uint64_t kMaxBodyBytes = 64 * 1024 * 1024;
 
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
-
 }  // namespace
 
 std::optional<std::string_view> HttpResponse::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
-    if (same_name(n, name)) return std::string_view(v);
+    if (boost::beast::iequals(n, name)) return std::string_view(v);
   }
   return std::nullopt;
 }

@@ -46,22 +46,19 @@ std::vector<ThreadInfo> loop_threads(pid_t pid) {
 
 std::string wait_for_loops(pid_t pid, std::size_t n, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string names;
+  std::vector<ThreadInfo> loops;
   for (;;) {
-    const auto loops = loop_threads(pid);
-    names.clear();
+    loops = loop_threads(pid);
     bool as_expected = loops.size() == n;
-    for (std::size_t i = 0; i < loops.size(); ++i) {
-      names += (i ? ", " : "") + loops[i].name;
-      as_expected = as_expected && loops[i].name == "loop-" + std::to_string(i);
-    }
+    for (std::size_t i = 0; as_expected && i < n; ++i) as_expected = loops[i].name == "loop-" + std::to_string(i);
     if (as_expected) return "";
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return "expected " + std::to_string(n) + " loop threads (loop-0 ... loop-" + std::to_string(n - 1) +
-         "), found " + std::to_string(std::count(names.begin(), names.end(), ',') + !names.empty()) + ": [" + names +
-         "]";
+  std::string names;
+  for (const auto& loop : loops) names += (names.empty() ? "" : ", ") + loop.name;
+  return "expected " + std::to_string(n) + " loop threads (loop-0 ... loop-" + std::to_string(n - 1) + "), found " +
+         std::to_string(loops.size()) + ": [" + names + "]";
 }
 
 }  // namespace enchufe::test
