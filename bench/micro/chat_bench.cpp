@@ -26,11 +26,21 @@ void BM_Sanitize(benchmark::State& state) {
 }
 BENCHMARK(BM_Sanitize)->Arg(0)->Arg(1);
 
-// Encoding a message line (timestamp, nick, sanitised text) into the shared
-// immutable buffer every recipient will reference.
+namespace chat = enchufe::services::chat;
+
+// A message line as a room's home makes it: built and sanitised, then
+// encoded once for terminals (text) and once for the web (JSON).
+chat::SharedLine message_line() {
+  auto line = chat::said_line(chat::LineKind::message, "general", "ana", kAscii);
+  line->id = 42;
+  chat::encode(*line, {});
+  return line;
+}
+
+// Building and encoding the line every recipient will reference.
 void BM_EncodeMessageLine(benchmark::State& state) {
   for (auto _ : state) {
-    auto line = enchufe::services::chat::message_line({}, "ana", kAscii);
+    auto line = message_line();
     benchmark::DoNotOptimize(line);
   }
 }
@@ -43,8 +53,8 @@ void BM_FanOutToOutboxes(benchmark::State& state) {
   std::vector<enchufe::net::Outbox> outboxes(recipients);
   std::array<asio::const_buffer, 64> buffers;
   for (auto _ : state) {
-    auto line = enchufe::services::chat::message_line({}, "ana", kAscii);
-    for (auto& o : outboxes) o.append(line);
+    const auto line = message_line();
+    for (auto& o : outboxes) o.append(chat::text_of(line));
     for (auto& o : outboxes) {
       benchmark::DoNotOptimize(o.gather(buffers));
       o.consume(o.size());

@@ -9,6 +9,7 @@
 #include "net/trace.hpp"
 #include "net/udp_server.hpp"
 #include "services/chat/chat.hpp"
+#include "services/chat/web.hpp"
 #include "services/echo.hpp"
 #include "services/metrics_endpoint.hpp"
 #include "services/greet.hpp"
@@ -31,6 +32,8 @@ struct LineSettings {
   std::size_t max_output;
 };
 
+constexpr std::string_view kDefaultWebPort = "8080";
+
 struct ServeOptions {
   std::string host = "localhost";
   std::size_t threads = 0;
@@ -44,6 +47,10 @@ struct ServeOptions {
 
   // Ports as typed (checked by net::parse_port for a clear message).
   std::string port, greet_port = "5000", echo_port = "6000", udp_port = "7000", chat_port = "8000";
+  // The chat's web front door; empty until resolved (8080, or 0 when every
+  // other port is 0).
+  std::string web_port;
+  bool no_web = false;
 
   services::GreetOptions greet;
   bool once = false;
@@ -51,6 +58,7 @@ struct ServeOptions {
   LineSettings echo_lines{net::limits::kMaxLineBytes, 0, 0};
   services::UdpEchoOptions udp;
   services::chat::ChatOptions chat;
+  services::chat::WebOptions web;
   LineSettings chat_lines{services::chat::kChatMaxLine,
                           static_cast<unsigned>(std::chrono::seconds(services::chat::kChatIdleTimeout).count()),
                           services::chat::kChatMaxOutput};
@@ -79,6 +87,19 @@ void add_tcp_options(CLI::App& cmd, ServeOptions& o) {
                  "Clients served at once per server; one more gets a one-line refusal")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+}
+
+void add_web_options(CLI::App& cmd, ServeOptions& o) {
+  auto* no_web = cmd.add_flag("--no-web", o.no_web, "No web front door (the chat page and its WebSocket)");
+  cmd.add_option("--web-port", o.web_port,
+                 fmt::format("HTTP port of the chat's page and WebSocket (default {}; 0: any free port, as with "
+                             "--port 0)",
+                             kDefaultWebPort))
+      ->excludes(no_web);
+  cmd.add_option("--web-origin", o.web.allowed_origins,
+                 "Also let pages of this origin use the chat's WebSocket (e.g. https://chat.example.org; * for "
+                 "any); repeatable")
+      ->excludes(no_web);
 }
 
 void add_line_options(CLI::App& cmd, ServeOptions& o, LineSettings& lines, std::string_view too_long,
@@ -160,6 +181,12 @@ int run_servers(const ServeOptions& o, Selection which) {
   const auto greet_options = tcp_options(o, o.greet_port, o.echo_lines);
   const auto echo_options = tcp_options(o, o.echo_port, o.echo_lines);
   const auto chat_options = tcp_options(o, o.chat_port, o.chat_lines, services::chat::chat_connection_defaults());
+  const bool serve_web = which.chat && !o.no_web;
+  // Asking for free ports (--port 0) gets a free web port too, unless one is named.
+  const std::string web_port = !o.web_port.empty()                ? o.web_port
+                               : net::parse_port(o.chat_port) == 0 ? "0"
+                                                                   : std::string(kDefaultWebPort);
+  auto web_options = serve_web ? tcp_options(o, web_port, o.chat_lines) : net::TcpServerOptions{};
   const auto udp_echo_options = udp_options(o, o.udp_port);
   const std::optional<net::TcpServerOptions> metrics_at =
       o.metrics.empty() ? std::nullopt : std::optional(metrics_options(o.metrics));
@@ -182,16 +209,31 @@ int run_servers(const ServeOptions& o, Selection which) {
     tcp.push_back({"echo", std::make_unique<net::TcpServer>(runtime, "echo", echo_options,
                                                             services::echo_protocol(o.echo))});
   }
+  std::unique_ptr<net::TcpServer> web;
   if (which.chat) {
-    tcp.push_back({"chat", std::make_unique<net::TcpServer>(
-                               runtime, "chat", chat_options,
-                               services::chat::chat_protocol(runtime, o.chat, registry.get()))});
+    const services::chat::ChatService chat(runtime, o.chat, registry.get());
+    tcp.push_back({"chat", std::make_unique<net::TcpServer>(runtime, "chat", chat_options, chat.line_protocol())});
+    if (serve_web) {
+      // One --max-connections for the chat, whichever door people use.
+      web_options.shared_count = tcp.back().server->shared_count();
+      auto web_settings = o.web;
+      web_settings.websocket.max_message = o.chat_lines.max_line;
+      web_settings.websocket.max_output = o.chat_lines.max_output;
+      if (o.chat_lines.idle_timeout_s > 0) {
+        web_settings.websocket.idle_timeout =
+            std::min<std::chrono::milliseconds>(std::chrono::seconds(o.chat_lines.idle_timeout_s),
+                                                net::limits::kWebSocketIdleTimeout);
+      }
+      web = std::make_unique<net::TcpServer>(runtime, "chat-web", web_options,
+                                             services::chat::web_sessions(chat, std::move(web_settings)));
+    }
   }
   if (which.udp) {
     udp = std::make_unique<net::UdpServer>(runtime, "udp-echo", udp_echo_options, services::udp_echo_handler(o.udp));
   }
   std::vector<std::shared_ptr<net::ServiceMetrics>> services;
   for (const auto& named : tcp) services.push_back(named.server->metrics());
+  if (web) services.push_back(web->metrics());
   if (udp) services.push_back(udp->metrics());
   for (const auto& s : services) registry->add(s);
   std::unique_ptr<net::TcpServer> metrics;
@@ -202,6 +244,7 @@ int run_servers(const ServeOptions& o, Selection which) {
 
   // Everything is bound: say where.
   for (const auto& [service, server] : tcp) print_listening(service, "tcp", server->local_endpoints());
+  if (web) print_listening("chat", "http", web->local_endpoints());
   if (udp) print_listening("udp-echo", "udp", udp->local_endpoints());
   if (metrics) print_listening("metrics", "tcp", metrics->local_endpoints());
   if (!tcp.empty()) {
@@ -213,6 +256,7 @@ int run_servers(const ServeOptions& o, Selection which) {
     }
   }
   for (auto& named : tcp) named.server->start();
+  if (web) web->start();
   if (udp) udp->start();
   if (metrics) metrics->start();
   log::info("serving with {} thread{}; Ctrl-C to stop", runtime.size(), runtime.size() == 1 ? "" : "s");
@@ -282,6 +326,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   add_tcp_options(*chat, o);
   add_line_options(*chat, o, o.chat_lines, "is refused with an error (the client stays)", false);
   chat->add_option("--port", o.chat_port, "TCP port (0: any free port)")->capture_default_str();
+  add_web_options(*chat, o);
   chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
   chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")
       ->capture_default_str()
@@ -303,8 +348,9 @@ void add_serve_command(CLI::App& app, Action& action) {
   chat->add_option("--quit-word", o.chat.quit_word, "Typing this leaves, like /quit")->capture_default_str();
   chat->footer(
       "Talk with nc, telnet or enchufe connect: lines are messages, /help lists the commands.\n"
+      "Or open the page at http://HOST:8080/ in a browser: the same rooms (docs/web.md).\n"
       "Examples:\n"
-      "  enchufe serve chat\n"
+      "  enchufe serve chat                # TCP 8000, web 8080\n"
       "  enchufe serve chat --port 0 --history 100 --local-time\n"
       "  enchufe serve chat --host 0.0.0.0 --name aula --flood-rate 5");
   chat->callback([&action, options] {
@@ -320,6 +366,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   all->add_option("--echo-port", o.echo_port, "TCP port of the echo server")->capture_default_str();
   all->add_option("--udp-port", o.udp_port, "UDP port of the UDP echo server")->capture_default_str();
   all->add_option("--chat-port", o.chat_port, "TCP port of the chat server")->capture_default_str();
+  add_web_options(*all, o);
   all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
   all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
   all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();
@@ -327,7 +374,7 @@ void add_serve_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   all->footer(
       "Examples:\n"
-      "  enchufe serve all                 # 5000 greet, 6000 echo, 7000 udp-echo, 8000 chat\n"
+      "  enchufe serve all                 # 5000 greet, 6000 echo, 7000 udp-echo, 8000 chat, 8080 web\n"
       "  enchufe serve all --port 0        # free ports, printed on stdout\n"
       "  enchufe serve all --host 0.0.0.0 --threads 4");
   all->callback([&action, options] {

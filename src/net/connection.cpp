@@ -18,8 +18,6 @@ namespace enchufe::net {
 
 namespace {
 
-std::atomic<std::uint64_t> g_next_connection_id{1};
-
 CloseReason classify(const error_code& ec) {
   if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
       ec == asio::error::connection_aborted) {
@@ -48,6 +46,11 @@ void Connection::trace_step(std::string_view step, fmt::format_string<Args...> f
   trace::step({server_->name, id_, peer, {}}, step, format, std::forward<Args>(args)...);
 }
 
+std::uint64_t next_client_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::string_view describe(CloseReason reason) {
   switch (reason) {
     case CloseReason::peer_closed: return "client closed the connection";
@@ -60,6 +63,7 @@ std::string_view describe(CloseReason reason) {
     case CloseReason::server_shutdown: return "server shutting down";
     case CloseReason::too_slow: return "too slow (did not read what it was sent)";
     case CloseReason::flooding: return "flooding";
+    case CloseReason::bad_input: return "bad input";
   }
   return "unknown";
 }
@@ -70,7 +74,7 @@ Connection::Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint pee
       socket_(std::move(socket)),
       server_(std::move(server)),
       protocol_(server_->make_protocol()),
-      id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
+      id_(next_client_id()),
       peer_(peer),
       framer_(server_->options.max_line),
       counters_(server_->metrics->loop(loop.index())),
@@ -85,7 +89,7 @@ Connection::Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint pee
 
 Connection::~Connection() {
   loop_.members().remove(*this);
-  server_->active.fetch_sub(1, std::memory_order_relaxed);
+  server_->active->fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Connection::start() {
@@ -119,7 +123,7 @@ asio::awaitable<void> Connection::run() {
   }
   if (watchdog_timer_) watchdog_timer_->cancel();
   protocol_->on_close(*this, reason_);
-  count_close();
+  count_close(counters_, reason_);
   log_closed();
 }
 
@@ -161,15 +165,16 @@ void Connection::fail(const error_code& ec) {
   wake_reader();
 }
 
-void Connection::count_close() {
-  counters_.add(Counter::closed);
-  switch (reason_) {
-    case CloseReason::reset: counters_.add(Counter::errors_reset); break;
-    case CloseReason::idle_timeout: counters_.add(Counter::errors_timeout); break;
+void count_close(LoopCounters& counters, CloseReason reason) {
+  counters.add(Counter::closed);
+  switch (reason) {
+    case CloseReason::reset: counters.add(Counter::errors_reset); break;
+    case CloseReason::idle_timeout: counters.add(Counter::errors_timeout); break;
     case CloseReason::line_too_long: break;  // counted when the line was refused
-    case CloseReason::flooding: counters_.add(Counter::errors_flood); break;
-    case CloseReason::too_slow: counters_.add(Counter::errors_slow_consumer); break;
-    case CloseReason::io_error: counters_.add(Counter::errors_other); break;
+    case CloseReason::flooding: counters.add(Counter::errors_flood); break;
+    case CloseReason::too_slow: counters.add(Counter::errors_slow_consumer); break;
+    case CloseReason::io_error:
+    case CloseReason::bad_input: counters.add(Counter::errors_other); break;
     default: break;
   }
 }

@@ -13,6 +13,7 @@
 
 #include "net/line_framer.hpp"
 #include "net/log.hpp"
+#include "net/message_link.hpp"
 #include "net/metrics.hpp"
 #include "net/limits.hpp"
 #include "net/outbox.hpp"
@@ -42,19 +43,6 @@ using TcpSocket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::exe
 using Clock = std::chrono::steady_clock;
 using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
 
-enum class CloseReason {
-  peer_closed,      // the client closed (or half-closed) its side
-  quit,             // the client asked to leave ("salir")
-  done,             // the service had nothing more to say (greet)
-  line_too_long,    // a line exceeded --max-line
-  idle_timeout,     // silent longer than --idle-timeout
-  reset,            // connection reset or broken pipe
-  io_error,         // any other socket error
-  server_shutdown,  // SIGINT/SIGTERM
-  too_slow,         // owed more than --max-output: it does not read
-  flooding,         // kept sending faster than allowed
-};
-std::string_view describe(CloseReason reason);
 
 struct ConnectionOptions {
   std::size_t max_line = limits::kMaxLineBytes;
@@ -103,9 +91,14 @@ struct ServerContext {
   std::function<void(Loop&, TcpSocket, const asio::ip::tcp::endpoint&, const std::shared_ptr<ServerContext>&)>
       start_session;
   std::function<std::unique_ptr<Protocol>()> make_protocol;  // line services
-  std::atomic<std::size_t> active{0};
+  // Clients open now; shared by servers that share one --max-connections
+  // (the chat's TCP and web doors).
+  std::shared_ptr<std::atomic<std::size_t>> active = std::make_shared<std::atomic<std::size_t>>(0);
   std::shared_ptr<ServiceMetrics> metrics;
 };
+
+// Counts a closed client, and its reason when it is an error.
+void count_close(LoopCounters& counters, CloseReason reason);
 
 struct ConnectionStats {
   std::uint64_t messages_in = 0;
@@ -114,7 +107,7 @@ struct ConnectionStats {
   std::uint64_t bytes_out = 0;
 };
 
-class Connection final : public std::enable_shared_from_this<Connection>, public LoopMember {
+class Connection final : public std::enable_shared_from_this<Connection>, public LoopMember, public MessageLink {
  public:
   // Call on `loop`'s thread; the socket must belong to that loop. `peer` is
   // the address accept() returned (the socket may already be reset by now).
@@ -128,13 +121,13 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   // Queues one outgoing message (its pieces back to back, copied). It is
   // written at the end of the current read's processing, or on the next loop
   // turn.
-  void send(std::initializer_list<std::string_view> pieces);
+  void send(std::initializer_list<std::string_view> pieces) override;
   // The same for a text shared with other connections (not copied).
-  void send(SharedText text);
+  void send(SharedText text) override;
 
   // Stops reading; what is queued is still delivered, then the connection
   // closes. Safe to call more than once (the first reason wins).
-  void close_after_flush(CloseReason reason);
+  void close_after_flush(CloseReason reason) override;
   // Closes without delivering what is queued (a client too slow to take it).
   void close_now(CloseReason reason);
   // Answers what the client has already sent (what is in the socket now),
@@ -144,7 +137,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   void close_for_shutdown() override { close_when_idle(CloseReason::server_shutdown); }
 
   bool is_open() const { return state_ == State::open; }
-  std::uint64_t id() const { return id_; }
+  std::uint64_t id() const override { return id_; }
   const asio::ip::tcp::endpoint& peer() const { return peer_; }
   const ConnectionStats& stats() const { return stats_; }
   std::string_view service() const { return server_->name; }
@@ -180,7 +173,6 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   log::Level connection_log_level() const {
     return server_->options.log_connections ? log::Level::info : log::Level::debug;
   }
-  void count_close();
   void log_closed() const;
   // A --trace line about this connection.
   template <typename... Args>

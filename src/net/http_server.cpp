@@ -5,6 +5,7 @@
 #include "net/endpoint.hpp"
 #include "net/log.hpp"
 #include "net/metrics.hpp"
+#include "net/websocket_session.hpp"
 
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,6 +13,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include <atomic>
 #include <memory>
@@ -24,12 +26,14 @@ namespace beast = boost::beast;
 
 using Stream = beast::basic_stream<asio::ip::tcp, asio::io_context::executor_type, beast::unlimited_rate_policy>;
 
-std::atomic<std::uint64_t> g_next_session_id{1};
-
 struct HttpConfig {
   HttpHandler handler;
   HttpOptions options;
+  std::optional<WebSocketRoute> websocket;
 };
+
+// The path of a request target ("/ws?x=1" -> "/ws").
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
 // The status a request that could not be read deserves, if it deserves an
 // answer at all (a client that went away or timed out gets none).
@@ -56,14 +60,14 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
         context_(std::move(context)),
         config_(std::move(config)),
         counters_(context_->metrics->loop(loop.index())),
-        id_(g_next_session_id.fetch_add(1, std::memory_order_relaxed)) {
+        id_(next_client_id()) {
     loop_.members().add(*this);
   }
 
   ~HttpSession() {
     loop_.members().remove(*this);
-    counters_.add(Counter::closed);
-    context_->active.fetch_sub(1, std::memory_order_relaxed);
+    if (!upgraded_) counters_.add(Counter::closed);  // else the WebSocket session counts it
+    context_->active->fetch_sub(1, std::memory_order_relaxed);
   }
 
   void start() {
@@ -95,9 +99,17 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
         break;
       }
       counters_.add(Counter::messages_in);
-      const HttpRequest request = parser.release();
-      HttpResponse response = config_->handler(request);
-      response.keep_alive(request.keep_alive() && !stopping_);
+      HttpRequest request = parser.release();
+      HttpResponse response;
+      if (config_->websocket && path_of(request.target()) == config_->websocket->path) {
+        auto refusal = upgrade(request);
+        if (!refusal) co_return;  // a WebSocket session owns the connection now
+        response = std::move(*refusal);
+        response.keep_alive(false);
+      } else {
+        response = config_->handler(request);
+        response.keep_alive(request.keep_alive() && !stopping_);
+      }
       if (co_await send(response)) break;
       if (!response.keep_alive()) break;
     }
@@ -118,6 +130,27 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
       buffer_.clear();
       std::tie(ec, std::ignore) = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
     }
+  }
+
+  // Hands the connection to a WebSocket session; or returns why not.
+  std::optional<HttpResponse> upgrade(HttpRequest& request) {
+    const auto refuse = [&](http::status status, std::string_view why) {
+      log::at(log::Level::info, context(), "WebSocket upgrade from {} refused: {}", peer_, why);
+      return http_response(request, status, "text/plain; charset=utf-8", std::string(why) + "\n");
+    };
+    if (!boost::beast::websocket::is_upgrade(request)) {
+      auto response = refuse(http::status::upgrade_required, "this path speaks WebSocket only");
+      response.set(http::field::upgrade, "websocket");
+      return response;
+    }
+    // The client must wait for our 101 before it sends frames.
+    if (buffer_.size() != 0) return refuse(http::status::bad_request, "data sent before the upgrade completed");
+    auto verdict = config_->websocket->accept(request);
+    if (auto* refusal = std::get_if<HttpResponse>(&verdict)) return std::move(*refusal);
+    upgraded_ = true;
+    start_websocket(loop_, stream_.release_socket(), std::move(request), peer_, context_,
+                    std::move(std::get<std::unique_ptr<MessageProtocol>>(verdict)), *config_->websocket->options);
+    return std::nullopt;
   }
 
   // Writes a response; true when the write failed.
@@ -150,13 +183,14 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
   beast::flat_buffer buffer_;
   bool awaiting_request_ = false;
   bool answered_ = false;  // a response went out: linger before closing
+  bool upgraded_ = false;  // a WebSocket session took the connection over
   bool stopping_ = false;
 };
 
 }  // namespace
 
-Sessions http_sessions(HttpHandler handler, HttpOptions options) {
-  auto config = std::make_shared<const HttpConfig>(HttpConfig{std::move(handler), options});
+Sessions http_sessions(HttpHandler handler, HttpOptions options, std::optional<WebSocketRoute> websocket) {
+  auto config = std::make_shared<const HttpConfig>(HttpConfig{std::move(handler), options, std::move(websocket)});
   return Sessions{
       .start =
           [config](Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,

@@ -7,10 +7,12 @@
 // session answers the request in flight, then closes.
 //
 // The handler sees a parsed request and returns a response; it never sees
-// the socket (the web front door adds WebSocket upgrades next to it).
+// the socket. A WebSocket route turns an upgrade request for its path into a
+// WebSocketSession running a MessageProtocol (see websocket_session.hpp).
 
 #include "net/asio.hpp"
 #include "net/limits.hpp"
+#include "net/message_link.hpp"
 #include "net/tcp_server.hpp"
 
 #include <boost/beast/http/empty_body.hpp>
@@ -19,8 +21,11 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace enchufe::net {
 
@@ -36,8 +41,20 @@ struct HttpOptions {
   std::chrono::milliseconds request_timeout = limits::kHttpRequestTimeout;
 };
 
-// What a TcpServer runs to speak HTTP with `handler`.
-Sessions http_sessions(HttpHandler handler, HttpOptions options = {});
+struct WebSocketOptions;  // websocket_session.hpp
+
+// Upgrades to WebSocket on one path. `accept` sees the upgrade request and
+// returns the protocol to run, or the response that refuses it (a foreign
+// Origin, say).
+struct WebSocketRoute {
+  std::string path;  // "/ws"
+  std::function<std::variant<std::unique_ptr<MessageProtocol>, HttpResponse>(const HttpRequest&)> accept;
+  std::shared_ptr<const WebSocketOptions> options;
+};
+
+// What a TcpServer runs to speak HTTP with `handler` (and WebSocket on
+// `websocket`'s path, if given).
+Sessions http_sessions(HttpHandler handler, HttpOptions options = {}, std::optional<WebSocketRoute> websocket = {});
 
 // A response to `request` with `body` of `content_type`; HEAD gets the same
 // headers without the body.

@@ -63,6 +63,12 @@ inline constexpr std::size_t kMaxHttpHeaderBytes = 8 * 1024;
 // its headers is cut then, so it costs no more than an idle connection.
 inline constexpr auto kHttpRequestTimeout = 10s;
 
+// A WebSocket peer that sends nothing for half of this is pinged; one that
+// still sends nothing (not even the pong) by the end is gone, and closed.
+// A browser answers pings by itself, so an open page stays; a vanished one
+// costs its memory for at most this long.
+inline constexpr auto kWebSocketIdleTimeout = 60s;
+
 // The largest UDP payload: 65,535 minus the IPv4 (20) and UDP (8) headers.
 inline constexpr std::size_t kMaxUdpPayloadV4 = 65'507;
 // IPv6 has no header inside the 65,535 payload-length field.

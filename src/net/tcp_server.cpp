@@ -60,6 +60,7 @@ TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions&
   context_->name = std::move(name);
   context_->start_session = std::move(sessions.start);
   context_->options = options.connection;
+  if (options.shared_count) context_->active = options.shared_count;
   context_->metrics = std::make_shared<ServiceMetrics>(context_->name, runtime_.size());
 
   auto loop_for = [this](std::size_t i) -> Loop& { return runtime_.loop(i % runtime_.size()); };
@@ -156,13 +157,13 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
     backoff = limits::kAcceptBackoffMin;
 
     LoopCounters& counters = context->metrics->loop(listener.loop.index());
-    if (context->active.load(std::memory_order_relaxed) >= max_connections_) {
+    if (context->active->load(std::memory_order_relaxed) >= max_connections_) {
       counters.add(Counter::refused);
       refuse(socket, peer);
       continue;
     }
     counters.add(Counter::accepted);
-    context->active.fetch_add(1, std::memory_order_relaxed);
+    context->active->fetch_add(1, std::memory_order_relaxed);
     if (trace::on()) {
       const std::string who = to_string(peer);
       trace::step({.service = context->name, .peer = who}, "4 accept",

@@ -21,6 +21,9 @@ struct TcpServerOptions {
   std::string host = "localhost";
   std::uint16_t port = 0;
   std::size_t max_connections = limits::kMaxConnections;
+  // Set: max_connections bounds this count, shared with other servers (one
+  // service behind several doors); otherwise the server keeps its own.
+  std::shared_ptr<std::atomic<std::size_t>> shared_count;
   ConnectionOptions connection;
 };
 
@@ -47,7 +50,10 @@ class TcpServer {
 
   // The addresses really bound (port 0 resolved).
   std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
-  std::size_t active_connections() const { return context_->active.load(); }
+  std::size_t active_connections() const { return context_->active->load(); }
+  // The count max_connections bounds, for another server to share
+  // (TcpServerOptions::shared_count).
+  const std::shared_ptr<std::atomic<std::size_t>>& shared_count() const { return context_->active; }
   const std::shared_ptr<ServiceMetrics>& metrics() const { return context_->metrics; }
 
   // Starts accepting; connections are refused politely past max_connections.

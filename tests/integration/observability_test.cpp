@@ -858,7 +858,9 @@ TEST(JsonLog, EveryStderrLineIsAnObjectWithTheSchema) {
     }
     if (o.count("service")) {
       const auto s = string_field("service");
-      EXPECT_TRUE(s == "greet" || s == "echo" || s == "chat" || s == "udp-echo" || s == "metrics") << s;
+      EXPECT_TRUE(s == "greet" || s == "echo" || s == "chat" || s == "udp-echo" || s == "metrics" ||
+                  s == "chat-web")
+          << s;
     }
   }
   for (const char* e : {"connected", "closed", "trace", "refused", "received", "summary", "note"}) {

@@ -50,9 +50,16 @@ std::optional<Listening> parse_listening_line(std::string_view line) {
   return l;
 }
 
-std::vector<std::string> services_of(std::string_view service) {
-  if (service == "all") return {"greet", "echo", "udp-echo", "chat"};
-  return {std::string(service)};
+std::vector<std::string> services_of(std::string_view service, const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  if (service == "all") {
+    out = {"greet", "echo", "udp-echo", "chat"};
+  } else {
+    out = {std::string(service)};
+  }
+  const bool web = service == "all" || service == "chat";
+  if (web && std::find(args.begin(), args.end(), "--no-web") == args.end()) out.push_back("chat http");
+  return out;
 }
 
 namespace {
@@ -73,7 +80,7 @@ Server Server::start(const std::string& service, const std::vector<std::string>&
   if (!options.host.empty()) args.insert(args.end(), {"--host", options.host});
   if (options.port_zero) args.insert(args.end(), {"--port", "0"});
   args.insert(args.end(), extra.begin(), extra.end());
-  return start_args(args, services_of(service), options.startup_timeout, std::move(options.spawn));
+  return start_args(args, services_of(service, extra), options.startup_timeout, std::move(options.spawn));
 }
 
 Server Server::start_args(const std::vector<std::string>& args, const std::vector<std::string>& services,
@@ -85,7 +92,7 @@ Server Server::start_args(const std::vector<std::string>& args, const std::vecto
   auto missing = [&] {
     return std::any_of(services.begin(), services.end(), [&](const std::string& s) {
       return std::none_of(server.listening_.begin(), server.listening_.end(),
-                          [&](const Listening& l) { return l.service == s; });
+                          [&](const Listening& l) { return l.service == s || l.service + " " + l.proto == s; });
     });
   };
   auto read_line = [&](Duration timeout) -> bool {
@@ -115,11 +122,12 @@ Server Server::start_args(const std::vector<std::string>& args, const std::vecto
   return server;
 }
 
-const Listening& Server::socket(std::string_view service) const {
+const Listening& Server::socket(std::string_view service, std::string_view proto) const {
   for (const auto& l : listening_) {
-    if (l.service == service) return l;
+    // Without a protocol, the service's own (the chat's web door is "http").
+    if (l.service == service && (proto.empty() ? l.proto != "http" : l.proto == proto)) return l;
   }
-  throw std::out_of_range("the server has no socket for " + std::string(service));
+  throw std::out_of_range("the server has no socket for " + std::string(service) + " " + std::string(proto));
 }
 
 std::string end_server(Process& process, Duration timeout) {

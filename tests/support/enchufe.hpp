@@ -67,10 +67,13 @@ class Server {
 
   Process& process() { return *process_; }
   const std::vector<Listening>& listening() const { return listening_; }
-  // The first socket of `service` (e.g. "echo"); throws if there is none.
-  const Listening& socket(std::string_view service) const;
+  // The first socket of `service` (e.g. "echo") and `proto` (by default
+  // the service's own, not the chat's "http" door); throws if there is none.
+  const Listening& socket(std::string_view service, std::string_view proto = {}) const;
   std::uint16_t port(std::string_view service) const { return socket(service).port; }
   std::string host(std::string_view service) const { return socket(service).host; }
+  // The chat's web front door.
+  std::uint16_t web_port() const { return socket("chat", "http").port; }
 
   // SIGTERM, then wait for the exit; SIGKILL if it does not come in time.
   std::optional<ExitStatus> stop(Duration timeout = 5000ms);
@@ -81,8 +84,9 @@ class Server {
   std::vector<Listening> listening_;
 };
 
-// The services `enchufe serve SERVICE` runs.
-std::vector<std::string> services_of(std::string_view service);
+// The listening lines `enchufe serve SERVICE EXTRA...` prints: services
+// ("echo"), or a service and protocol ("chat http", the web door).
+std::vector<std::string> services_of(std::string_view service, const std::vector<std::string>& extra = {});
 
 // ---- one-shot runs --------------------------------------------------------
 

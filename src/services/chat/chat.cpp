@@ -1,17 +1,16 @@
 #include "services/chat/chat.hpp"
 
 #include "services/chat/hub.hpp"
-#include "services/chat/session.hpp"
+#include "services/chat/doors.hpp"
 
 #include <fmt/format.h>
 
 namespace enchufe::services::chat {
 
-std::function<std::unique_ptr<net::Protocol>()> chat_protocol(net::Runtime& runtime, ChatOptions options,
-                                                              net::MetricsRegistry* registry) {
-  auto hub = std::make_shared<ChatHub>(runtime, std::move(options));
+ChatService::ChatService(net::Runtime& runtime, ChatOptions options, net::MetricsRegistry* registry)
+    : hub_(std::make_shared<ChatHub>(runtime, std::move(options))) {
   if (registry != nullptr) {
-    std::weak_ptr<ChatHub> weak = hub;
+    std::weak_ptr<ChatHub> weak = hub_;
     registry->add_gauge("enchufe_chat_rooms", "Chat rooms that exist now.", [weak] {
       const auto hub = weak.lock();
       return net::MetricsRegistry::GaugeValues{{"", hub ? static_cast<double>(hub->rooms().size()) : 0.0}};
@@ -26,7 +25,14 @@ std::function<std::unique_ptr<net::Protocol>()> chat_protocol(net::Runtime& runt
       return out;
     });
   }
-  return [hub] { return std::make_unique<ChatSession>(hub); };
+}
+
+std::function<std::unique_ptr<net::Protocol>()> ChatService::line_protocol() const {
+  return [hub = hub_] { return std::make_unique<LineChat>(hub); };
+}
+
+std::unique_ptr<net::MessageProtocol> ChatService::web_session() const {
+  return std::make_unique<WebChat>(hub_);
 }
 
 net::ConnectionOptions chat_connection_defaults() {

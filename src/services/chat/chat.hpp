@@ -1,8 +1,9 @@
 #pragma once
 // The group chat (the tutorial's Challenge 2): rooms, nicknames, history,
-// private messages, fair fan-out. See docs/chat.md.
+// private messages, fair fan-out. See docs/chat.md and docs/web.md.
 
 #include "net/connection.hpp"
+#include "net/message_link.hpp"
 #include "net/metrics.hpp"
 #include "net/runtime.hpp"
 #include "services/chat/options.hpp"
@@ -12,11 +13,23 @@
 
 namespace enchufe::services::chat {
 
-// A protocol factory for net::TcpServer; every connection it makes shares one
-// hub (rooms, names) spread over `runtime`'s loops. With a registry, the
-// rooms and their members are published as gauges.
-std::function<std::unique_ptr<net::Protocol>()> chat_protocol(net::Runtime& runtime, ChatOptions options,
-                                                              net::MetricsRegistry* registry = nullptr);
+class ChatHub;
+
+// One chat: a hub (rooms, names) spread over `runtime`'s loops, reached
+// through any number of doors that all share it. With a registry, the rooms
+// and their members are published as gauges.
+class ChatService {
+ public:
+  ChatService(net::Runtime& runtime, ChatOptions options, net::MetricsRegistry* registry = nullptr);
+
+  // For a net::TcpServer: terminals speaking lines of text.
+  std::function<std::unique_ptr<net::Protocol>()> line_protocol() const;
+  // For a WebSocket: a page or a bot speaking JSON events (docs/web.md).
+  std::unique_ptr<net::MessageProtocol> web_session() const;
+
+ private:
+  std::shared_ptr<ChatHub> hub_;
+};
 
 // The connection settings a chat server wants by default.
 net::ConnectionOptions chat_connection_defaults();

@@ -164,7 +164,7 @@ void ChatHub::home_join(RoomId room, const std::string& name, std::size_t loop, 
   // this home loop forwards there is posted after it, so the joiner sees
   // each line once: in the history or live.
   on_loop(loop, [this, room, name, session_id, seq,
-                 history = std::vector<net::SharedText>(home.history.begin(), home.history.end())] {
+                 history = std::vector<SharedLine>(home.history.begin(), home.history.end())] {
     LoopState& state = here();
     auto it = state.sessions.find(session_id);
     // Gone, or already elsewhere: its leave() has undone the count.
@@ -181,16 +181,20 @@ void ChatHub::home_leave(RoomId room, std::size_t loop) {
 
 // ---- lines ------------------------------------------------------------------
 
-void ChatHub::broadcast(RoomId room, net::SharedText line, std::uint64_t sender_id, bool keep) {
-  on_loop(home_of(room), [this, room, line = std::move(line), sender_id, keep] {
+void ChatHub::broadcast(RoomId room, std::shared_ptr<ChatLine> line, std::uint64_t sender_id, bool keep) {
+  on_loop(home_of(room), [this, room, line = std::move(line), sender_id, keep]() mutable {
     home_broadcast(room, line, sender_id, keep);
   });
 }
 
-void ChatHub::home_broadcast(RoomId room, const net::SharedText& line, std::uint64_t sender_id, bool keep) {
+void ChatHub::home_broadcast(RoomId room, std::shared_ptr<ChatLine>& draft, std::uint64_t sender_id, bool keep) {
   auto found = here().homes.find(room);
   if (found == here().homes.end()) return;  // the room emptied meanwhile
   RoomHome& home = found->second;
+  // Numbered here, where the room's order is decided; encoded once for all.
+  draft->id = home.next_line_id++;
+  encode(*draft, {options_.local_time});
+  const SharedLine line = std::move(draft);
   if (keep && options_.history > 0) {
     home.history.push_back(line);
     if (home.history.size() > options_.history) home.history.pop_front();
@@ -201,7 +205,7 @@ void ChatHub::home_broadcast(RoomId room, const net::SharedText& line, std::uint
   }
 }
 
-void ChatHub::deliver_local(RoomId room, const net::SharedText& line, std::uint64_t sender_id) {
+void ChatHub::deliver_local(RoomId room, const SharedLine& line, std::uint64_t sender_id) {
   auto members = here().members.find(room);
   if (members == here().members.end()) return;
   for (ChatSession* session : members->second) {
@@ -209,7 +213,7 @@ void ChatHub::deliver_local(RoomId room, const net::SharedText& line, std::uint6
   }
 }
 
-std::optional<std::string> ChatHub::send_private(std::string_view nick, net::SharedText line) {
+std::optional<std::string> ChatHub::send_private(std::string_view nick, std::shared_ptr<ChatLine> line) {
   std::size_t loop;
   std::uint64_t session_id;
   std::string found;
@@ -221,7 +225,9 @@ std::optional<std::string> ChatHub::send_private(std::string_view nick, net::Sha
     session_id = it->second.session_id;
     found = it->second.nick;
   }
-  on_loop(loop, [this, session_id, line = std::move(line)] {
+  line->to = found;
+  encode(*line, {options_.local_time});
+  on_loop(loop, [this, session_id, line = SharedLine(std::move(line))] {
     auto& sessions = here().sessions;
     if (auto it = sessions.find(session_id); it != sessions.end()) it->second->deliver(line);
   });

@@ -4,9 +4,9 @@
 // No lock on the message path. Every room has a home loop (its id modulo the
 // number of loops) that alone keeps the room's history and knows which loops
 // have members. A line goes from the sender's loop to the room's home loop,
-// which appends it to the history and posts the one immutable, already
-// encoded text to each loop with members; each loop hands it to its local
-// members. Posts between two loops are delivered in order, so every member
+// which numbers it, encodes it once per kind of client (text and JSON),
+// appends it to the history and posts the one immutable line to each loop
+// with members; each loop hands it to its local members. Posts between two loops are delivered in order, so every member
 // sees one sender's lines in the order they were sent, exactly once, and all
 // members of a room see the room's lines in the same order.
 //
@@ -14,6 +14,7 @@
 // rarely; they live in a Directory under a mutex, off the message path.
 
 #include "net/outbox.hpp"
+#include "services/chat/lines.hpp"
 #include "net/runtime.hpp"
 #include "services/chat/options.hpp"
 
@@ -68,12 +69,13 @@ class ChatHub {
   void subscribe(ChatSession& session, const Joined& joined);
   void leave(ChatSession& session, RoomId room);
 
-  // Sends an encoded line to everyone in the room but `sender_id`; kept in
-  // the history when `keep` (messages, not notices).
-  void broadcast(RoomId room, net::SharedText line, std::uint64_t sender_id, bool keep);
-  // Sends an encoded line to one user; returns their nickname as they spell
-  // it, or nothing if there is no such user.
-  std::optional<std::string> send_private(std::string_view nick, net::SharedText line);
+  // Sends a line to everyone in the room but `sender_id`; kept in the
+  // history when `keep` (messages, not notices). The room's home numbers
+  // and encodes it.
+  void broadcast(RoomId room, std::shared_ptr<ChatLine> line, std::uint64_t sender_id, bool keep);
+  // Sends a private line to one user; returns their nickname as they spell
+  // it (the line's `to` becomes that), or nothing if there is no such user.
+  std::optional<std::string> send_private(std::string_view nick, std::shared_ptr<ChatLine> line);
 
  private:
   struct Member {
@@ -90,7 +92,8 @@ class ChatHub {
   // Per loop, touched only by that loop's thread.
   struct RoomHome {  // on the room's home loop
     std::vector<std::uint32_t> members_per_loop;
-    std::deque<net::SharedText> history;
+    std::deque<SharedLine> history;
+    std::uint64_t next_line_id = 1;
   };
   struct LoopState {
     std::unordered_map<std::uint64_t, ChatSession*> sessions;
@@ -106,8 +109,8 @@ class ChatHub {
   void home_join(RoomId room, const std::string& name, std::size_t loop, std::uint64_t session_id,
                  std::uint64_t seq);
   void home_leave(RoomId room, std::size_t loop);
-  void home_broadcast(RoomId room, const net::SharedText& line, std::uint64_t sender_id, bool keep);
-  void deliver_local(RoomId room, const net::SharedText& line, std::uint64_t sender_id);
+  void home_broadcast(RoomId room, std::shared_ptr<ChatLine>& line, std::uint64_t sender_id, bool keep);
+  void deliver_local(RoomId room, const SharedLine& line, std::uint64_t sender_id);
 
   net::Runtime& runtime_;
   const ChatOptions options_;

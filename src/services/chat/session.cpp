@@ -6,7 +6,6 @@
 #include "services/chat/sanitize.hpp"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 namespace enchufe::services::chat {
 
@@ -28,45 +27,44 @@ std::string_view why_left(net::CloseReason reason) {
 
 }  // namespace
 
-ChatSession::ChatSession(std::shared_ptr<ChatHub> hub)
-    : hub_(std::move(hub)), flood_(hub_->options().flood_rate, hub_->options().flood_burst) {}
+ChatSession::ChatSession(std::shared_ptr<ChatHub> hub, const ChatOutput& output)
+    : hub_(std::move(hub)), output_(output), flood_(hub_->options().flood_rate, hub_->options().flood_burst) {}
 
 // ---- connection events --------------------------------------------------------
 
-void ChatSession::on_open(net::Connection& c) {
-  connection_ = &c;
-  id_ = c.id();
+void ChatSession::on_open(net::MessageLink& link) {
+  link_ = &link;
+  id_ = link.id();
   nick_ = hub_->add_guest(*this);
-  reply(fmt::format("Welcome to {} chat! /help lists the commands.", hub_->options().server_name));
-  reply(fmt::format("You are {}. Type a nickname to take it (e.g. ana), or just start talking.", nick_));
+  output_.welcome(link, hub_->options().server_name, nick_);
   switch_room(kLobby);
 }
 
-void ChatSession::on_message(net::Connection&, std::string_view text, std::string_view) {
+void ChatSession::on_message(net::MessageLink&, std::string_view text) {
   if (!within_flood_limit()) return;
   run(parse_command(text, hub_->options().quit_word));
 }
 
-void ChatSession::on_line_too_long(net::Connection& c) {
-  error(fmt::format("line too long (over {} bytes): not sent", c.options().max_line));
+void ChatSession::refuse(std::string_view why) {
+  if (within_flood_limit()) error(why);
 }
 
-void ChatSession::on_closing(net::Connection&, net::CloseReason reason) {
+void ChatSession::on_closing(net::MessageLink&, net::CloseReason reason) {
   if (reason == net::CloseReason::quit) {
-    reply("bye!");
+    info("bye!");
   } else if (reason == net::CloseReason::idle_timeout) {
-    reply("disconnected: nothing received for too long (idle timeout)");
+    info("disconnected: nothing received for too long (idle timeout)");
   } else {
-    reply(fmt::format("disconnected: {}", why_left(reason)));
+    info(fmt::format("disconnected: {}", why_left(reason)));
   }
   // The room hears of it, and the nickname is free, now: not after the
   // goodbye has drained.
   depart(reason);
 }
 
-void ChatSession::on_close(net::Connection&, net::CloseReason reason) {
+void ChatSession::on_close(net::MessageLink&, net::CloseReason reason) {
   depart(reason);
-  connection_ = nullptr;
+  link_ = nullptr;
 }
 
 void ChatSession::depart(net::CloseReason reason) {
@@ -79,18 +77,16 @@ void ChatSession::depart(net::CloseReason reason) {
     hub_->leave(*this, room_);
     in_room_ = false;
     if (reason == net::CloseReason::quit && !quit_reason_.empty()) {
-      notice_room(fmt::format("{} left (quit: {})", nick_, quit_reason_));
+      notice_room(NoticeWhat::left, nick_, {}, fmt::format("{} left (quit: {})", nick_, quit_reason_));
     } else {
-      notice_room(fmt::format("{} left ({})", nick_, why_left(reason)));
+      notice_room(NoticeWhat::left, nick_, {}, fmt::format("{} left ({})", nick_, why_left(reason)));
     }
   }
   hub_->remove(*this);
 }
 
-void ChatSession::joined(std::string_view room_name, const std::vector<net::SharedText>& history) {
-  if (history.empty()) return;
-  reply(fmt::format("the last {} message{} in {}:", history.size(), history.size() == 1 ? "" : "s", room_name));
-  for (const auto& line : history) deliver(line);
+void ChatSession::joined(std::string_view room_name, const std::vector<SharedLine>& history) {
+  if (link_ != nullptr) output_.history(*link_, room_name, history);
 }
 
 // ---- commands -------------------------------------------------------------------
@@ -105,7 +101,7 @@ bool ChatSession::within_flood_limit() {
     error(fmt::format("slow down: at most {} lines per second (bursts of {}); lines are being dropped",
                       o.flood_rate, o.flood_burst));
   }
-  if (flood_strikes_ >= kFloodStrikes) connection_->close_after_flush(net::CloseReason::flooding);
+  if (flood_strikes_ >= kFloodStrikes) link_->close_after_flush(net::CloseReason::flooding);
   return false;
 }
 
@@ -115,7 +111,7 @@ void ChatSession::run(const Command& command) {
       if (awaiting_nick_) {
         take_first_line_as_nick(command.text);
       } else {
-        say(command.text);
+        say(LineKind::message, command.text);
       }
       break;
     case CommandKind::nick:
@@ -130,25 +126,23 @@ void ChatSession::run(const Command& command) {
         switch_room(kLobby);
       }
       break;
-    case CommandKind::rooms: list_rooms(); break;
-    case CommandKind::who: list_members(); break;
+    case CommandKind::rooms: output_.rooms(*link_, hub_->rooms()); break;
+    case CommandKind::who: output_.who(*link_, room_name_, hub_->who(room_)); break;
     case CommandKind::msg: send_private(command.target, command.text); break;
-    case CommandKind::me:
-      hub_->broadcast(room_, action_line({hub_->options().local_time}, nick_, command.text), id_, true);
-      break;
+    case CommandKind::me: say(LineKind::action, command.text); break;
     case CommandKind::help: help(); break;
     case CommandKind::quit:
       // Shown to the room in a notice, which is otherwise server text.
       quit_reason_ = sanitized(net::trim(command.text).substr(0, kMaxQuitReason));
-      connection_->close_after_flush(net::CloseReason::quit);
+      link_->close_after_flush(net::CloseReason::quit);
       break;
     case CommandKind::invalid: error(command.error); break;
   }
 }
 
-void ChatSession::say(std::string_view text) {
-  if (net::trim(text).empty()) return;  // a stray Enter is not a message
-  hub_->broadcast(room_, message_line({hub_->options().local_time}, nick_, text), id_, true);
+void ChatSession::say(LineKind kind, std::string_view text) {
+  if (kind == LineKind::message && net::trim(text).empty()) return;  // a stray Enter is not a message
+  hub_->broadcast(room_, said_line(kind, room_name_, nick_, text), id_, true);
 }
 
 void ChatSession::take_first_line_as_nick(std::string_view text) {
@@ -156,13 +150,11 @@ void ChatSession::take_first_line_as_nick(std::string_view text) {
   if (candidate.empty()) return;  // a stray Enter is not an answer
   awaiting_nick_ = false;
   if (!valid_nickname(candidate)) {
-    say(text);  // not a name: it was meant for the room
+    say(LineKind::message, text);  // not a name: it was meant for the room
     return;
   }
   if (fold(candidate) != fold(nick_) && !hub_->rename(nick_, candidate)) {
-    const std::string old = std::exchange(nick_, std::string(candidate));
-    reply(fmt::format("you are {} now", nick_));
-    notice_room(fmt::format("{} is now known as {}", old, nick_));
+    renamed(std::exchange(nick_, std::string(candidate)));
     return;
   }
   awaiting_nick_ = true;
@@ -178,9 +170,12 @@ void ChatSession::change_nick(std::string_view to) {
     error(*problem);
     return;
   }
-  const std::string old = std::exchange(nick_, std::string(to));
-  reply(fmt::format("you are {} now", nick_));
-  notice_room(fmt::format("{} is now known as {}", old, nick_));
+  renamed(std::exchange(nick_, std::string(to)));
+}
+
+void ChatSession::renamed(std::string old) {
+  output_.nick_is(*link_, nick_);
+  notice_room(NoticeWhat::renamed, old, nick_, fmt::format("{} is now known as {}", old, nick_));
 }
 
 void ChatSession::switch_room(std::string_view typed) {
@@ -198,25 +193,14 @@ void ChatSession::switch_room(std::string_view typed) {
   auto& joined = std::get<ChatHub::Joined>(result);
   if (in_room_) {
     hub_->leave(*this, room_);  // the member list first, so a /who after the notice is right
-    notice_room(fmt::format("{} left {} (joined {})", nick_, room_name_, joined.name));
+    notice_room(NoticeWhat::left, nick_, {}, fmt::format("{} left {} (joined {})", nick_, room_name_, joined.name));
   }
   room_ = joined.id;
   room_name_ = joined.name;
   in_room_ = true;
-  reply(fmt::format("you are in {} now; /who lists who is here", room_name_));
+  output_.entered(*link_, room_name_);
   hub_->subscribe(*this, joined);
-  notice_room(fmt::format("{} joined {}", nick_, room_name_));
-}
-
-void ChatSession::list_rooms() {
-  const auto rooms = hub_->rooms();
-  reply(fmt::format("{} room{}:", rooms.size(), rooms.size() == 1 ? "" : "s"));
-  for (const auto& [name, members] : rooms) reply(fmt::format("  {} ({})", name, members));
-}
-
-void ChatSession::list_members() {
-  const auto members = hub_->who(room_);
-  reply(fmt::format("{} in {}: {}", members.size(), room_name_, fmt::join(members, ", ")));
+  notice_room(NoticeWhat::joined, nick_, {}, fmt::format("{} joined {}", nick_, room_name_));
 }
 
 void ChatSession::send_private(std::string_view to, std::string_view text) {
@@ -224,13 +208,14 @@ void ChatSession::send_private(std::string_view to, std::string_view text) {
     error("that is you");
     return;
   }
-  const Stamp stamp{hub_->options().local_time};
-  const auto recipient = hub_->send_private(to, private_line(stamp, nick_, text));
+  const auto recipient = hub_->send_private(to, private_line(LineKind::private_message, nick_, to, text));
   if (!recipient) {
     error(fmt::format("no one here is called '{}'", sanitized(to.substr(0, kMaxNicknameLength + 1))));
     return;
   }
-  deliver(private_echo_line(stamp, *recipient, text));
+  auto echo = private_line(LineKind::private_echo, nick_, *recipient, text);
+  encode(*echo, {hub_->options().local_time});
+  deliver(std::move(echo));
 }
 
 void ChatSession::help() {
@@ -246,17 +231,17 @@ void ChatSession::help() {
       "  /quit [REASON]   leave (so does 'salir')",
       "anything else is said to the room; start a line with // to say something beginning with /",
   };
-  for (auto line : kHelp) reply(line);
+  for (auto line : kHelp) info(line);
 }
 
 // ---- output -----------------------------------------------------------------
 
-void ChatSession::reply(std::string_view line) { connection_->send({"* ", line, "\n"}); }
+void ChatSession::info(std::string_view text) { output_.info(*link_, text); }
 
-void ChatSession::error(std::string_view line) { connection_->send({"error: ", line, "\n"}); }
+void ChatSession::error(std::string_view text) { output_.error(*link_, text); }
 
-void ChatSession::notice_room(std::string_view text) {
-  hub_->broadcast(room_, notice_line({hub_->options().local_time}, text), id_, false);
+void ChatSession::notice_room(NoticeWhat what, std::string_view subject, std::string_view to, std::string text) {
+  hub_->broadcast(room_, notice_line(room_name_, what, subject, to, std::move(text)), id_, false);
 }
 
 }  // namespace enchufe::services::chat

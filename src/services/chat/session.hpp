@@ -1,11 +1,14 @@
 #pragma once
 // One chat client: its nickname, room and flood allowance, and what each
-// command does. The protocol object of a chat connection.
+// command does. It sees messages, not sockets: the same session serves a
+// terminal over TCP and a page over WebSocket (doors.hpp), and `output`
+// renders what it says for the kind of client it has.
 
-#include "net/connection.hpp"
+#include "net/message_link.hpp"
 #include "net/token_bucket.hpp"
 #include "services/chat/commands.hpp"
 #include "services/chat/hub.hpp"
+#include "services/chat/output.hpp"
 
 #include <memory>
 #include <string>
@@ -13,43 +16,48 @@
 
 namespace enchufe::services::chat {
 
-class ChatSession final : public net::Protocol {
+class ChatSession final : public net::MessageProtocol {
  public:
-  explicit ChatSession(std::shared_ptr<ChatHub> hub);
+  ChatSession(std::shared_ptr<ChatHub> hub, const ChatOutput& output);
 
-  void on_open(net::Connection& c) override;
-  void on_message(net::Connection& c, std::string_view text, std::string_view terminator) override;
-  void on_line_too_long(net::Connection& c) override;
-  void on_closing(net::Connection& c, net::CloseReason reason) override;
-  void on_close(net::Connection& c, net::CloseReason reason) override;
+  void on_open(net::MessageLink& link) override;
+  void on_message(net::MessageLink& link, std::string_view text) override;
+  void on_closing(net::MessageLink& link, net::CloseReason reason) override;
+  void on_close(net::MessageLink& link, net::CloseReason reason) override;
 
   // For the hub, on this session's loop.
   std::uint64_t id() const { return id_; }
   const std::string& nick() const { return nick_; }
   std::uint64_t join_seq() const { return join_seq_; }
-  void deliver(const net::SharedText& line) {
-    if (connection_ != nullptr) connection_->send(line);
+  void deliver(const SharedLine& line) {
+    if (link_ != nullptr) output_.line(*link_, line);
   }
-  void joined(std::string_view room_name, const std::vector<net::SharedText>& history);
+  void joined(std::string_view room_name, const std::vector<SharedLine>& history);
+
+  // "error: ..." to this client only.
+  void error(std::string_view text);
+  // Input that is not a line (a malformed web frame): refused with `why`,
+  // and counted by flood control like a line.
+  void refuse(std::string_view why);
 
  private:
   void run(const Command& command);
-  void say(std::string_view text);
+  void say(LineKind kind, std::string_view text);
   void take_first_line_as_nick(std::string_view text);
   void change_nick(std::string_view to);
+  void renamed(std::string old);
   void switch_room(std::string_view room);
-  void list_rooms();
-  void list_members();
   void send_private(std::string_view to, std::string_view text);
   void help();
-  void reply(std::string_view line);   // "* line" to this client only
-  void error(std::string_view line);   // "error: line" to this client only
-  void notice_room(std::string_view text);
+  void info(std::string_view text);
+  // A notice about `subject` (renamed: to `to`) for the rest of the room.
+  void notice_room(NoticeWhat what, std::string_view subject, std::string_view to, std::string text);
   void depart(net::CloseReason reason);
   bool within_flood_limit();
 
   std::shared_ptr<ChatHub> hub_;
-  net::Connection* connection_ = nullptr;
+  const ChatOutput& output_;
+  net::MessageLink* link_ = nullptr;
   std::uint64_t id_ = 0;
   std::string nick_;
   RoomId room_ = 0;
