@@ -18,7 +18,15 @@ packages=(
   procps                                         # ps/pgrep in tests
   redis-server                                   # bench fanout --redis is tested against a real Redis
   prometheus                                     # promtool checks the /metrics exposition format
+  chromium                                       # browser tests of the chat page (tests/browser)
 )
+# Node.js and npm run the browser tests (playwright-core) and the WebSocket
+# bench peer. The machine may have them from NodeSource (its nodejs package
+# bundles npm, and conflicts with Debian's npm): install Debian's only if
+# the commands are missing.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -101,13 +101,8 @@ class WebSocketSession final : public LoopMember,
     if (state_ == State::broken) return;
     owed_ += message->size();
     queue_.push_back(std::move(message));
-    // Like Redis's client-output-buffer-limit: past the bound the client is
-    // cut, so the others never wait for it.
-    if (max_output_ > 0 && owed_ > max_output_) {
-      close_now(CloseReason::too_slow);
-      return;
-    }
     wake_writer();
+    if (max_output_ > 0 && owed_ > max_output_) watch_backlog();
   }
 
   void close_after_flush(CloseReason reason) override {
@@ -190,13 +185,14 @@ class WebSocketSession final : public LoopMember,
           close_now(reason_for(ec));
           co_return;
         }
+        ++writes_done_;
         counters_.add(Counter::messages_out);
         counters_.add(Counter::bytes_out, message->size());
         continue;
       }
       if (state_ == State::closing) {
         // The reader sees the client's answer (or Beast's timeout) and ends.
-        co_await ws_.async_close(close_code_for(reason_), use_tuple);
+        co_await ws_.async_close(websocket::close_reason(close_code_for(reason_), describe(reason_)), use_tuple);
         co_return;
       }
       wake_.expires_at(Clock::time_point::max());
@@ -208,6 +204,47 @@ class WebSocketSession final : public LoopMember,
 
   void wake_writer() {
     if (writer_waiting_) wake_.cancel();
+  }
+
+  // Like Redis's client-output-buffer-limit: a client that owes more than
+  // max_output is cut, so the others never wait for it. Unlike a line
+  // connection, which hands a whole burst to the socket in one write, the
+  // writer sends one message per loop turn (a Beast write is one message),
+  // so a burst can outgrow the bound while the socket would take it all.
+  // So, as Redis's soft and hard limits: over the bound, a client is cut
+  // when its socket takes nothing for kStalledTurns turns of the loop (a
+  // write's completion may queue behind the burst for a turn or two), or
+  // when it stays over for kSoftLimitTime; at kHardLimitFactor times the
+  // bound it is cut at once.
+  static constexpr int kStalledTurns = 3;
+  static constexpr auto kSoftLimitTime = std::chrono::seconds(1);
+  static constexpr std::size_t kHardLimitFactor = 16;
+
+  void watch_backlog() {
+    if (owed_ > kHardLimitFactor * max_output_) {
+      close_now(CloseReason::too_slow);
+      return;
+    }
+    if (backlog_watched_) return;
+    backlog_watched_ = true;
+    over_since_ = Clock::now();
+    post_backlog_check(writes_done_, kStalledTurns);
+  }
+
+  void post_backlog_check(std::uint64_t writes_then, int turns_left) {
+    asio::post(loop_.executor(), [self = shared_from_this(), writes_then, turns_left] {
+      if (self->state_ == State::broken || self->owed_ <= self->max_output_) {
+        self->backlog_watched_ = false;
+      } else if (Clock::now() - self->over_since_ > kSoftLimitTime) {
+        self->close_now(CloseReason::too_slow);
+      } else if (self->writes_done_ != writes_then) {
+        self->post_backlog_check(self->writes_done_, kStalledTurns);  // moving: keep watching
+      } else if (turns_left > 1) {
+        self->post_backlog_check(writes_then, turns_left - 1);
+      } else {
+        self->close_now(CloseReason::too_slow);
+      }
+    });
   }
 
   // Drops what is owed and the connection: for a client that does not read,
@@ -244,6 +281,9 @@ class WebSocketSession final : public LoopMember,
   std::size_t owed_ = 0;  // queued bytes and the message being written
   Timer wake_;
   bool writer_waiting_ = false;
+  std::uint64_t writes_done_ = 0;  // progress, for the backlog check
+  bool backlog_watched_ = false;
+  Clock::time_point over_since_;  // when owed_ went over max_output
 
   State state_ = State::open;
   CloseReason reason_ = CloseReason::peer_closed;

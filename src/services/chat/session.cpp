@@ -21,6 +21,7 @@ std::string_view why_left(net::CloseReason reason) {
     case net::CloseReason::too_slow: return "too slow";
     case net::CloseReason::flooding: return "flooding";
     case net::CloseReason::server_shutdown: return "server shutting down";
+    case net::CloseReason::bad_input: return "sent what the chat does not take";
     default: return "disconnected";
   }
 }

@@ -1,0 +1,515 @@
+// End-to-end tests of the chat's web page (src/services/chat/web) in Debian's
+// Chromium, driven by playwright-core, against the real server
+// (`enchufe serve chat`) on 127.0.0.1, with a raw TCP client (Node's net
+// module, standing in for `nc`) in the same rooms. See README.md.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BINARY = process.env.ENCHUFE_BINARY || path.resolve(here, '../../build/enchufe');
+const ARTIFACTS = process.env.ENCHUFE_ARTIFACTS || path.join(here, 'artifacts');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// For working on the page without rebuilding: its three files are taken from
+// this directory instead of the binary (the server's answers keep their
+// headers, CSP included).
+const WEB_DIR = process.env.ENCHUFE_WEB_DIR;
+const WEB_FILES = { '/': 'index.html', '/style.css': 'style.css', '/app.js': 'app.js' };
+const WAIT = 10_000;         // for anything that should happen "at once"
+const TEST_TIMEOUT = 60_000; // one scenario, whole
+const VIEWPORT = { width: 1000, height: 640 };
+
+// ---- the server -------------------------------------------------------------
+
+// Starts `enchufe serve chat` on free ports (or the given web port) and
+// resolves once it has printed both listening lines.
+async function startServer({ webPort = 0 } = {}) {
+  const args = ['serve', 'chat', '--host', '127.0.0.1', '--port', '0',
+                '--web-port', String(webPort), '--threads', '2'];
+  const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = { child, stderr: '', stdout: '', tcpPort: 0, webPort: 0 };
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => { server.stderr = (server.stderr + d).slice(-20_000); });
+  child.stdout.setEncoding('utf8');
+  const exited = once(child, 'exit');
+  server.exited = exited;
+  const listening = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.stdout.on('data', (d) => {
+      server.stdout += d;
+      const tcp = /^listening: chat tcp 127\.0\.0\.1:(\d+)$/m.exec(server.stdout);
+      const web = /^listening: chat http 127\.0\.0\.1:(\d+)$/m.exec(server.stdout);
+      if (tcp && web) {
+        server.tcpPort = Number(tcp[1]);
+        server.webPort = Number(web[1]);
+        resolve();
+      }
+    });
+    exited.then(([code, signal]) => reject(new Error(
+      `${BINARY} ${args.join(' ')} exited (${code ?? signal}) before listening:\n${server.stdout}${server.stderr}`)));
+  });
+  await withTimeout(listening, WAIT, () => `no listening lines from ${BINARY} ${args.join(' ')};\n` +
+                    `stdout: ${server.stdout}\nstderr: ${server.stderr}`);
+  server.url = `http://127.0.0.1:${server.webPort}/`;
+  return server;
+}
+
+// SIGTERM, and the server must exit by itself with status 0.
+async function stopServer(server) {
+  if (server.stopped) return;  // by the test itself, before a failure
+  server.stopped = true;
+  if (server.child.exitCode !== null || server.child.signalCode !== null) {
+    const [code, signal] = await server.exited;
+    assert.fail(`the server had already exited (${code ?? signal}):\n${server.stderr}`);
+  }
+  server.child.kill('SIGTERM');
+  const [code, signal] = await withTimeout(server.exited, WAIT, () => {
+    server.child.kill('SIGKILL');
+    return `the server did not exit within ${WAIT} ms of SIGTERM:\n${server.stderr}`;
+  });
+  assert.equal(signal, null, `the server died of ${signal}:\n${server.stderr}`);
+  assert.equal(code, 0, `the server exited with ${code} after SIGTERM:\n${server.stderr}`);
+}
+
+function withTimeout(promise, ms, message) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- a raw TCP client: what `nc 127.0.0.1 PORT` would see ------------------
+
+class TcpClient extends EventEmitter {
+  static async connect(port) {
+    const client = new TcpClient();
+    client.socket = net.createConnection({ host: '127.0.0.1', port });
+    client.socket.setEncoding('utf8');
+    let partial = '';
+    client.socket.on('data', (chunk) => {
+      partial += chunk;
+      let nl;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        client.lines.push(partial.slice(0, nl));
+        partial = partial.slice(nl + 1);
+        client.emit('line');
+      }
+    });
+    client.socket.on('error', () => {});
+    await once(client.socket, 'connect');
+    return client;
+  }
+
+  lines = [];
+
+  send(line) { this.socket.write(`${line}\n`); }
+
+  // Resolves with the first line (from index `from`) that matches.
+  async waitFor(pattern, { from = 0, timeout = WAIT } = {}) {
+    const find = () => this.lines.slice(from).find((l) => (typeof pattern === 'string' ? l === pattern : pattern.test(l)));
+    const found = find();
+    if (found !== undefined) return found;
+    return withTimeout(new Promise((resolve) => {
+      const check = () => {
+        const line = find();
+        if (line !== undefined) {
+          this.off('line', check);
+          resolve(line);
+        }
+      };
+      this.on('line', check);
+    }), timeout, () => `the TCP client never got ${pattern}; it got:\n  ${this.lines.join('\n  ')}`);
+  }
+
+  close() { this.socket.destroy(); }
+}
+
+// ---- the pages --------------------------------------------------------------
+
+let browser;
+
+before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync',
+           // A page fulfilled by the test (not by a server on 127.0.0.1) may
+           // not open a WebSocket to 127.0.0.1 unless this check is off.
+           ...(WEB_DIR ? ['--disable-features=LocalNetworkAccessChecks'] : [])],
+  });
+});
+
+after(async () => { await browser?.close(); });
+
+// Runs a scenario with its own pages; on failure, a screenshot of each page
+// goes to the artifacts for the post-mortem.
+async function scenario(name, body) {
+  const pages = [];
+  const open = async (url, { colorScheme = 'light' } = {}) => {
+    const context = await browser.newContext({ viewport: VIEWPORT, colorScheme });
+    if (WEB_DIR) {
+      await context.route((url) => url.pathname in WEB_FILES, async (route) => {
+        const file = path.join(WEB_DIR, WEB_FILES[new URL(route.request().url()).pathname]);
+        const response = await route.fetch();
+        const headers = { ...response.headers() };
+        delete headers['content-length'];  // the file's own length, not the embedded one's
+        await route.fulfill({ status: response.status(), headers, body: fs.readFileSync(file) });
+      });
+    }
+    const page = await context.newPage();
+    page.errors = [];
+    page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+    pages.push(page);
+    await page.goto(url);
+    await page.waitForSelector('#status[data-state="open"]', { timeout: WAIT });
+    await waitText(page, '#room', 'general');
+    return page;
+  };
+  try {
+    await body(open);
+  } catch (err) {
+    for (const [i, page] of pages.entries()) {
+      await page.screenshot({ path: path.join(ARTIFACTS, `failed-${name}-${i}.png`) }).catch(() => {});
+    }
+    throw err;
+  } finally {
+    for (const page of pages) await page.context().close().catch(() => {});
+  }
+}
+
+// What the page shows, for assertions and for failure messages.
+const linesOf = (page) => page.$$eval('#messages .line', (els) => els.map((e) => ({
+  cls: e.className, id: e.dataset.id ?? null, nick: e.querySelector('.nick')?.textContent,
+  text: e.querySelector('.text')?.textContent, all: e.textContent,
+})));
+
+async function dump(page) {
+  return (await linesOf(page)).map((l) => `  [${l.cls}${l.id ? ` #${l.id}` : ''}] ${l.all}`).join('\n');
+}
+
+// Waits for a line in #messages: `type` is a class (message, action, notice,
+// private, info, error), `nick` and `text` the exact textContent of the
+// .nick and .text parts, `includes` a piece of the whole line.
+async function waitLine(page, want, timeout = WAIT) {
+  try {
+    await page.waitForFunction((w) => [...document.querySelectorAll('#messages .line')].some((e) =>
+      (w.type === undefined || e.classList.contains(w.type)) &&
+      (w.nick === undefined || e.querySelector('.nick')?.textContent === w.nick) &&
+      (w.text === undefined || e.querySelector('.text')?.textContent === w.text) &&
+      (w.includes === undefined || e.textContent.includes(w.includes))), want, { timeout });
+  } catch (err) {
+    throw new Error(`${await page.textContent('#me')} never showed ${JSON.stringify(want)}; #messages has:\n` +
+                    `${await dump(page)}\n(${err.message.split('\n')[0]})`);
+  }
+}
+
+async function waitText(page, selector, text, timeout = WAIT) {
+  try {
+    await page.waitForFunction(([s, t]) => document.querySelector(s)?.textContent === t, [selector, text], { timeout });
+  } catch {
+    throw new Error(`${selector} never said ${JSON.stringify(text)} (it says ` +
+                    `${JSON.stringify(await page.textContent(selector))}); #messages has:\n${await dump(page)}`);
+  }
+}
+
+async function waitMembers(page, members, timeout = WAIT) {
+  try {
+    await page.waitForFunction((want) => JSON.stringify([...document.querySelectorAll('#members li')]
+      .map((li) => li.textContent)) === JSON.stringify(want), members, { timeout });
+  } catch {
+    const have = await page.$$eval('#members li', (lis) => lis.map((li) => li.textContent));
+    throw new Error(`#members never became ${JSON.stringify(members)}: ${JSON.stringify(have)}; #messages has:\n` +
+                    `${await dump(page)}`);
+  }
+}
+
+async function type(page, line) {
+  await page.fill('#input', line);
+  await page.press('#input', 'Enter');
+}
+
+async function setNick(page, nick) {
+  await type(page, `/nick ${nick}`);
+  await waitText(page, '#me', nick);
+}
+
+// A TCP client in general under `nick`, past the greeting.
+async function tcpUser(server, nick) {
+  const client = await TcpClient.connect(server.tcpPort);
+  await client.waitFor(/^\* you are in general now/);
+  client.send(nick);
+  await client.waitFor(`* you are ${nick} now`);
+  return client;
+}
+
+function get(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    }).on('error', reject);
+  });
+}
+
+// ---- scenarios --------------------------------------------------------------
+
+test('the page, its CSP, and two pages and a TCP client talking in one room', { timeout: TEST_TIMEOUT }, async () => {
+  const server = await startServer();
+  let carla;
+  try {
+    // The front door: the page and its two files, each under the strict CSP.
+    for (const [file, kind] of [['', 'text/html'], ['style.css', 'text/css'], ['app.js', 'javascript']]) {
+      const res = await get(server.url + file);
+      assert.equal(res.status, 200, `GET /${file}`);
+      assert.match(res.headers['content-type'] ?? '', new RegExp(kind), `GET /${file}: Content-Type`);
+      const csp = res.headers['content-security-policy'] ?? '';
+      for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'"]) {
+        assert.ok(csp.includes(directive), `GET /${file}: CSP ${JSON.stringify(csp)} lacks ${directive}`);
+      }
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', `GET /${file}: X-Content-Type-Options`);
+    }
+
+    await scenario('talk', async (open) => {
+      const ana = await open(server.url);
+      // Keyboard first: the input has the focus from the start.
+      assert.equal(await ana.evaluate(() => document.activeElement?.id), 'input');
+      await setNick(ana, 'ana');
+      const bob = await open(server.url);
+      await setNick(bob, 'bob');
+      carla = await tcpUser(server, 'carla');
+
+      await waitMembers(ana, ['ana', 'bob', 'carla']);
+      await waitMembers(bob, ['ana', 'bob', 'carla']);
+      await waitLine(ana, { type: 'notice', includes: 'carla' });
+
+      const from = carla.lines.length;
+      await type(ana, '¡hola a todos! ¿qué tal?');
+      await waitLine(bob, { type: 'message', nick: 'ana', text: '¡hola a todos! ¿qué tal?' });
+      await carla.waitFor(/^\[\d\d:\d\d:\d\d\] <ana> ¡hola a todos! ¿qué tal\?$/, { from });
+      await type(bob, 'hola ana, muy bien');
+      await waitLine(ana, { type: 'message', nick: 'bob', text: 'hola ana, muy bien' });
+      await carla.waitFor(/<bob> hola ana, muy bien$/, { from });
+      carla.send('buenas, os leo desde nc');
+      await waitLine(ana, { type: 'message', nick: 'carla', text: 'buenas, os leo desde nc' });
+      await waitLine(bob, { type: 'message', nick: 'carla', text: 'buenas, os leo desde nc' });
+      await type(ana, '/me saluda con la mano');
+      await waitLine(bob, { type: 'action', nick: 'ana', text: 'saluda con la mano' });
+      await carla.waitFor(/\* ana saluda con la mano$/, { from });
+      await type(bob, '/msg ana ¿vienes luego a #juegos?');
+      await waitLine(ana, { type: 'private', nick: 'bob', text: '¿vienes luego a #juegos?' });
+      await waitLine(bob, { type: 'private', includes: '-> *ana* ¿vienes luego a #juegos?' });
+      await type(ana, 'claro, ahora voy');
+      await waitLine(bob, { type: 'message', nick: 'ana', text: 'claro, ahora voy' });
+
+      // Each page shows its own lines once (the server does not send them
+      // back), and every line from the room once.
+      for (const page of [ana, bob]) {
+        const lines = await linesOf(page);
+        const said = lines.filter((l) => l.cls.includes('message') || l.cls.includes('action'));
+        const texts = said.map((l) => l.text);
+        assert.deepEqual(texts, ['¡hola a todos! ¿qué tal?', 'hola ana, muy bien', 'buenas, os leo desde nc',
+                                 'saluda con la mano', 'claro, ahora voy'], await dump(page));
+        // Lines from others carry their room id, in increasing order.
+        const ids = lines.filter((l) => l.id !== null).map((l) => Number(l.id));
+        assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]), `ids out of order: ${ids}`);
+        assert.match(await page.textContent('#messages .line.message time'), /^\d\d:\d\d$/);
+        assert.equal(await page.getAttribute('#messages', 'aria-live'), 'polite');
+      }
+      assert.ok(await bob.$('#messages .line.message[data-id]'), 'messages from others have data-id');
+      assert.match(await ana.textContent('#status'), /connected/);
+
+      // Up recalls what was sent, Down comes back to the empty line.
+      await ana.focus('#input');
+      await ana.press('#input', 'ArrowUp');
+      assert.equal(await ana.inputValue('#input'), 'claro, ahora voy');
+      await ana.press('#input', 'ArrowUp');
+      assert.equal(await ana.inputValue('#input'), '/me saluda con la mano');
+      await ana.press('#input', 'ArrowDown');
+      await ana.press('#input', 'ArrowDown');
+      assert.equal(await ana.inputValue('#input'), '');
+
+      await ana.screenshot({ path: path.join(ARTIFACTS, 'chat-light.png') });
+      await ana.emulateMedia({ colorScheme: 'dark' });
+      await ana.screenshot({ path: path.join(ARTIFACTS, 'chat-dark.png') });
+      assert.notEqual(await ana.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(255, 255, 255)',
+                      'the dark scheme has a dark background');
+      // A phone: one column, the input still on screen.
+      await bob.setViewportSize({ width: 390, height: 760 });
+      await bob.screenshot({ path: path.join(ARTIFACTS, 'chat-phone.png') });
+      const box = await bob.locator('#input').boundingBox();
+      assert.ok(box && box.y + box.height <= 760 && box.width > 200, `the input on a phone: ${JSON.stringify(box)}`);
+
+      for (const page of [ana, bob]) assert.deepEqual(page.errors, [], 'console errors');
+    });
+  } finally {
+    carla?.close();
+    await stopServer(server);
+  }
+});
+
+test('/join moves the page to another room', { timeout: TEST_TIMEOUT }, async () => {
+  const server = await startServer();
+  let carla;
+  try {
+    await scenario('join', async (open) => {
+      const ana = await open(server.url);
+      await setNick(ana, 'ana');
+      const bob = await open(server.url);
+      await setNick(bob, 'bob');
+      carla = await tcpUser(server, 'carla');
+      await type(bob, 'antes de irse ana');
+      await waitLine(ana, { type: 'message', nick: 'bob', text: 'antes de irse ana' });
+
+      await type(ana, '/join juegos');
+      await waitText(ana, '#room', 'juegos');
+      await waitLine(bob, { type: 'notice', includes: 'ana left general' });
+      await waitMembers(ana, ['ana']);
+      await waitMembers(bob, ['bob', 'carla']);
+      assert.equal(await ana.getAttribute('#rooms button[data-room="juegos"]', 'aria-current'), 'true');
+      assert.ok(await ana.$('#rooms button[data-room="general"]'), 'general stays in the rooms list');
+
+      // Said in general after ana left: carla sees it, ana does not.
+      const from = carla.lines.length;
+      await type(bob, 'solo para general');
+      await carla.waitFor(/<bob> solo para general$/, { from });
+      carla.send('/join juegos');
+      await waitLine(ana, { type: 'notice', includes: 'carla joined juegos' });
+      await waitMembers(ana, ['ana', 'carla']);
+      carla.send('hola en juegos');
+      await waitLine(ana, { type: 'message', nick: 'carla', text: 'hola en juegos' });
+      await sleep(200);
+      const inJuegos = await linesOf(ana);
+      assert.ok(!inJuegos.some((l) => l.all.includes('solo para general')), await dump(ana));
+
+      // Back to general with the rooms list: what was missed comes from the
+      // history, what was seen is not repeated.
+      await ana.click('#rooms button[data-room="general"]');
+      await waitText(ana, '#room', 'general');
+      await waitLine(ana, { type: 'message', nick: 'bob', text: 'solo para general' });
+      await waitMembers(ana, ['ana', 'bob']);
+      const lines = await linesOf(ana);
+      for (const text of ['antes de irse ana', 'solo para general']) {
+        assert.equal(lines.filter((l) => l.text === text).length, 1, `${text} once:\n${await dump(ana)}`);
+      }
+      const ids = lines.filter((l) => l.id !== null).map((l) => l.id);
+      assert.equal(new Set(ids).size, ids.length, `no id twice:\n${await dump(ana)}`);
+      // And back again to juegos: its log is still there.
+      await ana.click('#rooms button[data-room="juegos"]');
+      await waitText(ana, '#room', 'juegos');
+      await waitLine(ana, { type: 'message', nick: 'carla', text: 'hola en juegos' });
+      assert.equal((await linesOf(ana)).filter((l) => l.text === 'hola en juegos').length, 1, await dump(ana));
+      for (const page of [ana, bob]) assert.deepEqual(page.errors, [], 'console errors');
+    });
+  } finally {
+    carla?.close();
+    await stopServer(server);
+  }
+});
+
+test('markup sent by anyone is shown as text, never run', { timeout: TEST_TIMEOUT }, async () => {
+  const server = await startServer();
+  let carla;
+  try {
+    await scenario('xss', async (open) => {
+      const ana = await open(server.url);
+      await setNick(ana, 'ana');
+      const bob = await open(server.url);
+      await setNick(bob, 'bob');
+      carla = await tcpUser(server, 'carla');
+      await waitMembers(ana, ['ana', 'bob', 'carla']);
+
+      const img = '<img src=x onerror="window.__pwned=1">';
+      const script = '<script>window.__pwned=2</script>';
+      carla.send(img);
+      carla.send(script);
+      carla.send(`/me <b onmouseover="window.__pwned=3">bold</b>`);
+      await type(ana, '<iframe src="javascript:window.top.__pwned=4"></iframe>');
+      for (const page of [ana, bob]) {
+        await waitLine(page, { type: 'message', nick: 'carla', text: img });
+        await waitLine(page, { type: 'message', nick: 'carla', text: script });
+        await waitLine(page, { type: 'action', nick: 'carla', text: '<b onmouseover="window.__pwned=3">bold</b>' });
+      }
+      await waitLine(bob, { type: 'message', nick: 'ana', text: '<iframe src="javascript:window.top.__pwned=4"></iframe>' });
+      await sleep(500);  // an <img> that failed to load would have fired by now
+      for (const page of [ana, bob]) {
+        assert.equal(await page.evaluate(() => typeof window.__pwned), 'undefined');
+        const injected = await page.$$eval('#messages img, #messages script, #messages b, #messages iframe',
+                                           (els) => els.map((e) => e.outerHTML));
+        assert.deepEqual(injected, [], 'elements created from chat text');
+        assert.deepEqual(page.errors, [], 'console errors');
+      }
+    });
+  } finally {
+    carla?.close();
+    await stopServer(server);
+  }
+});
+
+test('the page reconnects after a server restart, with its nickname and room', { timeout: TEST_TIMEOUT }, async () => {
+  let server = await startServer();
+  let dora;
+  try {
+    await scenario('reconnect', async (open) => {
+      const ana = await open(server.url);
+      await setNick(ana, 'ana');
+      await type(ana, '/join juegos');
+      await waitText(ana, '#room', 'juegos');
+      await type(ana, 'antes del reinicio');
+
+      const webPort = server.webPort;
+      await stopServer(server);
+      await ana.waitForSelector('#status[data-state="connecting"]', { timeout: WAIT });
+      await waitLine(ana, { type: 'info', includes: 'disconnected' });
+      await sleep(300);  // a failed attempt or two while nobody listens
+      server = await startServer({ webPort });
+      assert.equal(server.webPort, webPort);
+
+      await ana.waitForSelector('#status[data-state="open"]', { timeout: 20_000 });
+      assert.match(await ana.textContent('#status'), /connected/);
+      await waitText(ana, '#me', 'ana');
+      await waitText(ana, '#room', 'juegos');
+      // The new server agrees: ana is in juegos.
+      dora = await tcpUser(server, 'dora');
+      dora.send('/join juegos');
+      await waitLine(ana, { type: 'notice', includes: 'dora joined juegos' });
+      await waitMembers(ana, ['ana', 'dora']);
+      const from = dora.lines.length;
+      dora.send('/who');
+      await dora.waitFor('* 2 in juegos: ana, dora', { from });
+      await type(ana, 'de vuelta');
+      await dora.waitFor(/<ana> de vuelta$/, { from });
+      // What was seen before the restart is still on the page, once.
+      assert.equal((await linesOf(ana)).filter((l) => l.text === 'antes del reinicio').length, 1, await dump(ana));
+
+      // The user's own /quit: no reconnecting by itself, but a button.
+      await type(ana, '/quit');
+      await ana.waitForSelector('#status[data-state="closed"]', { timeout: WAIT });
+      await waitLine(ana, { type: 'info', text: 'bye!' });
+      assert.match(await ana.textContent('#status'), /left/);
+      await dora.waitFor(/\* ana left \(quit\)$/, { from });
+      await sleep(1500);
+      assert.equal(await ana.getAttribute('#status', 'data-state'), 'closed', 'no reconnection after /quit');
+      await ana.click('#reconnect');
+      await ana.waitForSelector('#status[data-state="open"]', { timeout: WAIT });
+      await waitText(ana, '#me', 'ana');
+      await waitText(ana, '#room', 'juegos');
+    });
+  } finally {
+    dora?.close();
+    await stopServer(server);
+  }
+});
