@@ -56,9 +56,14 @@ bool origin_allowed(const net::HttpRequest& request, const std::vector<std::stri
   for (const auto& a : allowed) {
     if (a == "*" || boost::beast::iequals(a, origin)) return true;
   }
+  // An origin is exactly SCHEME://HOST[:PORT]. Checked whole, because
+  // Boost.URL 1.81 parses "http://localhost:8080.evil.example" as host
+  // localhost, port 8080 and path ".evil.example".
   const auto url = boost::urls::parse_uri(origin);
-  return url && (url->scheme() == "http" || url->scheme() == "https") &&
-         boost::beast::iequals(url->encoded_host_and_port(), request[http::field::host]);
+  if (!url || (url->scheme() != "http" && url->scheme() != "https")) return false;
+  const std::string host_and_port(url->encoded_host_and_port());
+  return boost::beast::iequals(origin, std::string(url->scheme()) + "://" + host_and_port) &&
+         boost::beast::iequals(host_and_port, request[http::field::host]);
 }
 
 net::Sessions web_sessions(const ChatService& chat, WebOptions options) {
