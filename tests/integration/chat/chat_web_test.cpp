@@ -13,7 +13,6 @@
 #include <map>
 #include <regex>
 #include <set>
-#include <thread>
 
 namespace enchufe::test::chat {
 namespace {
@@ -334,17 +333,19 @@ TEST_F(ChatWebTest, APageThatDoesNotReadIsCutAndNobodyWaits) {
   auto reader = page("reader");
   // About 6 MB: more than the deaf page's socket buffers hold (the server's
   // send buffer grows to 4 MB).
-  constexpr int kLines = 1500;
+  constexpr int kLines = 1504;  // 188 bursts of 8
   const std::string text(3900, 'z');
-  // The reader reads while ana talks, as a browser does.
+  // Ana talks in bursts of 32 KB, under the bound, and the reader reads each
+  // (the web door writes one message per loop turn, so a bigger burst is
+  // judged by the soft limit: docs/web.md).
   int heard = 0;
-  std::thread reading([&] {
-    for (; heard < kLines; ++heard) {
+  for (int i = 0; i < kLines; i += 8) {
+    for (int j = i; j < i + 8; ++j) ana.send(std::to_string(j) + " " + text);
+    for (; heard < i + 8; ++heard) {
       if (reader->wait_for("message", std::to_string(heard) + " " + text, 5000ms).empty()) break;
     }
-  });
-  for (int i = 0; i < kLines; ++i) ana.send(std::to_string(i) + " " + text);
-  reading.join();
+    if (heard < i + 8) break;
+  }
   EXPECT_EQ(heard, kLines) << "the reading page missed lines";
   const std::string left = ana.wait_for_prefix("[t] * guest-");
   EXPECT_NE(left.find(" left (too slow)"), std::string::npos) << left;
