@@ -326,14 +326,17 @@ TEST_F(ChatWebTest, AFloodingPageIsWarnedThenClosedWith1008) {
 // A page that stops reading is cut once it owes --max-output; the room
 // never waits for it, and a page that reads hears everything.
 TEST_F(ChatWebTest, APageThatDoesNotReadIsCutAndNobodyWaits) {
-  start({"--max-output", "65536", "--flood-rate", "100000", "--flood-burst", "100000"});
+  // The default bound, 1 MiB: the hard limit (16 MiB) stays out of reach,
+  // so the cut must come from the stall rule, at once, not from the soft
+  // limit 10 s later.
+  start({"--flood-rate", "100000", "--flood-burst", "100000"});
   auto& ana = login("ana");
   auto deaf = deaf_websocket(web_port(), 4096);
   ana.next();  // its arrival
   auto reader = page("reader");
-  // About 6 MB: more than the deaf page's socket buffers hold (the server's
-  // send buffer grows to 4 MB).
-  constexpr int kLines = 1504;  // 188 bursts of 8
+  // 8 MB: more than the deaf page's socket buffers hold (the server's send
+  // buffer grows to 4 MB) plus the bound, less than the hard limit.
+  constexpr int kLines = 2048;  // 256 bursts of 8
   const std::string text(3900, 'z');
   // Ana talks in bursts of 32 KB, under the bound, and the reader reads each
   // (the web door writes one message per loop turn, so a bigger burst is
