@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -644,6 +645,24 @@ std::string service_param_name(const ::testing::TestParamInfo<std::string>& info
   std::string name = info.param;
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
+}
+
+std::string http_status_of(std::uint16_t port, const std::string& request) {
+  auto c = TcpClient::connect("127.0.0.1", port);
+  c.send_all(request);
+  const auto r = c.recv_until_eof(kIo);
+  if (!r.complete()) return "<" + r.describe() + ">";
+  return r.data.substr(0, r.data.find("\r\n"));
+}
+
+void expect_quick_clean_exit(Server& server, Duration within) {
+  const auto signalled = Clock::now();
+  ASSERT_TRUE(server.process().send_signal(SIGTERM));
+  const auto status = server.process().wait_exit(2 * within);
+  ASSERT_TRUE(status) << "still running " << (2 * within).count() << " ms after SIGTERM\n"
+                      << server.process().diagnostics();
+  EXPECT_TRUE(status->is_exit_code(0)) << server.process().diagnostics();
+  EXPECT_LT(Clock::now() - signalled, within) << "the shutdown was held up";
 }
 
 std::string random_bytes(std::size_t n, std::uint64_t seed) {

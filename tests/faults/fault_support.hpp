@@ -242,6 +242,14 @@ bool is_clean_text(std::string_view line);
 // Deterministic pseudo-random bytes.
 std::string random_bytes(std::size_t n, std::uint64_t seed);
 
+// The status line an HTTP request gets on a fresh connection, or what ended
+// the connection instead ("<...>").
+std::string http_status_of(std::uint16_t port, const std::string& request);
+
+// SIGTERM, then the server must exit 0 within `within` (tricklers and
+// half-sent requests must not hold the shutdown up).
+void expect_quick_clean_exit(Server& server, Duration within = 1000ms);
+
 // Names parameterized tests by their service ("udp-echo" -> "udp_echo").
 std::string service_param_name(const ::testing::TestParamInfo<std::string>& info);
 

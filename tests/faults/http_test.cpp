@@ -30,26 +30,18 @@ Duration scrape(std::uint16_t port) {
   return std::chrono::duration_cast<Duration>(Clock::now() - started);
 }
 
-// The status line a request gets, or what ended the connection instead.
-std::string status_of(std::uint16_t port, const std::string& request) {
-  auto c = TcpClient::connect("127.0.0.1", port);
-  c.send_all(request);
-  const auto r = c.recv_until_eof(kIo);
-  if (!r.complete()) return "<" + r.describe() + ">";
-  return r.data.substr(0, r.data.find("\r\n"));
-}
 
 }  // namespace
 
 TEST(Http, BadRequestsGetTheirStatusAndScrapesGoOn) {
   auto server = start_with_metrics();
   const auto port = server.port("metrics");
-  EXPECT_EQ(status_of(port, random_bytes(2000, 7) + "\r\n\r\n"), "HTTP/1.1 400 Bad Request");
-  EXPECT_EQ(status_of(port, "GET /metrics HTTP/1.1\r\nX: " + std::string(20'000, 'x') + "\r\n\r\n"),
+  EXPECT_EQ(http_status_of(port, random_bytes(2000, 7) + "\r\n\r\n"), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(http_status_of(port, "GET /metrics HTTP/1.1\r\nX: " + std::string(20'000, 'x') + "\r\n\r\n"),
             "HTTP/1.1 431 Request Header Fields Too Large");
-  EXPECT_EQ(status_of(port, "GET /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
+  EXPECT_EQ(http_status_of(port, "GET /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
             "HTTP/1.1 413 Payload Too Large");
-  EXPECT_EQ(status_of(port, "GET /metrics HTTP/9.9\r\n\r\n"), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(http_status_of(port, "GET /metrics HTTP/9.9\r\n\r\n"), "HTTP/1.1 400 Bad Request");
   // A client that resets mid-request costs nothing.
   for (int i = 0; i < 20; ++i) {
     auto c = TcpClient::connect("127.0.0.1", port);
@@ -78,12 +70,7 @@ TEST(Http, TricklersDoNotStallScrapesOrShutdown) {
   report_figure("scrapes among 60 tricklers", "slowest " + std::to_string(slowest.count()) + " ms");
   EXPECT_LT(slowest, 1000ms);
   // Half-sent requests are not owed an answer: SIGTERM ends them at once.
-  const auto signalled = Clock::now();
-  ASSERT_TRUE(server.process().send_signal(SIGTERM));
-  const auto status = server.process().wait_exit(2000ms);
-  ASSERT_TRUE(status) << "still running 2 s after SIGTERM\n" << server.process().diagnostics();
-  EXPECT_TRUE(status->is_exit_code(0)) << server.process().diagnostics();
-  EXPECT_LT(Clock::now() - signalled, 1000ms) << "the tricklers held the shutdown up";
+  expect_quick_clean_exit(server);
   for (auto& t : tricklers) {
     const auto r = t.recv_until_eof(kIo);
     EXPECT_TRUE(r.complete() || r.end == ReadEnd::error) << r;

@@ -25,14 +25,6 @@ Server start_chat(std::vector<std::string> extra = {}) {
   return Server::start("chat", extra);
 }
 
-// The status line a request gets, or what ended the connection instead.
-std::string status_of(std::uint16_t port, const std::string& request) {
-  auto c = TcpClient::connect("127.0.0.1", port);
-  c.send_all(request);
-  const auto r = c.recv_until_eof(kIo);
-  if (!r.complete()) return "<" + r.describe() + ">";
-  return r.data.substr(0, r.data.find("\r\n"));
-}
 
 // A raw client past the handshake (its 101 read), for frames no library sends.
 TcpClient upgraded(std::uint16_t port) {
@@ -64,19 +56,19 @@ int close_code_in(const std::string& bytes) {
 TEST(Web, BadRequestsAndHandshakesGetTheirStatusAndPagesGoOn) {
   auto server = start_chat();
   const auto port = server.web_port();
-  EXPECT_EQ(status_of(port, random_bytes(2000, 11) + "\r\n\r\n"), "HTTP/1.1 400 Bad Request");
-  EXPECT_EQ(status_of(port, "GET / HTTP/1.1\r\nX: " + std::string(20'000, 'x') + "\r\n\r\n"),
+  EXPECT_EQ(http_status_of(port, random_bytes(2000, 11) + "\r\n\r\n"), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(http_status_of(port, "GET / HTTP/1.1\r\nX: " + std::string(20'000, 'x') + "\r\n\r\n"),
             "HTTP/1.1 431 Request Header Fields Too Large");
-  EXPECT_EQ(status_of(port, "GET /ws HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"), "HTTP/1.1 413 Payload Too Large");
+  EXPECT_EQ(http_status_of(port, "GET /ws HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"), "HTTP/1.1 413 Payload Too Large");
   // Upgrades that are not WebSocket version 13 with a key: Beast refuses them.
   std::string old_version(kUpgrade);
   old_version.replace(old_version.find("Version: 13"), 11, "Version: 8");
-  EXPECT_EQ(status_of(port, old_version).rfind("HTTP/1.1 4", 0), 0u) << status_of(port, old_version);
+  EXPECT_EQ(http_status_of(port, old_version).rfind("HTTP/1.1 4", 0), 0u) << http_status_of(port, old_version);
   std::string no_key(kUpgrade);
   no_key.erase(no_key.find("Sec-WebSocket-Key"), std::string("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n").size());
-  EXPECT_EQ(status_of(port, no_key).rfind("HTTP/1.1 400", 0), 0u) << status_of(port, no_key);
+  EXPECT_EQ(http_status_of(port, no_key).rfind("HTTP/1.1 400", 0), 0u) << http_status_of(port, no_key);
   // Frames before the 101: the client did not wait for the handshake.
-  EXPECT_EQ(status_of(port, std::string(kUpgrade) + "\x81\x85garbage"), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(http_status_of(port, std::string(kUpgrade) + "\x81\x85garbage"), "HTTP/1.1 400 Bad Request");
   expect_pages_served(port, "sigo aqui");
   EXPECT_EQ(server.process().poll_exit(), std::nullopt) << server.process().diagnostics();
 }
@@ -158,10 +150,5 @@ TEST(Web, TricklersDoNotStallPagesOrShutdown) {
     EXPECT_LT(Clock::now() - started, 1000ms) << "pages waited for the tricklers";
     std::this_thread::sleep_for(1000ms);
   }
-  const auto signalled = Clock::now();
-  ASSERT_TRUE(server.process().send_signal(SIGTERM));
-  const auto status = server.process().wait_exit(2000ms);
-  ASSERT_TRUE(status) << "still running 2 s after SIGTERM\n" << server.process().diagnostics();
-  EXPECT_TRUE(status->is_exit_code(0)) << server.process().diagnostics();
-  EXPECT_LT(Clock::now() - signalled, 1000ms) << "the tricklers held the shutdown up";
+  expect_quick_clean_exit(server);
 }
