@@ -103,6 +103,33 @@ lines += ["## Other workloads", "", "| workload | enchufe | peer | ratio |", "|-
           f"| {ratio(idle['redis'].get('server_bytes_per_connection'), idle['enchufe'].get('server_bytes_per_connection'))} |",
           ""]
 
+# Web fan-out: the chat's web front door, the Node.js ws peer, and the same
+# chat's TCP door under the same load.
+web_peers = [("enchufe", "enchufe chat, web front door (WebSocket)"),
+             ("node", "Node.js + ws (bench/peers/ws_broadcast.mjs)"),
+             ("tcp", "enchufe chat, TCP door (reference)")]
+web = {f"{kind}-{key}": load(f"web-{kind}-{key}") or {} for kind in ("closed", "paced") for key, _ in web_peers}
+web_rate = {key: web[f"closed-{key}"].get("deliveries_per_s") for key, _ in web_peers}
+web_p99 = {key: (web[f"paced-{key}"].get("latency_us") or {}).get("p99") for key, _ in web_peers}
+web_lines = web["paced-enchufe"].get("rate") or web["paced-node"].get("rate")
+web_receivers = web["paced-enchufe"].get("receivers") or web["paced-node"].get("receivers") or 1000
+lines += ["## Web fan-out (WebSocket)", "",
+          "1,000 receivers and 4 senders in one room, every client over WebSocket (`enchufe bench fanout --ws`: "
+          "a line goes as `{\"type\":\"line\",...}`, each delivery comes as a `message` event); the TCP row is the "
+          f"same chat server's TCP door under the same load. Deliveries/s in closed loop; latency paced at "
+          f"{num(web_lines)} lines/s ({num(web_lines * web_receivers if web_lines else None)} deliveries/s). "
+          "Ratios are enchufe's web door over the row's.", "",
+          "| server | deliveries/s, closed loop | ratio | p99 µs, closed loop | p50 µs, paced | p99 µs, paced | "
+          "ratio (p99) | missing (closed / paced) |", "|---|---|---|---|---|---|---|---|"]
+for key, name in web_peers:
+    closed, paced = web[f"closed-{key}"], web[f"paced-{key}"]
+    own = key == "enchufe"
+    lines.append(f"| {name} | {num(web_rate[key])} | {'—' if own else ratio(web_rate['enchufe'], web_rate[key])} "
+                 f"| {num((closed.get('latency_us') or {}).get('p99'))} | {num((paced.get('latency_us') or {}).get('p50'))} "
+                 f"| {num(web_p99[key])} | {'—' if own else ratio(web_p99['enchufe'], web_p99[key], True)} "
+                 f"| {num(closed.get('missing'))} / {num(paced.get('missing'))} |")
+lines.append("")
+
 half_ours, half_redis = get("half-enchufe", "latency_us", "p99"), get("half-redis", "latency_us", "p99")
 threads1 = get("echo-c50-p1-threads", "replies_per_s")
 threads16 = get("echo-c50-p16-threads", "replies_per_s")
@@ -124,6 +151,13 @@ lines += ["## Targets", "", "| target | measured | |", "|---|---|---|",
           f"{verdict(fan_rate['enchufe'] / fan_rate['redis'] if fan_rate['enchufe'] and fan_rate['redis'] else None, 1.0)} |",
           f"| fan-out p99 ≤ Redis's (paced, same rate) | {num(fan_p99['enchufe'])} µs vs {num(fan_p99['redis'])} µs | "
           f"{'n/a' if fan_p99['enchufe'] is None or fan_p99['redis'] is None else ('met' if fan_p99['enchufe'] <= fan_p99['redis'] else 'missed')} |",
+          f"| web fan-out to 1,000: deliveries/s ≥ 3× the Node.js ws peer's | {ratio(web_rate['enchufe'], web_rate['node'])} | "
+          f"{verdict(web_rate['enchufe'] / web_rate['node'] if web_rate['enchufe'] and web_rate['node'] else None, 3.0)} |",
+          f"| web fan-out p99 < the ws peer's (paced, same rate) | {num(web_p99['enchufe'])} µs vs {num(web_p99['node'])} µs | "
+          f"{'n/a' if web_p99['enchufe'] is None or web_p99['node'] is None else ('met' if web_p99['enchufe'] < web_p99['node'] else 'missed')} |",
+          f"| web fan-out ≥ 60% of our TCP fan-out (deliveries/s) | "
+          f"{num(web_rate['enchufe'] / web_rate['tcp'] * 100 if web_rate['enchufe'] and web_rate['tcp'] else None)}% | "
+          f"{verdict(web_rate['enchufe'] / web_rate['tcp'] if web_rate['enchufe'] and web_rate['tcp'] else None, 0.6)} |",
           ""]
 
 backend_rows = [("TCP echo, 50 connections, req/s", "backend-echo-p1", "replies_per_s"),

@@ -175,6 +175,9 @@ class Engine {
 
   std::uint64_t sum(std::atomic<std::uint64_t> Live::*counter) const;
 
+  // Shows `text` on the progress line (when there is one).
+  void show(std::string_view text) { progress_.show(text); }
+
   // Runs `abort` on every worker (it must close everything the worker runs),
   // lets the loops run out of work and joins the threads. Idempotent.
   void finish(const std::function<void(Worker&)>& abort);

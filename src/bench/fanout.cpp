@@ -20,17 +20,29 @@
 // chat is compared with: receivers SUBSCRIBE to the room, senders PUBLISH
 // the same stamped text to it. A Redis delivery arrives as several RESP
 // lines; only the payload line carries a stamp, the others are skipped.
+//
+// With --ws every client talks to the chat's web front door instead (or any
+// WebSocket server speaking enough of its protocol, docs/web.md), through
+// Beast's websocket::stream: a line goes as {"type":"line","text":...}, a
+// delivery comes as a "message" event. The stamped text, the pacing and the
+// accounting are the TCP mode's (FanoutConn), so the numbers compare.
 
 #include "bench/engine.hpp"
 #include "bench/line_buffer.hpp"
 #include "bench/modes.hpp"
 #include "bench/text.hpp"
+#include "bench/websocket.hpp"
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
 
 #include "net/asio.hpp"
 
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -45,6 +57,9 @@ constexpr std::size_t kMaxBatch = 64;            // lines a rate-paced sender wr
 constexpr std::size_t kMaxLineBuffer = 1u << 20;  // a longer line from the server is an error
 constexpr auto kStallTimeout = std::chrono::seconds(1);
 
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
 std::string lowercase(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -58,6 +73,9 @@ struct FanoutShared {
   std::string room;         // as typed, without a leading '#'
   bool general = true;      // the lobby: no /join needed
   bool redis = false;       // Redis pub/sub instead of the chat protocol
+  bool ws = false;          // the chat's web front door (WebSocket, JSON events)
+  std::string ws_host;      // --ws: the Host header ("127.0.0.1:8080")
+  std::string ws_path;      // --ws: the request target ("/ws")
   std::uint32_t run = 0;
   std::size_t receivers = 0, senders = 0;
   std::size_t size = 0;
@@ -73,33 +91,197 @@ struct FanoutShared {
   std::atomic<std::size_t> senders_done{0};
 };
 
-class ChatConn;
+class FanoutConn;
 
 // Per worker: the closed loop's acknowledgements.
 struct FanoutWorker {
   std::vector<std::uint64_t> acked;         // per sender: lines the witness has seen
-  std::vector<ChatConn*> local_senders;     // per sender: the sender, if on this worker
-  ChatConn* witness = nullptr;
+  std::vector<FanoutConn*> local_senders;   // per sender: the sender, if on this worker
+  FanoutConn* witness = nullptr;
 };
 
-class ChatConn {
+// What every fanout client does whatever it speaks: a receiver's accounting
+// of the stamped lines it gets, and a sender's pacing. The transport (chat
+// lines or RESP over TCP, or WebSocket events) is the subclass's.
+class FanoutConn {
  public:
-  ChatConn(Worker& w, FanoutShared& s, FanoutWorker& fw, bool sender, std::size_t index, std::string nick)
-      : w_(w), s_(s), fw_(fw), sender_(sender), index_(index), nick_(std::move(nick)), socket_(w.executor()),
-        wake_(w.executor()), write_done_(w.executor()), in_(16 * 1024, kMaxLineBuffer) {
+  FanoutConn(Worker& w, FanoutShared& s, FanoutWorker& fw, bool sender, std::size_t index, std::string nick)
+      : w_(w), s_(s), fw_(fw), sender_(sender), index_(index), nick_(std::move(nick)), wake_(w.executor()) {
     if (!sender) {
       next_seq_.assign(s.senders, 0);
       received_.assign(s.senders, 0);
-    } else {
-      out_.reserve(std::max(kMaxBatch, s.window) * max_stamp_line(s.size));
     }
+  }
+  FanoutConn(const FanoutConn&) = delete;
+  FanoutConn& operator=(const FanoutConn&) = delete;
+  virtual ~FanoutConn() = default;
+
+  // Connects and joins the room; true when ready.
+  virtual asio::awaitable<bool> setup() = 0;
+  // Reads until the connection ends (a sender also sends).
+  virtual asio::awaitable<void> run() = 0;
+  // Closes everything, so that every pending operation completes.
+  virtual void abort() {
+    aborted_ = true;
+    wake_.cancel();
   }
 
   bool sender() const { return sender_; }
   const std::vector<std::uint64_t>& received() const { return received_; }
   void make_witness() { witness_ = true; }
 
-  asio::awaitable<bool> setup() {
+  // The witness saw more of this sender's lines: wake it if it waits.
+  void acked() {
+    if (waiting_ && sent_ - std::max(fw_.acked[index_], floor_) < s_.window) wake_.cancel();
+  }
+
+ protected:
+  // A line from a sender reached this client at now_: `text` as the sender
+  // sent it, `nick` who the server says sent it, `raw` what came (for error
+  // messages).
+  void delivery(std::string_view nick, std::string_view text, std::string_view raw) {
+    if (sender_) return;  // senders hear each other (Redis: PUBLISH's counts); only receivers count
+    const auto stamp = parse_stamp(text);
+    if (!stamp) return;  // someone else talking in the room, or RESP framing
+    if (stamp->run != s_.run) {
+      ++w_.tally.foreign;
+      return;
+    }
+    if (stamp->sender >= s_.senders) {
+      ++w_.tally.mismatches;
+      w_.error(fmt::format("{}: a line from sender {} of {}: {}", nick_, stamp->sender, s_.senders, preview(raw)));
+      return;
+    }
+    const std::uint32_t from = stamp->sender;
+    if (s_.check && !s_.redis && nick != s_.sender_nicks[from]) {
+      ++w_.tally.mismatches;
+      w_.error(fmt::format("{}: sender {}'s line came from <{}>: {}", nick_, from, nick, preview(raw)));
+    }
+    w_.latency.record(now_ > stamp->t ? now_ - stamp->t : 0);
+    std::uint64_t& next = next_seq_[from];
+    if (stamp->seq != next) {
+      if (stamp->seq > next) {
+        ++w_.tally.gaps;
+      } else {
+        ++w_.tally.out_of_order;
+        if (s_.check) {
+          w_.error(fmt::format("{}: sender {}'s line {} after line {}", nick_, from, stamp->seq, next - 1));
+        }
+      }
+    }
+    if (stamp->seq >= next) next = stamp->seq + 1;
+    ++received_[from];
+    ++w_.tally.replies;
+    Live::bump(w_.live.done);
+    if (witness_) {
+      fw_.acked[from] = std::max(fw_.acked[from], stamp->seq + 1);
+      if (FanoutConn* sender = fw_.local_senders[from]) sender->acked();
+    }
+  }
+
+  // What the server said about us: a flood warning, or another error.
+  void flood_warning(std::string_view raw) {
+    ++w_.tally.flood_warnings;
+    if (w_.tally.flood_warnings == 1) w_.error(fmt::format("{}: {}", nick_, preview(raw)));
+  }
+  void server_error(std::string_view raw) {
+    ++w_.tally.server_errors;
+    w_.error(fmt::format("{}: {}", nick_, preview(raw)));
+  }
+
+  asio::awaitable<void> wait_for_start() {
+    if (!w_.gate_open()) co_await w_.gate().async_wait(net::use_tuple);
+  }
+
+  // How many lines to send now: waits until some are due (--rate) or the
+  // window has room (closed loop). 0 when the run is over.
+  asio::awaitable<std::size_t> due_lines() {
+    const double rate = s_.per_sender_rate;
+    while (!aborted_ && !s_.stop->load(std::memory_order_relaxed)) {
+      batch_now_ = now_ns();
+      if (rate > 0) {
+        // Lines due by now: the first at the start, then one every 1/rate s.
+        const auto due = static_cast<std::uint64_t>(static_cast<double>(batch_now_ - s_.start_ns) * 1e-9 * rate) + 1;
+        if (due <= sent_) {
+          const auto next = s_.start_ns + static_cast<std::uint64_t>(static_cast<double>(sent_) / rate * 1e9);
+          wake_.expires_at(Clock::time_point(std::chrono::nanoseconds(next)));
+          co_await wake_.async_wait(net::use_tuple);
+          continue;
+        }
+        co_return static_cast<std::size_t>(std::min<std::uint64_t>(due - sent_, kMaxBatch));
+      }
+      const std::uint64_t in_flight = sent_ - std::max(fw_.acked[index_], floor_);
+      if (in_flight >= s_.window) {
+        waiting_ = true;
+        wake_.expires_after(kStallTimeout);
+        auto [ec] = co_await wake_.async_wait(net::use_tuple);
+        waiting_ = false;
+        if (!ec) {
+          // Nothing acknowledged for a second (lines dropped, or the
+          // witness is gone): count it and open the window again.
+          ++w_.tally.stalls;
+          floor_ = sent_;
+        }
+        continue;
+      }
+      co_return static_cast<std::size_t>(s_.window - in_flight);
+    }
+    co_return 0;
+  }
+
+  // The stamp of line i of the batch due_lines() gave: paced, the time it
+  // was due; closed loop, now.
+  Stamp stamp(std::size_t i) const {
+    const double rate = s_.per_sender_rate;
+    const std::uint64_t t =
+        rate > 0 ? s_.start_ns + static_cast<std::uint64_t>(static_cast<double>(sent_ + i) / rate * 1e9)
+                 : batch_now_;
+    return Stamp{t, static_cast<std::uint32_t>(index_), sent_ + i, s_.run};
+  }
+
+  void count_sent(std::size_t n) {
+    sent_ += n;
+    w_.tally.requests += n;
+  }
+
+  // The sender stopped: what it sent, for the main thread.
+  void sending_done() {
+    s_.sent[index_].store(sent_, std::memory_order_relaxed);
+    s_.senders_done.fetch_add(1, std::memory_order_release);
+  }
+
+  Worker& w_;
+  FanoutShared& s_;
+  FanoutWorker& fw_;
+  bool sender_;
+  std::size_t index_;  // among senders, or among receivers
+  std::string nick_;
+  Timer wake_;
+  bool aborted_ = false;
+  bool witness_ = false;
+  std::uint64_t now_ = 0;  // when the bytes being parsed arrived
+
+ private:
+  // receiver
+  std::vector<std::uint64_t> next_seq_, received_;
+
+  // sender
+  std::uint64_t sent_ = 0;
+  std::uint64_t floor_ = 0;  // closed loop: acknowledged by a stall
+  std::uint64_t batch_now_ = 0;
+  bool waiting_ = false;
+};
+
+// The chat's own line protocol over TCP, or (--redis) Redis pub/sub.
+class ChatConn final : public FanoutConn {
+ public:
+  ChatConn(Worker& w, FanoutShared& s, FanoutWorker& fw, bool sender, std::size_t index, std::string nick)
+      : FanoutConn(w, s, fw, sender, index, std::move(nick)), socket_(w.executor()), write_done_(w.executor()),
+        in_(16 * 1024, kMaxLineBuffer) {
+    if (sender) out_.reserve(std::max(kMaxBatch, s.window) * max_stamp_line(s.size));
+  }
+
+  asio::awaitable<bool> setup() override {
     auto [ec] = co_await socket_.async_connect(s_.target, net::use_tuple);
     if (ec) {
       ++w_.tally.connect_errors;
@@ -120,7 +302,7 @@ class ChatConn {
     co_return true;
   }
 
-  asio::awaitable<void> run() {
+  asio::awaitable<void> run() override {
     if (sender_) net::spawn(w_.executor(), [this] { return send_loop(); });
     std::string_view line;
     while (co_await next_line(line)) on_line(line);
@@ -130,16 +312,10 @@ class ChatConn {
     }
   }
 
-  // The witness saw more of this sender's lines: wake it if it waits.
-  void acked() {
-    if (waiting_ && sent_ - std::max(fw_.acked[index_], floor_) < s_.window) wake_.cancel();
-  }
-
-  void abort() {
-    aborted_ = true;
+  void abort() override {
+    FanoutConn::abort();
     error_code ignored;
     socket_.close(ignored);
-    wake_.cancel();
     write_done_.cancel();
   }
 
@@ -224,126 +400,45 @@ class ChatConn {
   }
 
   void on_line(std::string_view line) {
-    std::string_view text = line, nick;
     if (s_.redis) {
       if (line.starts_with('-')) {
-        ++w_.tally.server_errors;
-        w_.error(fmt::format("{}: {}", nick_, preview(line)));
+        server_error(line);
         return;
       }
-    } else {
-      const auto message = parse_chat_message(line);
-      if (!message) {
-        server_line(line);
-        return;
-      }
-      text = message->text;
-      nick = message->nick;
-    }
-    if (sender_) return;  // senders hear each other (Redis: PUBLISH's counts); only receivers count
-    const auto stamp = parse_stamp(text);
-    if (!stamp) return;  // someone else talking in the room, or RESP framing
-    if (stamp->run != s_.run) {
-      ++w_.tally.foreign;
+      delivery({}, line, line);
       return;
     }
-    if (stamp->sender >= s_.senders) {
-      ++w_.tally.mismatches;
-      w_.error(fmt::format("{}: a line from sender {} of {}: {}", nick_, stamp->sender, s_.senders, preview(line)));
+    const auto message = parse_chat_message(line);
+    if (!message) {
+      // Lines from the server itself: notices, warnings, errors.
+      if (line.starts_with("error: slow down")) {
+        flood_warning(line);
+      } else if (line.starts_with("error: ") || line.starts_with("* disconnected")) {
+        server_error(line);
+      }
       return;
     }
-    const std::uint32_t from = stamp->sender;
-    if (s_.check && !s_.redis && nick != s_.sender_nicks[from]) {
-      ++w_.tally.mismatches;
-      w_.error(fmt::format("{}: sender {}'s line came from <{}>: {}", nick_, from, nick, preview(line)));
-    }
-    w_.latency.record(now_ > stamp->t ? now_ - stamp->t : 0);
-    std::uint64_t& next = next_seq_[from];
-    if (stamp->seq != next) {
-      if (stamp->seq > next) {
-        ++w_.tally.gaps;
-      } else {
-        ++w_.tally.out_of_order;
-        if (s_.check) {
-          w_.error(fmt::format("{}: sender {}'s line {} after line {}", nick_, from, stamp->seq, next - 1));
-        }
-      }
-    }
-    if (stamp->seq >= next) next = stamp->seq + 1;
-    ++received_[from];
-    ++w_.tally.replies;
-    Live::bump(w_.live.done);
-    if (witness_) {
-      fw_.acked[from] = std::max(fw_.acked[from], stamp->seq + 1);
-      if (ChatConn* sender = fw_.local_senders[from]) sender->acked();
-    }
-  }
-
-  // Lines from the server itself: notices, warnings, errors.
-  void server_line(std::string_view line) {
-    if (line.starts_with("error: slow down")) {
-      ++w_.tally.flood_warnings;
-      if (w_.tally.flood_warnings == 1) w_.error(fmt::format("{}: {}", nick_, preview(line)));
-    } else if (line.starts_with("error: ") || line.starts_with("* disconnected")) {
-      ++w_.tally.server_errors;
-      w_.error(fmt::format("{}: {}", nick_, preview(line)));
-    }
+    delivery(message->nick, message->text, line);
   }
 
   asio::awaitable<void> send_loop() {
-    if (!w_.gate_open()) co_await w_.gate().async_wait(net::use_tuple);
-    const std::uint64_t start = s_.start_ns;
-    const double rate = s_.per_sender_rate;
-    while (!aborted_ && !s_.stop->load(std::memory_order_relaxed)) {
-      std::size_t n = 0;
-      const std::uint64_t now = now_ns();
-      if (rate > 0) {
-        // Lines due by now: the first at the start, then one every 1/rate s.
-        const auto due = static_cast<std::uint64_t>(static_cast<double>(now - start) * 1e-9 * rate) + 1;
-        if (due <= sent_) {
-          const auto next = start + static_cast<std::uint64_t>(static_cast<double>(sent_) / rate * 1e9);
-          wake_.expires_at(Clock::time_point(std::chrono::nanoseconds(next)));
-          co_await wake_.async_wait(net::use_tuple);
-          continue;
-        }
-        n = static_cast<std::size_t>(std::min<std::uint64_t>(due - sent_, kMaxBatch));
-      } else {
-        const std::uint64_t in_flight = sent_ - std::max(fw_.acked[index_], floor_);
-        if (in_flight >= s_.window) {
-          waiting_ = true;
-          wake_.expires_after(kStallTimeout);
-          auto [ec] = co_await wake_.async_wait(net::use_tuple);
-          waiting_ = false;
-          if (!ec) {
-            // Nothing acknowledged for a second (lines dropped, or the
-            // witness is gone): count it and open the window again.
-            ++w_.tally.stalls;
-            floor_ = sent_;
-          }
-          continue;
-        }
-        n = static_cast<std::size_t>(s_.window - in_flight);
-      }
+    co_await wait_for_start();
+    while (const std::size_t n = co_await due_lines()) {
       if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
       if (write_error_ || aborted_) break;
       out_.clear();
       for (std::size_t i = 0; i < n; ++i) {
-        const std::uint64_t t =
-            rate > 0 ? start + static_cast<std::uint64_t>(static_cast<double>(sent_ + i) / rate * 1e9) : now;
-        const Stamp stamp{t, static_cast<std::uint32_t>(index_), sent_ + i, s_.run};
         if (s_.redis) {
-          append_publish(stamp);
+          append_publish(stamp(i));
         } else {
-          format_stamp_line(out_, stamp, s_.size);
+          format_stamp_line(out_, stamp(i), s_.size);
         }
       }
       if (!write_out()) break;
-      sent_ += n;
-      w_.tally.requests += n;
+      count_sent(n);
     }
     if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
-    s_.sent[index_].store(sent_, std::memory_order_relaxed);
-    s_.senders_done.fetch_add(1, std::memory_order_release);
+    sending_done();
   }
 
   // PUBLISH <room> <stamped text> as a RESP array (the text has spaces, so
@@ -389,45 +484,321 @@ class ChatConn {
     return true;
   }
 
-  Worker& w_;
-  FanoutShared& s_;
-  FanoutWorker& fw_;
-  bool sender_;
-  std::size_t index_;  // among senders, or among receivers
-  std::string nick_;
   TcpSocket socket_;
-  Timer wake_;
   Timer write_done_;
-  bool aborted_ = false;
-  bool witness_ = false;
-
   LineBuffer in_;
-  std::uint64_t now_ = 0;  // when the bytes being parsed arrived
-
-  // receiver
-  std::vector<std::uint64_t> next_seq_, received_;
 
   // sender
   std::string out_;
   std::string line_;  // --redis: one payload, before its framing
-  std::uint64_t sent_ = 0;
-  std::uint64_t floor_ = 0;  // closed loop: acknowledged by a stall
-  bool waiting_ = false;
   bool write_pending_ = false;
   error_code write_error_;
 };
+
+// --ws: the chat's web front door. One JSON event per WebSocket message both
+// ways (docs/web.md); Beast does the framing, masking and control frames.
+//
+// Reading is a plain callback loop rather than a coroutine: every message
+// is one Beast read (whose completion goes through the loop's queue, so the
+// connections of a thread take turns), and a coroutine's resumption per
+// message would cost as much again. Set-up, run() and the sender wait on it
+// through `signal_`.
+class WsConn final : public FanoutConn {
+ public:
+  WsConn(Worker& w, FanoutShared& s, FanoutWorker& fw, bool sender, std::size_t index, std::string nick)
+      : FanoutConn(w, s, fw, sender, index, std::move(nick)), ws_(w.executor(), w.tally.bytes_in),
+        signal_(w.executor()) {
+    ws_.read_message_max(kMaxLineBuffer);
+    ws_.auto_fragment(false);
+    ws_.secure_prng(false);  // the masks of a load generator's frames guard nothing
+    // No Beast timeouts (its default for a client): the set-up is bounded
+    // by the engine, and a timer left armed would hold the loop at the end.
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::request_type& request) { request.set(beast::http::field::user_agent, "enchufe-bench"); }));
+    in_.reserve(4096);
+    if (sender) out_.reserve(max_stamp_line(s.size) + 32);
+  }
+
+  asio::awaitable<bool> setup() override {
+    auto [ec] = co_await socket().async_connect(s_.target, net::use_tuple);
+    if (ec) {
+      ++w_.tally.connect_errors;
+      if (!aborted_) w_.error(fmt::format("{}: connect: {}", nick_, ec.message()));
+      Live::bump(w_.live.failed);
+      co_return false;
+    }
+    socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    if (co_await hello()) {
+      read_next();  // from here on, the loop reads everything
+      while (!ready_ && !ended_ && !refused_) co_await wait_signal();
+    }
+    if (!ready_) {
+      if (!aborted_ && w_.errors.empty()) w_.error(fmt::format("{}: the server closed during set-up", nick_));
+      ++w_.tally.connect_errors;
+      Live::bump(w_.live.failed);
+      co_return false;
+    }
+    Live::bump(w_.live.ready);
+    co_return true;
+  }
+
+  asio::awaitable<void> run() override {
+    if (sender_) net::spawn(w_.executor(), [this] { return send_loop(); });
+    while (!ended_) co_await wait_signal();
+    if (!aborted_) {
+      ++w_.tally.closed;
+      w_.error(fmt::format("{}: connection closed by the server{}", nick_, close_reason()));
+    }
+  }
+
+  void abort() override {
+    FanoutConn::abort();
+    error_code ignored;
+    socket().close(ignored);
+    signal_.cancel();
+  }
+
+ private:
+  TcpSocket& socket() { return ws_.next_layer().socket(); }
+
+  // The upgrade, then the nickname and the room, as the TCP mode does; the
+  // read loop sees the server confirm them (setup_event).
+  asio::awaitable<bool> hello() {
+    websocket::response_type response;
+    auto [ec] = co_await ws_.async_handshake(response, s_.ws_host, s_.ws_path, net::use_tuple);
+    if (ec) {
+      if (!aborted_) {
+        w_.error(ec == websocket::error::upgrade_declined
+                     ? fmt::format("{}: WebSocket upgrade refused: HTTP {} {}", nick_, response.result_int(),
+                                   std::string_view(response.reason()))
+                     : fmt::format("{}: WebSocket upgrade: {}{}", nick_, ec.message(),
+                                   not_http(ec) ? " (not an HTTP answer: the chat's web door is its --web-port)" : ""));
+      }
+      co_return false;
+    }
+    if (!co_await send_line(fmt::format("/nick {}", nick_))) co_return false;
+    if (!s_.general && !co_await send_line(fmt::format("/join {}", s_.room))) co_return false;
+    co_return true;
+  }
+
+  static bool not_http(const error_code& ec) {
+    return ec.category() == beast::http::make_error_code(beast::http::error::bad_version).category();
+  }
+
+  asio::awaitable<void> wait_signal() {
+    signal_.expires_at(Clock::time_point::max());
+    co_await signal_.async_wait(net::use_tuple);
+  }
+
+  // ---- reading ----
+
+  struct OnRead {
+    WsConn* c;
+    void operator()(error_code ec, std::size_t) const { c->on_read(ec); }
+  };
+
+  void read_next() {
+    in_.consume(in_.size());
+    ws_.async_read(in_, OnRead{this});
+  }
+
+  void on_read(error_code ec) {
+    if (aborted_ && !ec) ec = asio::error::operation_aborted;  // what StampedSocket still held
+    if (ec) {
+      if (!aborted_ && ec != websocket::error::closed && ec != asio::error::eof) {
+        ++w_.tally.io_errors;
+        w_.error(fmt::format("{}: read: {}", nick_, ec.message()));
+      }
+      ended_ = true;
+      signal_.cancel();
+      return;
+    }
+    // When the read that brought the message's last bytes completed.
+    now_ = ws_.next_layer().arrived();
+    if (!events_.parse(message())) {
+      ++w_.tally.mismatches;
+      w_.error(fmt::format("{}: not a JSON event: {}", nick_, preview(message())));
+    } else if (ready_) {
+      on_event();
+    } else {
+      setup_event();
+    }
+    read_next();
+  }
+
+  std::string_view message() const {
+    const auto data = in_.cdata();
+    return {static_cast<const char*>(data.data()), data.size()};
+  }
+
+  void setup_event() {
+    const ChatEvent& e = events_.event();
+    if (e.type == ChatEvent::Type::nick && e.nick == nick_) {
+      have_nick_ = true;
+    } else if (e.type == ChatEvent::Type::joined && lowercase(e.room) == lowercase(s_.room)) {
+      have_room_ = true;
+    } else if (e.type == ChatEvent::Type::error ||
+               (e.type == ChatEvent::Type::info && e.text.starts_with("disconnected"))) {
+      if (!aborted_ && !refused_) w_.error(fmt::format("{}: setting up: {}", nick_, preview(message())));
+      refused_ = true;
+      signal_.cancel();
+      return;
+    }
+    if (have_nick_ && have_room_ && !refused_) {
+      ready_ = true;
+      signal_.cancel();
+    }
+  }
+
+  void on_event() {
+    const ChatEvent& e = events_.event();
+    switch (e.type) {
+      case ChatEvent::Type::message: delivery(e.nick, e.text, message()); break;
+      case ChatEvent::Type::error:
+        if (e.text.starts_with("slow down")) {
+          flood_warning(message());
+        } else {
+          server_error(message());
+        }
+        break;
+      case ChatEvent::Type::info:
+        if (e.text.starts_with("disconnected")) server_error(message());
+        break;
+      default: break;
+    }
+  }
+
+  std::string close_reason() const {
+    const auto& reason = ws_.reason();
+    if (reason.code == websocket::close_code::none) return {};
+    return fmt::format(" (close {}{}{})", static_cast<unsigned>(reason.code), reason.reason.empty() ? "" : ": ",
+                       std::string_view(reason.reason.data(), reason.reason.size()));
+  }
+
+  // ---- writing ----
+
+  // {"type":"line","text":...} for a text that needs no JSON escapes (the
+  // commands above and the stamped lines: letters, digits, '=', ' ', '-').
+  asio::awaitable<bool> send_line(std::string_view text) {
+    out_.assign(R"({"type":"line","text":")");
+    out_.append(text);
+    out_.append(R"("})");
+    co_return co_await write_out();
+  }
+
+  asio::awaitable<bool> write_out() {
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(out_), net::use_tuple);
+    if (ec) {
+      if (!aborted_) {
+        ++w_.tally.io_errors;
+        w_.error(fmt::format("{}: write: {}", nick_, ec.message()));
+      }
+      co_return false;
+    }
+    w_.tally.bytes_out += out_.size();
+    co_return true;
+  }
+
+  asio::awaitable<void> send_loop() {
+    co_await wait_for_start();
+    // One message per line: a WebSocket message cannot carry two.
+    while (const std::size_t n = co_await due_lines()) {
+      std::size_t i = 0;
+      for (; i < n && !aborted_; ++i) {
+        out_.assign(R"({"type":"line","text":")");
+        format_stamp_line(out_, stamp(i), s_.size);
+        out_.pop_back();  // the "\n": the message is the line
+        out_.append(R"("})");
+        if (!co_await write_out()) break;
+      }
+      count_sent(i);
+      if (i < n) break;
+    }
+    sending_done();
+  }
+
+  websocket::stream<StampedSocket> ws_;
+  Timer signal_;  // cancelled when the read loop has news: set up, refused, ended
+  beast::flat_buffer in_;
+  ChatEventParser events_;
+  std::string out_;
+  bool have_nick_ = false, have_room_ = false;
+  bool ready_ = false;    // set up: events go to on_event()
+  bool refused_ = false;  // the server answered the set-up with an error
+  bool ended_ = false;    // the read loop is over
+};
+
+// Every join is a notice to the room's members, so setting up N receivers
+// makes a chat server send about N²/2 notices (and as many for the nickname
+// changes): a million for 1,000 receivers, some still on their way when the
+// last client is in. The clock starts once nothing has arrived for
+// kSettleQuiet, so that the run measures the load and not the tail of the
+// set-up (over WebSocket, where each notice is a message of its own, that
+// tail can take seconds). At most the set-up timeout (30 s) in all.
+// Returns the seconds it waited.
+constexpr auto kSettleQuiet = std::chrono::milliseconds(200);
+
+double settle(Engine& engine) {
+  const auto limit = engine.options().setup_timeout;
+  struct Snapshot {
+    std::atomic<std::uint64_t> bytes{0}, round{0};
+  };
+  const auto t0 = Clock::now();
+  auto snapshots = std::make_shared<std::vector<Snapshot>>(engine.size());
+  std::uint64_t round = 0, last = ~std::uint64_t{0};
+  auto last_change = t0;
+  while (Clock::now() - t0 < limit) {
+    ++round;
+    // Each worker reads its own counter on its own thread.
+    engine.post_all([snapshots, round](Worker& w) {
+      (*snapshots)[w.index()].bytes.store(w.tally.bytes_in, std::memory_order_relaxed);
+      (*snapshots)[w.index()].round.store(round, std::memory_order_release);
+    });
+    engine.wait_until(
+        [&] {
+          for (const auto& s : *snapshots) {
+            if (s.round.load(std::memory_order_acquire) != round) return false;
+          }
+          return true;
+        },
+        limit);
+    std::uint64_t bytes = 0;
+    for (const auto& s : *snapshots) bytes += s.bytes.load(std::memory_order_relaxed);
+    const auto now = Clock::now();
+    engine.show(fmt::format("settling: the server is still sending what the set-up owes ({} received)",
+                            bench::bytes(static_cast<double>(bytes))));
+    if (bytes != last) {
+      last = bytes;
+      last_change = now;
+    } else if (now - last_change >= kSettleQuiet) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return seconds(Clock::now() - t0);
+}
 
 }  // namespace
 
 Outcome run_fanout(const Options& o) {
   if (o.receivers == 0 || o.senders == 0) throw UsageError("fanout needs at least one receiver and one sender");
   if (o.size > 4096) throw UsageError("fanout: --size above 4 KiB is over the chat server's line limit");
+  if (o.redis && o.ws) throw UsageError("fanout: --redis and --ws do not go together");
+  if (o.ws && !o.ws_path.starts_with('/')) throw UsageError("fanout: --ws-path must start with '/'");
+  // Over WebSocket the bound is on the message: the line (without its
+  // newline) and the 25 bytes of JSON around it.
+  if (o.ws && o.size > 4096 - 24) {
+    throw UsageError("fanout: --size above 4072 is over the web front door's message limit (4 KiB with the JSON)");
+  }
   FanoutShared s;
   s.target = tcp_target(o.host, o.port);
   s.room = std::string(o.room.starts_with('#') ? std::string_view(o.room).substr(1) : std::string_view(o.room));
   if (s.room.empty()) throw UsageError("fanout: --room must not be empty");
   s.general = lowercase(s.room) == "general";
   s.redis = o.redis;
+  s.ws = o.ws;
+  s.ws_host = net::to_string(s.target);
+  s.ws_path = o.ws_path;
   s.run = std::random_device{}() & 0xffffff;
   s.receivers = o.receivers;
   s.senders = o.senders;
@@ -446,11 +817,15 @@ Outcome run_fanout(const Options& o) {
     fw.acked.assign(o.senders, 0);
     fw.local_senders.assign(o.senders, nullptr);
   }
-  auto& conns = engine.own(std::vector<std::vector<std::unique_ptr<ChatConn>>>(engine.size()));
-  std::vector<ChatConn*> receivers;
+  auto& conns = engine.own(std::vector<std::vector<std::unique_ptr<FanoutConn>>>(engine.size()));
+  auto make = [&](std::size_t wi, bool sender, std::size_t i, std::string nick) -> std::unique_ptr<FanoutConn> {
+    if (s.ws) return std::make_unique<WsConn>(engine.worker(wi), s, fws[wi], sender, i, std::move(nick));
+    return std::make_unique<ChatConn>(engine.worker(wi), s, fws[wi], sender, i, std::move(nick));
+  };
+  std::vector<FanoutConn*> receivers;
   for (std::size_t i = 0; i < o.receivers; ++i) {
     const std::size_t wi = i % engine.size();
-    auto c = std::make_unique<ChatConn>(engine.worker(wi), s, fws[wi], false, i, fmt::format("{}r{}", base, i));
+    auto c = make(wi, false, i, fmt::format("{}r{}", base, i));
     if (!fws[wi].witness) {
       fws[wi].witness = c.get();
       c->make_witness();
@@ -462,7 +837,7 @@ Outcome run_fanout(const Options& o) {
   const std::size_t sender_workers = std::min(engine.size(), o.receivers);
   for (std::size_t i = 0; i < o.senders; ++i) {
     const std::size_t wi = i % sender_workers;
-    auto c = std::make_unique<ChatConn>(engine.worker(wi), s, fws[wi], true, i, s.sender_nicks[i]);
+    auto c = make(wi, true, i, s.sender_nicks[i]);
     fws[wi].local_senders[i] = c.get();
     conns[wi].push_back(std::move(c));
   }
@@ -477,14 +852,15 @@ Outcome run_fanout(const Options& o) {
     engine.finish(abort_all);
     Outcome out{Report("fanout"), true};
     Report& r = out.report;
-    r.note(fmt::format("enchufe bench fanout: {}: only {} of {} clients got into {}", net::to_string(s.target),
-                       engine.ready(), total, s.room));
+    r.note(fmt::format("enchufe bench fanout: {}{}: only {} of {} clients got into {}", net::to_string(s.target),
+                       s.ws ? s.ws_path : std::string(), engine.ready(), total, s.room));
     r.add("target", net::to_string(s.target));
     r.add("clients_ready", engine.ready(), "clients ready", fmt::format("{} of {}", engine.ready(), total));
     r.samples(engine.merged_errors());
     return out;
   }
 
+  const double settled = settle(engine);
   s.start_ns = now_ns();
   engine.start();
   engine.run_load(o.duration, nullptr, engine.rate_status("deliveries"));
@@ -516,7 +892,7 @@ Outcome run_fanout(const Options& o) {
   std::uint64_t deliveries = 0, missing = 0, dropped = 0;
   for (std::size_t from = 0; from < o.senders; ++from) {
     std::uint64_t best = 0;
-    for (const ChatConn* r : receivers) {
+    for (const FanoutConn* r : receivers) {
       const std::uint64_t got = r->received()[from];
       deliveries += got;
       if (got < sent[from]) missing += sent[from] - got;
@@ -527,22 +903,26 @@ Outcome run_fanout(const Options& o) {
   const double send_secs = seconds(sending_stopped - engine.started());
   const double secs = seconds(drained - engine.started());
 
+  const std::string where =
+      s.ws ? fmt::format("ws://{}{}", net::to_string(s.target), s.ws_path) : net::to_string(s.target);
   Outcome out{Report("fanout")};
   Report& r = out.report;
   r.note(fmt::format("enchufe bench fanout: {}, room {}, {} receiver{}, {} sender{}, {}, {} thread{}, {:.2f} s",
-                     net::to_string(s.target), s.room, o.receivers, o.receivers == 1 ? "" : "s", o.senders,
+                     where, s.room, o.receivers, o.receivers == 1 ? "" : "s", o.senders,
                      o.senders == 1 ? "" : "s",
                      o.rate > 0 ? fmt::format("{} lines/s", per_second(o.rate))
                                 : fmt::format("closed loop (window {})", o.window),
                      engine.size(), engine.size() == 1 ? "" : "s", send_secs));
   r.add("target", net::to_string(s.target));
   r.add("room", s.room);
-  r.add("protocol", std::string(s.redis ? "redis" : "chat"));
+  r.add("protocol", std::string(s.redis ? "redis" : s.ws ? "websocket" : "chat"));
+  if (s.ws) r.add("url", where);
   r.add("receivers", std::uint64_t{o.receivers});
   r.add("senders", std::uint64_t{o.senders});
   r.add("rate", o.rate);
   r.add("window", std::uint64_t{o.window});
   r.add("threads", std::uint64_t{engine.size()});
+  r.add("settle_s", settled);
   r.add("duration_s", send_secs);
   r.add("drain_s", secs - send_secs);
   r.add("lines_sent", lines_sent, "lines sent",

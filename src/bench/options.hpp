@@ -49,6 +49,8 @@ struct Options {
   std::size_t window = 16;   // closed loop: a sender's lines in flight
   std::string room = "general";
   bool redis = false;        // Redis pub/sub (SUBSCRIBE/PUBLISH) instead of the chat
+  bool ws = false;           // the chat's web front door: WebSocket, JSON events
+  std::string ws_path = "/ws";
   std::chrono::nanoseconds drain = std::chrono::seconds(5);  // waiting for stragglers
 
   // idle

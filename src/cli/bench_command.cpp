@@ -97,6 +97,8 @@ CLI::App* mode_command(CLI::App& bench, Action& action, std::string_view name, s
         pipeline && pipeline->count() == 0 && args->o.mode != bench::Mode::udp && args->o.rate > 0) {
       args->o.pipeline = 1;
     }
+    // fanout --ws: the chat's web front door, 8080 unless --port says.
+    if (args->o.mode == bench::Mode::fanout && args->o.ws && cmd->count("--port") == 0) args->port = "8080";
     action = [args] {
       finish_common(*args);
       return bench::run(args->o);
@@ -118,6 +120,7 @@ void add_bench_command(CLI::App& app, Action& action) {
       "  enchufe bench echo --connections 50 --duration 10\n"
       "  enchufe bench udp --pipeline 4\n"
       "  enchufe bench fanout --receivers 200 --senders 4 --rate 2000\n"
+      "  enchufe bench fanout --receivers 1000 --ws              # over WebSocket, port 8080\n"
       "  enchufe bench idle --connections 15000 --pid $(pgrep -n enchufe)\n"
       "  enchufe bench bulk --size 64KiB");
 
@@ -203,7 +206,7 @@ void add_bench_command(CLI::App& app, Action& action) {
     auto* cmd = mode_command(*bench, action, "fanout",
                              "Chat: M receivers and S senders in one room; deliveries per second and latency", a,
                              bench::Mode::fanout);
-    add_target(*cmd, *a, "8000", "chat server");
+    add_target(*cmd, *a, "8000", "chat server (--ws: of its web front door, default 8080)");
     cmd->add_option("-r,--receivers", a->o.receivers, "Clients that only listen")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
@@ -222,6 +225,10 @@ void add_bench_command(CLI::App& app, Action& action) {
         ->capture_default_str();
     cmd->add_flag("--redis", a->o.redis,
                   "Load a Redis server instead: receivers SUBSCRIBE to --room, senders PUBLISH to it");
+    cmd->add_flag("--ws", a->o.ws,
+                  "Every client over WebSocket to the chat's web front door (ws://HOST:PORT/ws, JSON events; "
+                  "--port defaults to 8080), or to another server speaking that protocol");
+    cmd->add_option("--ws-path", a->o.ws_path, "With --ws: the WebSocket's path")->capture_default_str();
     add_duration(*cmd, *a, "How long senders talk");
     a->drain = "5s";
     cmd->add_option("--drain", a->drain, "After that, how long to wait for lines still on their way")
@@ -237,7 +244,9 @@ void add_bench_command(CLI::App& app, Action& action) {
         "  enchufe bench fanout                             # 100 receivers, 4 senders, closed loop\n"
         "  enchufe bench fanout -r 1000 -S 10 --rate 1000 -d 10\n"
         "  enchufe bench fanout -r 20 -S 2 --check --room bench\n"
-        "  enchufe bench fanout -r 1000 --redis --port 6379  # the same load on Redis pub/sub");
+        "  enchufe bench fanout -r 1000 --redis --port 6379  # the same load on Redis pub/sub\n"
+        "  enchufe bench fanout -r 1000 --ws --rate 400      # the web front door (port 8080)\n"
+        "  enchufe bench fanout -r 1000 --ws --port 9000     # any server of the same WebSocket protocol");
   }
   // ---- idle ----
   {

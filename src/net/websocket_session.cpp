@@ -64,6 +64,10 @@ class WebSocketSession final : public LoopMember,
         wake_(loop.executor()) {
     loop_.members().add(*this);
     context_->active->fetch_add(1, std::memory_order_relaxed);
+    // Chat lines are small and latency matters: no Nagle delay, as on the
+    // line connections.
+    error_code ignored;
+    ws_.next_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
     const auto never = websocket::stream_base::none();
     ws_.set_option(websocket::stream_base::timeout{
         options.handshake_timeout,

@@ -156,6 +156,32 @@ TEST_F(Bench, FanoutDeliversEveryLineInOrder) {
   }
 }
 
+// --ws: the same load through the chat's web front door, every client over
+// WebSocket (JSON events): every line reaches every receiver, in order, from
+// the right nick; the report says which protocol it spoke.
+TEST_F(Bench, FanoutOverWebSocket) {
+  auto server = Server::start("chat", {"--flood-rate", "1000000", "--flood-burst", "1000000", "--quiet"});
+  const std::string port = std::to_string(server.web_port());
+  const auto r = bench({"fanout", "--ws", "--port", port, "--check", "--duration", "1", "--receivers", "10",
+                        "--senders", "2", "--window", "4", "--room", "smoke"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_TRUE(contains(r.out, "\"protocol\":\"websocket\"")) << r;
+  EXPECT_EQ(field(r.out, "errors"), 0) << r;
+  EXPECT_EQ(field(r.out, "missing"), 0) << r;
+  EXPECT_EQ(field(r.out, "out_of_order"), 0) << r;
+  EXPECT_GT(field(r.out, "lines_sent").value_or(0), 0) << r;
+  EXPECT_EQ(field(r.out, "deliveries"), field(r.out, "lines_sent").value_or(-1) * 10) << r;
+  EXPECT_TRUE(contains(r.out, "\"latency_us\":{\"count\":")) << r;
+  EXPECT_FALSE(contains(r.out, "\"latency_us\":{\"count\":0,")) << r;
+
+  // A path with no WebSocket behind it: set-up fails, and says why.
+  const auto wrong = bench({"fanout", "--ws", "--ws-path", "/nope", "--port", port, "--duration", "1",
+                            "--receivers", "1", "--senders", "1"});
+  EXPECT_TRUE(wrong.exited_with(1)) << wrong;
+  EXPECT_EQ(field(wrong.out, "clients_ready"), 0) << wrong;
+  EXPECT_TRUE(contains(wrong.out, "HTTP 404")) << wrong;
+}
+
 // A throwaway redis-server on a free loopback port (Redis cannot bind port
 // 0 and report it, so the port is found first; a rare clash is retried).
 class RedisServer {
