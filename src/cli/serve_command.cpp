@@ -47,8 +47,8 @@ struct ServeOptions {
 
   // Ports as typed (checked by net::parse_port for a clear message).
   std::string port, greet_port = "5000", echo_port = "6000", udp_port = "7000", chat_port = "8000";
-  // The chat's web front door; empty until resolved (8080, or 0 when every
-  // other port is 0).
+  // The chat's web front door as typed; empty: 8080, or 0 when the chat's
+  // own port is 0 (see run_servers).
   std::string web_port;
   bool no_web = false;
 
