@@ -244,6 +244,18 @@ class FanoutConn {
     w_.tally.requests += n;
   }
 
+  // The end of a client's set-up, counted as ready or failed; returns `ready`.
+  bool setup_ended(bool ready) {
+    if (!ready) {
+      if (!aborted_ && w_.errors.empty()) w_.error(fmt::format("{}: the server closed during set-up", nick_));
+      ++w_.tally.connect_errors;
+      Live::bump(w_.live.failed);
+      return false;
+    }
+    Live::bump(w_.live.ready);
+    return true;
+  }
+
   // The sender stopped: what it sent, for the main thread.
   void sending_done() {
     s_.sent[index_].store(sent_, std::memory_order_relaxed);
@@ -291,15 +303,10 @@ class ChatConn final : public FanoutConn {
     }
     socket_.set_option(asio::ip::tcp::no_delay(true), ec);
     socket_.non_blocking(true, ec);
+    // Its own statement: with the ?: of two co_awaits inside the co_return
+    // call, GCC 12 built a set-up that never finished (the Redis test hung).
     const bool ready = s_.redis ? co_await redis_setup() : co_await chat_setup();
-    if (!ready) {
-      if (!aborted_ && w_.errors.empty()) w_.error(fmt::format("{}: the server closed during set-up", nick_));
-      ++w_.tally.connect_errors;
-      Live::bump(w_.live.failed);
-      co_return false;
-    }
-    Live::bump(w_.live.ready);
-    co_return true;
+    co_return setup_ended(ready);
   }
 
   asio::awaitable<void> run() override {
@@ -532,14 +539,7 @@ class WsConn final : public FanoutConn {
       read_next();  // from here on, the loop reads everything
       while (!ready_ && !ended_ && !refused_) co_await wait_signal();
     }
-    if (!ready_) {
-      if (!aborted_ && w_.errors.empty()) w_.error(fmt::format("{}: the server closed during set-up", nick_));
-      ++w_.tally.connect_errors;
-      Live::bump(w_.live.failed);
-      co_return false;
-    }
-    Live::bump(w_.live.ready);
-    co_return true;
+    co_return setup_ended(ready_);
   }
 
   asio::awaitable<void> run() override {
