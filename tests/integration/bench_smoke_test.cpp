@@ -157,6 +157,18 @@ TEST_F(Bench, FanoutDeliversEveryLineInOrder) {
 }
 
 // --ws: the same load through the chat's web front door, every client over
+// A fan-out run over `protocol` that ended well: no error, every line sent
+// reached each of the `receivers`, in order.
+static void expect_every_line_delivered(const RunResult& r, const std::string& protocol, int receivers) {
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_TRUE(contains(r.out, "\"protocol\":\"" + protocol + "\"")) << r;
+  EXPECT_EQ(field(r.out, "errors"), 0) << r;
+  EXPECT_EQ(field(r.out, "missing"), 0) << r;
+  EXPECT_EQ(field(r.out, "out_of_order"), 0) << r;
+  EXPECT_GT(field(r.out, "lines_sent").value_or(0), 0) << r;
+  EXPECT_EQ(field(r.out, "deliveries"), field(r.out, "lines_sent").value_or(-1) * receivers) << r;
+}
+
 // WebSocket (JSON events): every line reaches every receiver, in order, from
 // the right nick; the report says which protocol it spoke.
 TEST_F(Bench, FanoutOverWebSocket) {
@@ -164,13 +176,7 @@ TEST_F(Bench, FanoutOverWebSocket) {
   const std::string port = std::to_string(server.web_port());
   const auto r = bench({"fanout", "--ws", "--port", port, "--check", "--duration", "1", "--receivers", "10",
                         "--senders", "2", "--window", "4", "--room", "smoke"});
-  ASSERT_TRUE(r.exited_with(0)) << r;
-  EXPECT_TRUE(contains(r.out, "\"protocol\":\"websocket\"")) << r;
-  EXPECT_EQ(field(r.out, "errors"), 0) << r;
-  EXPECT_EQ(field(r.out, "missing"), 0) << r;
-  EXPECT_EQ(field(r.out, "out_of_order"), 0) << r;
-  EXPECT_GT(field(r.out, "lines_sent").value_or(0), 0) << r;
-  EXPECT_EQ(field(r.out, "deliveries"), field(r.out, "lines_sent").value_or(-1) * 10) << r;
+  ASSERT_NO_FATAL_FAILURE(expect_every_line_delivered(r, "websocket", 10));
   EXPECT_TRUE(contains(r.out, "\"latency_us\":{\"count\":")) << r;
   EXPECT_FALSE(contains(r.out, "\"latency_us\":{\"count\":0,")) << r;
 
@@ -218,13 +224,7 @@ TEST_F(Bench, FanoutSpeaksRedisPubSub) {
                                   "--receivers",   "20",  "--senders", "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = bench(args);
-    ASSERT_TRUE(r.exited_with(0)) << r;
-    EXPECT_TRUE(contains(r.out, "\"protocol\":\"redis\"")) << r;
-    EXPECT_EQ(field(r.out, "errors"), 0) << r;
-    EXPECT_EQ(field(r.out, "missing"), 0) << r;
-    EXPECT_EQ(field(r.out, "out_of_order"), 0) << r;
-    EXPECT_GT(field(r.out, "lines_sent").value_or(0), 0) << r;
-    EXPECT_EQ(field(r.out, "deliveries"), field(r.out, "lines_sent").value_or(-1) * 20) << r;
+    ASSERT_NO_FATAL_FAILURE(expect_every_line_delivered(r, "redis", 20));
   }
 }
 
