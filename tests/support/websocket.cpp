@@ -108,31 +108,21 @@ void WsClient::start_read() {
   });
 }
 
-bool WsClient::send_text(std::string_view text) {
-  ws_.text(true);
+bool WsClient::write(std::string_view bytes, bool binary) {
+  ws_.binary(binary);
   boost::system::error_code ec;
   bool done = false;
   start_read();  // so that control frames (pings, a close) are answered meanwhile
-  ws_.async_write(asio::buffer(text.data(), text.size()), [&](auto e, std::size_t) {
+  ws_.async_write(asio::buffer(bytes.data(), bytes.size()), [&](auto e, std::size_t) {
     ec = e;
     done = true;
   });
   return run_until([&] { return done; }, 5000ms) && !ec;
 }
 
-bool WsClient::send_binary(std::string_view bytes) {
-  ws_.binary(true);
-  boost::system::error_code ec;
-  bool done = false;
-  start_read();
-  ws_.async_write(asio::buffer(bytes.data(), bytes.size()), [&](auto e, std::size_t) {
-    ec = e;
-    done = true;
-  });
-  const bool ok = run_until([&] { return done; }, 5000ms) && !ec;
-  ws_.text(true);
-  return ok;
-}
+bool WsClient::send_text(std::string_view text) { return write(text, false); }
+
+bool WsClient::send_binary(std::string_view bytes) { return write(bytes, true); }
 
 bool WsClient::type(std::string_view line) {
   boost::json::object event;

@@ -70,6 +70,7 @@ class WsClient {
  private:
   WsClient();
   void start_read();
+  bool write(std::string_view bytes, bool binary);
   template <typename Done>
   bool run_until(Done done, Duration timeout);
 
