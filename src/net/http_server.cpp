@@ -14,6 +14,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
 
 #include <atomic>
 #include <memory>
@@ -32,8 +33,11 @@ struct HttpConfig {
   std::optional<WebSocketRoute> websocket;
 };
 
-// The path of a request target ("/ws?x=1" -> "/ws").
-std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+// The path of a request target ("/ws?x=1" -> "/ws"), as the handlers read it.
+std::string path_of(std::string_view target) {
+  const auto parsed = boost::urls::parse_origin_form(target);
+  return parsed ? std::string(parsed->path()) : std::string();
+}
 
 // The status a request that could not be read deserves, if it deserves an
 // answer at all (a client that went away or timed out gets none).
