@@ -1,4 +1,5 @@
-// `enchufe connect [--udp] HOST PORT`: the tutorial's clients (Examples 2-4).
+// `enchufe connect [--udp] HOST PORT`: the tutorial's clients (Examples 2-4);
+// `enchufe connect ws://HOST:PORT/PATH`: the same over WebSocket.
 
 #include "cli/commands.hpp"
 #include "client/options.hpp"
@@ -6,9 +7,32 @@
 #include "net/errors.hpp"
 #include "net/log.hpp"
 
+#include <boost/url/parse.hpp>
+
 #include <memory>
+#include <optional>
 
 namespace enchufe::cli {
+
+namespace {
+
+// ws://HOST[:PORT][/PATH[?QUERY]] into the client's host, port and target;
+// nullopt when `target` is not a WebSocket URL at all.
+std::optional<net::HostPort> websocket_target(std::string_view target, client::ClientOptions& options) {
+  if (!target.starts_with("ws://") && !target.starts_with("wss://")) return std::nullopt;
+  const auto url = boost::urls::parse_uri(target);
+  if (!url) throw UsageError(fmt::format("connect: '{}' is not a valid URL ({})", target, url.error().message()));
+  if (url->scheme() == "wss") {
+    throw UsageError("connect: wss:// needs TLS, which enchufe does not speak yet; use ws://");
+  }
+  if (url->host().empty()) throw UsageError(fmt::format("connect: '{}' names no host", target));
+  const std::string port = url->has_port() ? std::string(url->port()) : "80";
+  options.path = url->encoded_target().empty() ? "/" : std::string(url->encoded_target());
+  // An IPv6 literal comes bracketed ("[::1]"); the resolver wants it bare.
+  return net::HostPort{std::string(url->host_address()), net::parse_port(port)};
+}
+
+}  // namespace
 
 void add_connect_command(CLI::App& app, Action& action) {
   struct Args {
@@ -21,7 +45,7 @@ void add_connect_command(CLI::App& app, Action& action) {
   auto& a = *args;
 
   auto* cmd = app.add_subcommand("connect", "Talk to a TCP or UDP server line by line (like nc)");
-  cmd->add_option("host", a.target, "Host, or HOST:PORT, or [IPv6]:PORT")->required();
+  cmd->add_option("host", a.target, "Host, or HOST:PORT, or [IPv6]:PORT, or ws://HOST:PORT/PATH")->required();
   cmd->add_option("port", a.port, "Port (when not given with the host)");
   cmd->add_flag("-u,--udp", a.udp, "UDP: one datagram per line, wait for each reply");
   auto* crlf = cmd->add_flag("--crlf", a.crlf, "End lines with \\r\\n (telnet style)");
@@ -33,6 +57,8 @@ void add_connect_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(0.001, 3600.0));
   cmd->add_flag("-v,--verbose", a.verbose, "Status lines (connected, closed) even when not on a terminal");
   cmd->add_flag("--trace", a.options.trace, "Narrate each socket operation, numbered like the tutorial's steps");
+  cmd->add_flag("--no-deflate", [&a](std::int64_t) { a.options.deflate = false; },
+                "WebSocket: do not offer permessage-deflate (compression)");
   cmd->footer(
       "Lines typed are sent as you press Enter; whatever the server sends is printed as it\n"
       "arrives. End of input half-closes the connection and waits for the server to finish.\n"
@@ -41,11 +67,19 @@ void add_connect_command(CLI::App& app, Action& action) {
       "  enchufe connect localhost:6000                 # echo; type 'salir' to leave\n"
       "  printf 'hola\\nsalir\\n' | enchufe connect localhost 6000\n"
       "  enchufe connect --raw localhost 6000           # exactly like the tutorial's client\n"
-      "  enchufe connect --udp [::1]:7000");
+      "  enchufe connect --udp [::1]:7000\n"
+      "  enchufe connect ws://localhost:8081/           # echo over WebSocket: a message per line");
   cmd->callback([&action, args] {
     action = [args] {
       auto& a = *args;
       auto& o = a.options;
+      if (const auto websocket = websocket_target(a.target, o)) {
+        if (a.udp || !a.port.empty()) throw UsageError("connect: a ws:// URL takes no --udp and no separate port");
+        o.host = websocket->host;
+        o.port = websocket->port;
+        o.verbose = a.verbose;
+        return client::run_websocket_client(o);
+      }
       const auto server = net::parse_server_address(a.target, a.port);
       o.host = server.host;
       o.port = server.port;

@@ -4,10 +4,12 @@
 #include "cli/commands.hpp"
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
+#include "net/http_server.hpp"
 #include "net/log.hpp"
 #include "net/tcp_server.hpp"
 #include "net/trace.hpp"
 #include "net/udp_server.hpp"
+#include "net/websocket_session.hpp"
 #include "services/chat/chat.hpp"
 #include "services/chat/web.hpp"
 #include "services/echo.hpp"
@@ -33,6 +35,8 @@ struct LineSettings {
 };
 
 constexpr std::string_view kDefaultWebPort = "8080";
+// serve all's echo over WebSocket; serve echo has none unless --web-port.
+constexpr std::string_view kDefaultEchoWebPort = "8081";
 
 struct ServeOptions {
   std::string host = "localhost";
@@ -51,6 +55,11 @@ struct ServeOptions {
   // own port is 0 (see run_servers).
   std::string web_port;
   bool no_web = false;
+  // The echo's and the greeting's WebSocket ports as typed; empty: none
+  // (serve all: the echo on kDefaultEchoWebPort).
+  std::string echo_web_port, greet_web_port;
+  net::WebSocketOptions websocket;  // --max-message
+  bool no_deflate = false;
 
   services::GreetOptions greet;
   bool once = false;
@@ -90,7 +99,7 @@ void add_tcp_options(CLI::App& cmd, ServeOptions& o) {
 }
 
 void add_web_options(CLI::App& cmd, ServeOptions& o) {
-  auto* no_web = cmd.add_flag("--no-web", o.no_web, "No web front door (the chat page and its WebSocket)");
+  auto* no_web = cmd.add_flag("--no-web", o.no_web, "No web doors (the chat page and every WebSocket port)");
   cmd.add_option("--web-port", o.web_port,
                  fmt::format("HTTP port of the chat's page and WebSocket (default {}; 0: any free port, as with "
                              "--port 0)",
@@ -100,6 +109,15 @@ void add_web_options(CLI::App& cmd, ServeOptions& o) {
                  "Also let pages of this origin use the chat's WebSocket (e.g. https://chat.example.org; * for "
                  "any); repeatable")
       ->excludes(no_web);
+}
+
+void add_websocket_options(CLI::App& cmd, ServeOptions& o, bool max_message) {
+  cmd.add_flag("--no-deflate", o.no_deflate, "Do not offer permessage-deflate (compression) to WebSocket clients");
+  if (!max_message) return;
+  cmd.add_option("--max-message", o.websocket.max_message,
+                 "Largest WebSocket message a client may send, in bytes; a bigger one closes with 1009")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{256} << 20));
 }
 
 void add_line_options(CLI::App& cmd, ServeOptions& o, LineSettings& lines, std::string_view too_long,
@@ -187,6 +205,12 @@ int run_servers(const ServeOptions& o, Selection which) {
                                : net::parse_port(o.chat_port) == 0 ? "0"
                                                                    : std::string(kDefaultWebPort);
   auto web_options = serve_web ? tcp_options(o, web_port, o.chat_lines) : net::TcpServerOptions{};
+  const auto echo_web_options = which.echo && !o.echo_web_port.empty() && !o.no_web
+                                    ? std::optional(tcp_options(o, o.echo_web_port, o.echo_lines))
+                                    : std::nullopt;
+  const auto greet_web_options = which.greet && !o.greet_web_port.empty() && !o.no_web
+                                     ? std::optional(tcp_options(o, o.greet_web_port, o.echo_lines))
+                                     : std::nullopt;
   const auto udp_echo_options = udp_options(o, o.udp_port);
   const std::optional<net::TcpServerOptions> metrics_at =
       o.metrics.empty() ? std::nullopt : std::optional(metrics_options(o.metrics));
@@ -198,16 +222,34 @@ int run_servers(const ServeOptions& o, Selection which) {
     std::unique_ptr<net::TcpServer> server;
   };
   std::vector<Named> tcp;
+  std::vector<Named> websocket;  // the echo's and the greeting's WebSocket ports
   std::unique_ptr<net::UdpServer> udp;
+  // A service's WebSocket port beside its TCP one, sharing its --max-connections.
+  const auto add_websocket = [&](std::string_view service, net::TcpServerOptions options,
+                                 std::function<std::unique_ptr<net::MessageProtocol>()> make_protocol,
+                                 std::chrono::seconds idle_timeout) {
+    options.shared_count = tcp.back().server->shared_count();
+    auto settings = o.websocket;
+    settings.deflate = !o.no_deflate;
+    settings.idle_timeout = idle_timeout;
+    websocket.push_back({service, std::make_unique<net::TcpServer>(
+                                      runtime, fmt::format("{}-ws", service), options,
+                                      net::websocket_sessions(std::move(make_protocol), settings))});
+  };
   if (which.greet) {
     std::function<void()> on_served;
     if (o.once) on_served = [&runtime] { runtime.request_stop(); };
-    tcp.push_back({"greet", std::make_unique<net::TcpServer>(runtime, "greet", greet_options,
-                                                             services::greet_protocol(o.greet, std::move(on_served)))});
+    auto greet = services::greet_protocols(o.greet, std::move(on_served));
+    tcp.push_back({"greet", std::make_unique<net::TcpServer>(runtime, "greet", greet_options, greet.line)});
+    if (greet_web_options) add_websocket("greet", *greet_web_options, greet.message, std::chrono::seconds(0));
   }
   if (which.echo) {
     tcp.push_back({"echo", std::make_unique<net::TcpServer>(runtime, "echo", echo_options,
                                                             services::echo_protocol(o.echo))});
+    if (echo_web_options) {
+      add_websocket("echo", *echo_web_options, services::echo_message_protocol(o.echo),
+                    std::chrono::seconds(o.echo_lines.idle_timeout_s));
+    }
   }
   std::unique_ptr<net::TcpServer> web;
   if (which.chat) {
@@ -217,6 +259,7 @@ int run_servers(const ServeOptions& o, Selection which) {
       // One --max-connections for the chat, whichever door people use.
       web_options.shared_count = tcp.back().server->shared_count();
       auto web_settings = o.web;
+      web_settings.websocket.deflate = !o.no_deflate;
       web_settings.websocket.max_message = o.chat_lines.max_line;
       web_settings.websocket.max_output = o.chat_lines.max_output;
       if (o.chat_lines.idle_timeout_s > 0) {
@@ -233,6 +276,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   }
   std::vector<std::shared_ptr<net::ServiceMetrics>> services;
   for (const auto& named : tcp) services.push_back(named.server->metrics());
+  for (const auto& named : websocket) services.push_back(named.server->metrics());
   if (web) services.push_back(web->metrics());
   if (udp) services.push_back(udp->metrics());
   for (const auto& s : services) registry->add(s);
@@ -244,6 +288,7 @@ int run_servers(const ServeOptions& o, Selection which) {
 
   // Everything is bound: say where.
   for (const auto& [service, server] : tcp) print_listening(service, "tcp", server->local_endpoints());
+  for (const auto& [service, server] : websocket) print_listening(service, "ws", server->local_endpoints());
   if (web) print_listening("chat", "http", web->local_endpoints());
   if (udp) print_listening("udp-echo", "udp", udp->local_endpoints());
   if (metrics) print_listening("metrics", "tcp", metrics->local_endpoints());
@@ -256,6 +301,7 @@ int run_servers(const ServeOptions& o, Selection which) {
     }
   }
   for (auto& named : tcp) named.server->start();
+  for (auto& named : websocket) named.server->start();
   if (web) web->start();
   if (udp) udp->start();
   if (metrics) metrics->start();
@@ -280,10 +326,13 @@ void add_serve_command(CLI::App& app, Action& action) {
   greet->add_option("--message", o.greet.message, "The greeting (sent without a newline, as in the tutorial)")
       ->capture_default_str();
   greet->add_flag("--once", o.once, "Serve one client, then exit (the tutorial's behaviour)");
+  greet->add_option("--web-port", o.greet_web_port,
+                    "Also greet WebSocket clients on this port, any path (0: any free port)");
   greet->footer(
       "Examples:\n"
       "  enchufe serve greet\n"
       "  enchufe serve greet --port 0 --once\n"
+      "  enchufe serve greet --web-port 8082       # also ws://localhost:8082/\n"
       "  enchufe serve greet --host 0.0.0.0 --message 'Hello from the LAN'");
   greet->callback([&action, options] {
     action = [options] { return run_servers(*options, {.greet = true}); };
@@ -296,13 +345,19 @@ void add_serve_command(CLI::App& app, Action& action) {
   echo->add_option("--port", o.echo_port, "TCP port (0: any free port)")->capture_default_str();
   echo->add_option("--prefix", o.echo.prefix, "Put before every reply")->capture_default_str();
   echo->add_option("--quit-word", o.echo.quit_word, "A client sending this is disconnected")->capture_default_str();
+  echo->add_option("--web-port", o.echo_web_port,
+                   "Also echo WebSocket messages on this port, any path (0: any free port)");
+  add_websocket_options(*echo, o, true);
   echo->footer(
       "A message is a line (the reply keeps its \\n or \\r\\n), or bytes without a newline\n"
       "followed by a pause (--partial-delay), as the tutorial's client sends them.\n"
+      "On WebSocket a message is a message: text is answered as text, binary as binary;\n"
+      "--prefix '' makes it an exact echo, as conformance suites expect (docs/web.md).\n"
       "Examples:\n"
       "  enchufe serve echo\n"
       "  enchufe serve echo --port 0 --threads 2\n"
-      "  enchufe serve echo --prefix 'Echo: ' --quit-word quit --idle-timeout 300");
+      "  enchufe serve echo --prefix 'Echo: ' --quit-word quit --idle-timeout 300\n"
+      "  enchufe serve echo --web-port 8081 --prefix ''   # then: enchufe connect ws://localhost:8081/");
   echo->callback([&action, options] {
     action = [options] { return run_servers(*options, {.echo = true}); };
   });
@@ -327,6 +382,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   add_line_options(*chat, o, o.chat_lines, "is refused with an error (the client stays)", false);
   chat->add_option("--port", o.chat_port, "TCP port (0: any free port)")->capture_default_str();
   add_web_options(*chat, o);
+  add_websocket_options(*chat, o, false);
   chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
   chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")
       ->capture_default_str()
@@ -367,6 +423,10 @@ void add_serve_command(CLI::App& app, Action& action) {
   all->add_option("--udp-port", o.udp_port, "UDP port of the UDP echo server")->capture_default_str();
   all->add_option("--chat-port", o.chat_port, "TCP port of the chat server")->capture_default_str();
   add_web_options(*all, o);
+  all->add_option("--echo-web-port", o.echo_web_port,
+                  fmt::format("WebSocket port of the echo server (default {})", kDefaultEchoWebPort));
+  all->add_option("--greet-web-port", o.greet_web_port, "WebSocket port of the greeting server (default: none)");
+  add_websocket_options(*all, o, true);
   all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
   all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
   all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();
@@ -374,7 +434,8 @@ void add_serve_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   all->footer(
       "Examples:\n"
-      "  enchufe serve all                 # 5000 greet, 6000 echo, 7000 udp-echo, 8000 chat, 8080 web\n"
+      "  enchufe serve all                 # 5000 greet, 6000 echo, 7000 udp-echo, 8000 chat,\n"
+      "                                    # 8080 chat web, 8081 echo over WebSocket\n"
       "  enchufe serve all --port 0        # free ports, printed on stdout\n"
       "  enchufe serve all --host 0.0.0.0 --threads 4");
   all->callback([&action, options] {
@@ -386,7 +447,9 @@ void add_serve_command(CLI::App& app, Action& action) {
               "serve all: --port takes only 0 (free ports); use --greet-port, --echo-port, --udp-port, --chat-port");
         }
         o.greet_port = o.echo_port = o.udp_port = o.chat_port = "0";
+        if (o.echo_web_port.empty()) o.echo_web_port = "0";
       }
+      if (o.echo_web_port.empty()) o.echo_web_port = std::string(kDefaultEchoWebPort);
       o.udp.quit_word = o.chat.quit_word = o.echo.quit_word;
       return run_servers(o, {.greet = true, .echo = true, .udp = true, .chat = true});
     };

@@ -10,6 +10,7 @@
 #include "net/asio.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
 
 #include <functional>
 #include <memory>
@@ -41,6 +42,12 @@ class Console {
 
 // The line editor when stdin and stdout are terminals, plain I/O otherwise.
 std::unique_ptr<Console> make_console(asio::io_context& context, std::string prompt);
+
+// A --trace line, through the console so it never garbles the typed line.
+template <typename... Args>
+void trace(Console& console, std::string_view step, fmt::format_string<Args...> format, Args&&... args) {
+  console.notice(fmt::format("[{}] {}", step, fmt::format(format, std::forward<Args>(args)...)));
+}
 
 // For both kinds: write(2) until done, retrying on EINTR.
 void write_all(int fd, std::string_view bytes);

@@ -18,10 +18,13 @@ struct ClientOptions {
   std::chrono::milliseconds udp_timeout{2000};
   bool verbose = false;                     // status lines even when not interactive
   bool trace = false;                       // narrate each socket operation (--trace)
+  std::string path = "/";                   // WebSocket: the request target of ws://HOST:PORT/PATH
+  bool deflate = true;                      // WebSocket: offer permessage-deflate
 };
 
-// Both return the process exit code: 0 ok, 1 on a connection failure.
+// Each returns the process exit code: 0 ok, 1 on a connection failure.
 int run_tcp_client(const ClientOptions& options);
 int run_udp_client(const ClientOptions& options);
+int run_websocket_client(const ClientOptions& options);
 
 }  // namespace enchufe::client

@@ -2,9 +2,9 @@
 // tutorial's echo client would be if it did not wait for each reply.
 
 #include "client/console.hpp"
+#include "client/dial.hpp"
 #include "client/options.hpp"
 #include "net/coroutine.hpp"
-#include "net/endpoint.hpp"
 #include "net/runtime.hpp"
 #include "net/text.hpp"
 
@@ -53,32 +53,7 @@ class TcpClient {
   }
 
  private:
-  bool connect() {
-    const auto addresses = net::resolve(options_.host, false);
-    error_code ec;
-    for (const auto& address : addresses) {
-      socket_.close(ec);
-      if (options_.trace) {
-        trace("1 socket", "a TCP socket ({})", address.is_v6() ? "AF_INET6" : "AF_INET");
-        trace("2 connect", "to {}: the three-way handshake (SYN, SYN-ACK, ACK)...",
-              net::to_string(address, options_.port));
-      }
-      socket_.connect(tcp::endpoint(address, options_.port), ec);
-      if (options_.trace) {
-        trace("2 connect", "{}", ec ? fmt::format("failed: {}", ec.message())
-                                    : fmt::format("connected from {}", net::to_string(socket_.local_endpoint())));
-      }
-      if (!ec) {
-        socket_.set_option(tcp::no_delay(true), ec);
-        if (console_->interactive() || options_.verbose) {
-          console_->notice(fmt::format("connected to {}", net::to_string(address, options_.port)));
-        }
-        return true;
-      }
-    }
-    console_->notice(fmt::format("cannot connect to {}:{}: {}", options_.host, options_.port, ec.message()));
-    return false;
-  }
+  bool connect() { return dial(socket_, options_, *console_); }
 
   void on_line(std::optional<std::string> line) {
     if (!line) {
@@ -154,10 +129,9 @@ class TcpClient {
     }
   }
 
-  // A --trace line, through the console so it never garbles the typed line.
   template <typename... Args>
   void trace(std::string_view step, fmt::format_string<Args...> format, Args&&... args) {
-    console_->notice(fmt::format("[{}] {}", step, fmt::format(format, std::forward<Args>(args)...)));
+    client::trace(*console_, step, format, std::forward<Args>(args)...);
   }
 
   void finish(std::string_view why, int code) {

@@ -126,10 +126,9 @@ class UdpClient {
     co_return true;
   }
 
-  // A --trace line, through the console so it never garbles the typed line.
   template <typename... Args>
   void trace(std::string_view step, fmt::format_string<Args...> format, Args&&... args) {
-    console_->notice(fmt::format("[{}] {}", step, fmt::format(format, std::forward<Args>(args)...)));
+    client::trace(*console_, step, format, std::forward<Args>(args)...);
   }
 
   // Replies that arrived after their timeout belong to earlier lines: show

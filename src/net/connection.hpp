@@ -124,6 +124,8 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   void send(std::initializer_list<std::string_view> pieces) override;
   // The same for a text shared with other connections (not copied).
   void send(SharedText text) override;
+  // A byte stream has no message types: the bytes go as they are.
+  void send_binary(std::initializer_list<std::string_view> pieces) override { send(pieces); }
 
   // Stops reading; what is queued is still delivered, then the connection
   // closes. Safe to call more than once (the first reason wins).

@@ -105,7 +105,8 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
       counters_.add(Counter::messages_in);
       HttpRequest request = parser.release();
       HttpResponse response;
-      if (config_->websocket && path_of(request.target()) == config_->websocket->path) {
+      if (config_->websocket &&
+          (config_->websocket->path.empty() || path_of(request.target()) == config_->websocket->path)) {
         auto refusal = upgrade(request);
         if (!refusal) co_return;  // a WebSocket session owns the connection now
         response = std::move(*refusal);
@@ -204,6 +205,19 @@ Sessions http_sessions(HttpHandler handler, HttpOptions options, std::optional<W
       .refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
                  "Connection: close\r\n\r\nserver full\n",
   };
+}
+
+Sessions websocket_sessions(std::function<std::unique_ptr<MessageProtocol>()> make_protocol,
+                            const WebSocketOptions& options) {
+  return http_sessions({}, {},
+                       WebSocketRoute{
+                           .path = {},
+                           .accept = [make_protocol = std::move(make_protocol)](const HttpRequest&)
+                               -> std::variant<std::unique_ptr<MessageProtocol>, HttpResponse> {
+                             return make_protocol();
+                           },
+                           .options = std::make_shared<const WebSocketOptions>(options),
+                       });
 }
 
 HttpResponse http_response(const HttpRequest& request, http::status status, std::string_view content_type,

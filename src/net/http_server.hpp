@@ -47,14 +47,20 @@ struct WebSocketOptions;  // websocket_session.hpp
 // returns the protocol to run, or the response that refuses it (a foreign
 // Origin, say).
 struct WebSocketRoute {
-  std::string path;  // "/ws"
+  std::string path;  // "/ws"; empty: every path (a WebSocket-only port)
   std::function<std::variant<std::unique_ptr<MessageProtocol>, HttpResponse>(const HttpRequest&)> accept;
   std::shared_ptr<const WebSocketOptions> options;
 };
 
 // What a TcpServer runs to speak HTTP with `handler` (and WebSocket on
-// `websocket`'s path, if given).
+// `websocket`'s path, if given; `handler` may be empty when that route
+// takes every path).
 Sessions http_sessions(HttpHandler handler, HttpOptions options = {}, std::optional<WebSocketRoute> websocket = {});
+
+// A port that speaks only WebSocket, on any path: each upgrade runs a new
+// make_protocol(); a plain request is answered 426 Upgrade Required.
+Sessions websocket_sessions(std::function<std::unique_ptr<MessageProtocol>()> make_protocol,
+                            const WebSocketOptions& options);
 
 // A response to `request` with `body` of `content_type`; HEAD gets the same
 // headers without the body.

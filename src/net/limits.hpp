@@ -69,6 +69,27 @@ inline constexpr auto kHttpRequestTimeout = 10s;
 // costs its memory for at most this long.
 inline constexpr auto kWebSocketIdleTimeout = 60s;
 
+// --max-message: the largest WebSocket message an echo client may send (a
+// bigger one is refused with close code 1009). Beast holds a message whole
+// before handing it over, so this bounds what one client can make us hold;
+// 1 MiB carries any chat line or test payload, and --max-message raises it
+// (16 MiB for conformance suites).
+inline constexpr std::size_t kWebSocketMaxMessage = 1024 * 1024;
+
+// permessage-deflate (RFC 7692): each negotiating client keeps a compressor
+// and a decompressor for the life of its connection (context takeover is what
+// makes chat lines compress). zlib's defaults (15 window bits, memLevel 8)
+// cost about 256 KiB of compressor per client; 11 bits (a 2 KiB window) and
+// memLevel 4 cost tens of KiB and still catch the repetition inside and
+// between chat lines. The client's own window is negotiated down to the
+// same 11 bits when it offers that (browsers do); docs/web.md has the
+// measured cost.
+inline constexpr int kDeflateWindowBits = 11;
+inline constexpr int kDeflateMemLevel = 4;
+// Messages shorter than this go uncompressed: a deflate block's overhead
+// would eat the gain.
+inline constexpr std::size_t kDeflateMinBytes = 64;
+
 // The largest UDP payload: 65,535 minus the IPv4 (20) and UDP (8) headers.
 inline constexpr std::size_t kMaxUdpPayloadV4 = 65'507;
 // IPv6 has no header inside the 65,535 payload-length field.

@@ -39,6 +39,9 @@ class MessageLink {
   virtual void send(std::initializer_list<std::string_view> pieces) = 0;
   // The same for a message shared with other clients (not copied).
   virtual void send(SharedText message) = 0;
+  // Queues one binary message (a WebSocket binary frame). A transport
+  // without message types (a line connection) sends the bytes as they are.
+  virtual void send_binary(std::initializer_list<std::string_view> pieces) = 0;
   // Stops reading; what is queued is still delivered, then the link closes.
   // Safe to call more than once (the first reason wins).
   virtual void close_after_flush(CloseReason reason) = 0;
@@ -54,6 +57,9 @@ class MessageProtocol {
   virtual ~MessageProtocol() = default;
   virtual void on_open(MessageLink& link) = 0;
   virtual void on_message(MessageLink& link, std::string_view text) = 0;
+  // A binary message (WebSocket only). By default the client is closed with
+  // bad_input: a text service cannot read it (1003 on a WebSocket).
+  virtual void on_binary(MessageLink& link, std::string_view bytes) { link.close_after_flush(CloseReason::bad_input); }
   // About to close (idle timeout, shutdown, ...): a goodbye sent now is
   // still delivered.
   virtual void on_closing(MessageLink& link, CloseReason reason) {}

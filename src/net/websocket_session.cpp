@@ -1,16 +1,19 @@
 #include "net/websocket_session.hpp"
 
 #include "net/coroutine.hpp"
+#include "net/gathering_socket.hpp"
 #include "net/log.hpp"
 #include "net/metrics.hpp"
+#include "net/text.hpp"
+#include "net/trace.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include <deque>
-#include <limits>
+#include <array>
+#include <span>
 
 namespace enchufe::net {
 
@@ -47,6 +50,27 @@ CloseReason reason_for(const error_code& ec) {
   return CloseReason::io_error;
 }
 
+// permessage-deflate as offered by this server (see limits.hpp for why
+// these windows).
+websocket::permessage_deflate deflate_options(bool enabled) {
+  websocket::permessage_deflate pmd;
+  pmd.server_enable = enabled;
+  pmd.server_max_window_bits = limits::kDeflateWindowBits;
+  pmd.client_max_window_bits = limits::kDeflateWindowBits;
+  pmd.memLevel = limits::kDeflateMemLevel;
+  pmd.msg_size_threshold = limits::kDeflateMinBytes;
+  return pmd;
+}
+
+std::string_view frame_name(websocket::frame_type kind) {
+  switch (kind) {
+    case websocket::frame_type::ping: return "ping";
+    case websocket::frame_type::pong: return "pong";
+    case websocket::frame_type::close: return "close";
+  }
+  return "control";
+}
+
 class WebSocketSession final : public LoopMember,
                                public MessageLink,
                                public std::enable_shared_from_this<WebSocketSession> {
@@ -61,22 +85,36 @@ class WebSocketSession final : public LoopMember,
         max_output_(options.max_output),
         counters_(context_->metrics->loop(loop.index())),
         id_(next_client_id()),
-        wake_(loop.executor()) {
+        drained_(loop.executor()) {
     loop_.members().add(*this);
     context_->active->fetch_add(1, std::memory_order_relaxed);
     // Chat lines are small and latency matters: no Nagle delay, as on the
     // line connections.
     error_code ignored;
-    ws_.next_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+    ws_.next_layer().next_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
     const auto never = websocket::stream_base::none();
     ws_.set_option(websocket::stream_base::timeout{
         options.handshake_timeout,
         options.idle_timeout.count() > 0 ? websocket::stream_base::duration(options.idle_timeout) : never,
         options.idle_timeout.count() > 0});
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& response) { response.set(beast::http::field::server, "enchufe"); }));
+    ws_.set_option(websocket::stream_base::decorator([this](websocket::response_type& response) {
+      response.set(beast::http::field::server, "enchufe");
+      if (trace::on()) trace_response(response);
+    }));
+    ws_.set_option(deflate_options(options.deflate));
     ws_.read_message_max(options.max_message);
     ws_.auto_fragment(false);
+    ws_.next_layer().on_drained([this] {
+      if (reader_paused_) drained_.cancel();
+    });
+    if (trace::on()) {
+      ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+        trace_step("5 recv", "{} frame, FIN, masked, {} bytes{}", frame_name(kind), payload.size(),
+                   kind == websocket::frame_type::close
+                       ? fmt::format(": code {} {}", ws_.reason().code, ws_.reason().reason.c_str())
+                       : payload.empty() ? std::string() : fmt::format(": {}", preview(payload)));
+      });
+    }
   }
 
   ~WebSocketSession() {
@@ -95,19 +133,9 @@ class WebSocketSession final : public LoopMember,
 
   std::uint64_t id() const override { return id_; }
 
-  void send(std::initializer_list<std::string_view> pieces) override {
-    std::string message;
-    for (auto piece : pieces) message += piece;
-    send(std::make_shared<const std::string>(std::move(message)));
-  }
-
-  void send(SharedText message) override {
-    if (state_ == State::broken) return;
-    owed_ += message->size();
-    queue_.push_back(std::move(message));
-    wake_writer();
-    if (max_output_ > 0 && owed_ > max_output_) watch_backlog();
-  }
+  void send(std::initializer_list<std::string_view> pieces) override { frame(pieces, false); }
+  void send(SharedText message) override { frame({*message}, false); }
+  void send_binary(std::initializer_list<std::string_view> pieces) override { frame(pieces, true); }
 
   void close_after_flush(CloseReason reason) override {
     if (state_ != State::open) return;
@@ -115,7 +143,8 @@ class WebSocketSession final : public LoopMember,
     if (state_ != State::open) return;  // the goodbye itself overflowed max_output
     state_ = State::closing;
     reason_ = reason;
-    wake_writer();
+    // Everything owed is framed already: the close frame goes behind it.
+    spawn(loop_.executor(), [self = shared_from_this()] { return self->close_handshake(); });
   }
 
   // ---- LoopMember ----
@@ -132,6 +161,7 @@ class WebSocketSession final : public LoopMember,
   enum class State { open, closing, broken };
 
   asio::awaitable<void> run(HttpRequest request) {
+    if (trace::on()) trace_request(request);
     auto [ec] = co_await ws_.async_accept(request, use_tuple);
     if (ec) {
       // Beast has answered a malformed upgrade with 400 already.
@@ -143,9 +173,9 @@ class WebSocketSession final : public LoopMember,
     opened_ = true;
     protocol_->on_open(*this);
     if (shutdown_pending_ || loop_.stopping()) close_after_flush(CloseReason::server_shutdown);
-    spawn(loop_.executor(), [self = shared_from_this()] { return self->writer(); });
     co_await read_loop();
     protocol_->on_close(*this, reason_);
+    if (trace::on()) trace_step("6 close", "socket closed");
     log::at(connected_level(), context("closed"), "closed {}: {}{}", peer_, describe(reason_),
             error_ ? fmt::format(" ({})", error_.message()) : std::string());
   }
@@ -159,98 +189,85 @@ class WebSocketSession final : public LoopMember,
           if (reason_ != CloseReason::peer_closed) error_ = ec;
         }
         state_ = State::broken;
-        wake_writer();  // it ends
+        if (trace::on()) trace_step("5 recv", "the connection ended: {}", ec.message());
         co_return;
       }
       counters_.add(Counter::messages_in);
       counters_.add(Counter::bytes_in, n);
+      const std::string_view data{static_cast<const char*>(buffer_.data().data()), buffer_.size()};
+      if (trace::on()) trace_message("5 recv", ws_.got_text(), data, "masked");
       if (state_ == State::open) {
         if (ws_.got_text()) {
-          protocol_->on_message(*this, {static_cast<const char*>(buffer_.data().data()), buffer_.size()});
+          protocol_->on_message(*this, data);
         } else {
-          close_after_flush(CloseReason::bad_input);  // binary: this service speaks text
+          protocol_->on_binary(*this, data);
         }
       }
       buffer_.clear();
+      if (max_output_ == 0) co_await wait_while_owing();
     }
   }
 
-  // Drains the queue, one frame per message (Beast writes a message per
-  // call), then sleeps on wake_ until there is more; sends the close frame
-  // once everything owed is out.
-  asio::awaitable<void> writer() {
-    while (state_ != State::broken) {
-      if (!queue_.empty()) {
-        const SharedText message = std::move(queue_.front());
-        queue_.pop_front();
-        auto [ec, n] = co_await ws_.async_write(asio::buffer(*message), use_tuple);
-        if (state_ == State::broken) co_return;  // cut meanwhile: close_now() dropped what was owed
-        owed_ -= message->size();
-        if (ec) {
-          close_now(reason_for(ec));
-          co_return;
-        }
-        ++writes_done_;
-        counters_.add(Counter::messages_out);
-        counters_.add(Counter::bytes_out, message->size());
-        continue;
-      }
-      if (state_ == State::closing) {
-        // The reader sees the client's answer (or Beast's timeout) and ends.
-        co_await ws_.async_close(websocket::close_reason(close_code_for(reason_), describe(reason_)), use_tuple);
-        co_return;
-      }
-      wake_.expires_at(Clock::time_point::max());
-      writer_waiting_ = true;
-      co_await wake_.async_wait(use_tuple);
-      writer_waiting_ = false;
+  // Back-pressure: a client that does not take its replies is not read
+  // (so the kernel's window stops it) until they drain.
+  asio::awaitable<void> wait_while_owing() {
+    auto& socket = ws_.next_layer();
+    while (state_ == State::open && socket.owed() > limits::kOutputHighWater) {
+      socket.flush_now();  // what this reader deferred must not wait for it
+      if (socket.owed() <= limits::kOutputHighWater) break;
+      drained_.expires_at(Clock::time_point::max());
+      reader_paused_ = true;
+      co_await drained_.async_wait(use_tuple);
+      reader_paused_ = false;
     }
   }
 
-  void wake_writer() {
-    if (writer_waiting_) wake_.cancel();
-  }
-
-  // Like Redis's client-output-buffer-limit: a client that owes more than
-  // max_output is cut, so the others never wait for it. Unlike a line
-  // connection, which hands a whole burst to the socket in one write, the
-  // writer sends one message per loop turn (a Beast write is one message),
-  // so a burst can outgrow the bound while the socket would take it all.
-  // So, as Redis's soft and hard limits: over the bound, a client is cut
-  // when its socket takes nothing for kStalledTurns turns of the loop (a
-  // write's completion may queue behind the burst for a turn or two), or
-  // when it stays over for kSoftLimitTime; at kHardLimitFactor times the
-  // bound it is cut at once. (A writer that gathers messages into one write
-  // would make this the line connection's simple rule: see docs/web.md.)
-  static constexpr int kStalledTurns = 3;
-  static constexpr auto kSoftLimitTime = std::chrono::seconds(10);
-  static constexpr std::size_t kHardLimitFactor = 16;
-
-  void watch_backlog() {
-    if (owed_ > kHardLimitFactor * max_output_) {
-      close_now(CloseReason::too_slow);
+  // Frames one message into the gathering socket, which sends it (with
+  // whatever else this turn queues) once the current handler returns.
+  void frame(std::initializer_list<std::string_view> pieces, bool binary) {
+    if (state_ == State::broken || close_started_) return;
+    std::array<asio::const_buffer, 4> buffers;
+    std::size_t count = 0, size = 0;
+    for (const auto piece : pieces) {
+      buffers.at(count++) = asio::buffer(piece);
+      size += piece.size();
+    }
+    ws_.binary(binary);
+    error_code ec;
+    ws_.write(std::span(buffers.data(), count), ec);
+    if (ec) {
+      close_now(reason_for(ec));
       return;
     }
-    if (backlog_watched_) return;
-    backlog_watched_ = true;
-    over_since_ = Clock::now();
-    post_backlog_check(writes_done_, kStalledTurns);
+    counters_.add(Counter::messages_out);
+    counters_.add(Counter::bytes_out, size);
+    if (trace::on()) {
+      std::string text;
+      for (const auto piece : pieces) text += piece;
+      trace_message("5 send", !binary, text, "unmasked");
+    }
+    if (max_output_ > 0 && ws_.next_layer().owed() > max_output_) cut_if_not_reading();
   }
 
-  void post_backlog_check(std::uint64_t writes_then, int turns_left) {
-    asio::post(loop_.executor(), [self = shared_from_this(), writes_then, turns_left] {
-      if (self->state_ == State::broken || self->owed_ <= self->max_output_) {
-        self->backlog_watched_ = false;
-      } else if (Clock::now() - self->over_since_ > kSoftLimitTime) {
-        self->close_now(CloseReason::too_slow);
-      } else if (self->writes_done_ != writes_then) {
-        self->post_backlog_check(self->writes_done_, kStalledTurns);  // moving: keep watching
-      } else if (turns_left > 1) {
-        self->post_backlog_check(writes_then, turns_left - 1);
-      } else {
-        self->close_now(CloseReason::too_slow);
-      }
-    });
+  // Like Redis's client-output-buffer-limit: a client owing more than
+  // max_output is cut, so the others never wait for it. A burst is only too
+  // much if the socket will not take it: offer it first, as Connection does.
+  void cut_if_not_reading() {
+    auto& socket = ws_.next_layer();
+    socket.flush_now();
+    if (socket.owed() <= max_output_) return;
+    log::at(log::Level::info, context("too_slow"), "{} owes {} bytes, over the output limit; disconnecting", peer_,
+            socket.owed());
+    close_now(CloseReason::too_slow);
+  }
+
+  // The closing handshake; the reader sees the client's answer (or Beast's
+  // timeout) and ends the session.
+  asio::awaitable<void> close_handshake() {
+    close_started_ = true;
+    const websocket::close_reason why(close_code_for(reason_), describe(reason_));
+    if (trace::on()) trace_step("5 send", "close frame, FIN, unmasked: code {} {}", why.code, why.reason.c_str());
+    co_await ws_.async_close(why, use_tuple);
   }
 
   // Drops what is owed and the connection: for a client that does not read,
@@ -259,11 +276,44 @@ class WebSocketSession final : public LoopMember,
     if (state_ == State::broken) return;
     if (state_ == State::open) reason_ = reason;
     state_ = State::broken;
-    queue_.clear();
-    owed_ = 0;
     error_code ignored;
-    ws_.next_layer().close(ignored);  // ends both coroutines' operations
-    wake_writer();
+    ws_.next_layer().next_layer().close(ignored);  // ends the reader's and any writer's operation
+    if (reader_paused_) drained_.cancel();
+  }
+
+  // ---- --trace ----
+
+  template <typename... Args>
+  void trace_step(std::string_view step, fmt::format_string<Args...> f, Args&&... args) const {
+    trace::step(context("trace"), step, f, std::forward<Args>(args)...);
+  }
+
+  void trace_request(const HttpRequest& request) const {
+    trace_step("ws upgrade", "{} {} from {}: Upgrade: {}, Sec-WebSocket-Version: {}, Sec-WebSocket-Extensions: {}",
+               std::string_view(request.method_string()), std::string_view(request.target()), peer_,
+               std::string_view(request[beast::http::field::upgrade]),
+               std::string_view(request[beast::http::field::sec_websocket_version]),
+               field_or_none(request, beast::http::field::sec_websocket_extensions));
+  }
+
+  void trace_response(const websocket::response_type& response) const {
+    trace_step("ws upgrade", "answered {} {}; Sec-WebSocket-Accept: {}, Sec-WebSocket-Extensions: {}",
+               response.result_int(), std::string_view(response.reason()),
+               std::string_view(response[beast::http::field::sec_websocket_accept]),
+               field_or_none(response, beast::http::field::sec_websocket_extensions));
+  }
+
+  template <typename Message>
+  static std::string_view field_or_none(const Message& message, beast::http::field field) {
+    const auto value = message[field];
+    return value.empty() ? std::string_view("none") : std::string_view(value);
+  }
+
+  // Beast hands over whole messages: a message sent in fragments shows here
+  // as one.
+  void trace_message(std::string_view step, bool text, std::string_view data, std::string_view masking) const {
+    trace_step(step, "{} message, FIN, {}, {} bytes: {}", text ? "text" : "binary", masking, data.size(),
+               preview(data));
   }
 
   log::Level connected_level() const {
@@ -274,7 +324,7 @@ class WebSocketSession final : public LoopMember,
   }
 
   Loop& loop_;
-  websocket::stream<TcpSocket> ws_;
+  websocket::stream<GatheringSocket> ws_;
   std::string peer_;
   std::shared_ptr<ServerContext> context_;
   std::unique_ptr<MessageProtocol> protocol_;
@@ -283,15 +333,11 @@ class WebSocketSession final : public LoopMember,
   const std::uint64_t id_;
 
   beast::flat_buffer buffer_;
-  std::deque<SharedText> queue_;
-  std::size_t owed_ = 0;  // queued bytes and the message being written
-  Timer wake_;
-  bool writer_waiting_ = false;
-  std::uint64_t writes_done_ = 0;  // progress, for the backlog check
-  bool backlog_watched_ = false;
-  Clock::time_point over_since_;  // when owed_ went over max_output
+  Timer drained_;  // wakes a reader paused on back-pressure
+  bool reader_paused_ = false;
 
   State state_ = State::open;
+  bool close_started_ = false;  // the close frame is framed: nothing may follow it
   CloseReason reason_ = CloseReason::peer_closed;
   error_code error_;
   bool opened_ = false;  // the handshake succeeded and on_open ran

@@ -23,9 +23,13 @@ namespace enchufe::net {
 
 struct WebSocketOptions {
   // Largest message a client may send; a bigger one closes with 1009.
-  std::size_t max_message = 4 * 1024;
-  // Bytes a client may owe before it is cut as too slow.
-  std::size_t max_output = 1 << 20;
+  std::size_t max_message = limits::kWebSocketMaxMessage;
+  // Bytes a client may owe before it is cut as too slow. Zero: it is not
+  // read while it owes more than limits::kOutputHighWater (back-pressure).
+  std::size_t max_output = 0;
+  // Offer permessage-deflate (RFC 7692), with the bounded windows of
+  // limits::kDeflateWindowBits and kDeflateMemLevel.
+  bool deflate = true;
   // With nothing received (pongs count) for half of this, the server pings;
   // with still nothing by the end, it closes. Zero: never.
   std::chrono::milliseconds idle_timeout = limits::kWebSocketIdleTimeout;
