@@ -130,6 +130,51 @@ for key, name in web_peers:
                  f"| {num(closed.get('missing'))} / {num(paced.get('missing'))} |")
 lines.append("")
 
+# Echo over WebSocket: our echo server's WebSocket port, the Node.js ws
+# peer, and the same server's TCP port under the same load; then what
+# permessage-deflate costs an idle connection and a message.
+wsecho_peers = [("enchufe", "enchufe serve echo, WebSocket (--web-port)"),
+                ("node", "Node.js + ws (bench/peers/ws_echo.mjs)"),
+                ("tcp", "enchufe serve echo, TCP (reference)")]
+wsecho = {(p, key): get(f"wsecho-p{p}-{key}", "replies_per_s") for p in (1, 16) for key, _ in wsecho_peers}
+lines += ["## WebSocket echo and permessage-deflate", "",
+          "50 connections, each request one WebSocket text message and each reply one message (`enchufe bench "
+          "echo --ws`, the messages of a pipelined batch in one write); the TCP row is the same server's TCP port "
+          "under the same load. Ratios are our WebSocket row over the row's.", "",
+          "| server | msg/s, pipeline 1 | ratio | p50 µs | p99 µs | msg/s, pipeline 16 | ratio |",
+          "|---|---|---|---|---|---|---|"]
+for key, name in wsecho_peers:
+    own = key == "enchufe"
+    lines.append(f"| {name} | {num(wsecho[1, key])} | {'—' if own else ratio(wsecho[1, 'enchufe'], wsecho[1, key])} "
+                 f"| {num(get(f'wsecho-p1-{key}', 'latency_us', 'p50'))} | {num(get(f'wsecho-p1-{key}', 'latency_us', 'p99'))} "
+                 f"| {num(wsecho[16, key])} | {'—' if own else ratio(wsecho[16, 'enchufe'], wsecho[16, key])} |")
+idle_ws = {(hello, d): load(f"deflate-idle-{hello}-{d}") or {} for hello in ("none", "line") for d in ("on", "off")}
+deflate_echo = {d: load(f"deflate-echo-{d}") or {} for d in ("on", "off")}
+lines += ["", "permessage-deflate: the same client offers it (`ws` on Node.js for the idle connections, Beast in "
+          "`bench echo --ws --deflate` for the messages); the server accepts it, or not (`--no-deflate`). "
+          "\"accepted\" counts the upgrades whose answer took the offer.", "",
+          "| | deflate on | deflate off | on − off |", "|---|---|---|---|"]
+for hello, what in (("none", "just upgraded"), ("line", "after one 200-byte chat line each")):
+    on, off = idle_ws[hello, "on"], idle_ws[hello, "off"]
+    b_on, b_off = on.get("server_bytes_per_connection"), off.get("server_bytes_per_connection")
+    lines.append(f"| server RSS per idle WebSocket, {what} (2,000 held; accepted {num(on.get('deflate_accepted'))} / "
+                 f"{num(off.get('deflate_accepted'))}), bytes | {num(b_on)} | {num(b_off)} "
+                 f"| {num(b_on - b_off if b_on is not None and b_off is not None else None)} |")
+e_on, e_off = deflate_echo["on"].get("replies_per_s"), deflate_echo["off"].get("replies_per_s")
+lines.append(f"| echo of a 200-byte chat line, 50 connections (accepted {num(deflate_echo['on'].get('deflate_accepted'))} / "
+             f"{num(deflate_echo['off'].get('deflate_accepted'))}), msg/s | {num(e_on)} | {num(e_off)} "
+             f"| {num((e_on / e_off - 1) * 100 if e_on and e_off else None)}% |")
+
+
+def wire_bytes(run):  # bytes on the wire (frames, both ways) per request and its reply
+    return (run["bytes_sent"] + run["bytes_received"]) / run["replies"] if run.get("replies") else None
+
+
+lines += [f"| the same: p99 µs | {num((deflate_echo['on'].get('latency_us') or {}).get('p99'))} "
+          f"| {num((deflate_echo['off'].get('latency_us') or {}).get('p99'))} | |",
+          f"| the same: bytes on the wire per message and its reply | {num(wire_bytes(deflate_echo['on']))} "
+          f"| {num(wire_bytes(deflate_echo['off']))} | |", ""]
+
 half_ours, half_redis = get("half-enchufe", "latency_us", "p99"), get("half-redis", "latency_us", "p99")
 threads1 = get("echo-c50-p1-threads", "replies_per_s")
 threads16 = get("echo-c50-p16-threads", "replies_per_s")
@@ -155,6 +200,13 @@ lines += ["## Targets", "", "| target | measured | |", "|---|---|---|",
           f"{verdict(web_rate['enchufe'] / web_rate['node'] if web_rate['enchufe'] and web_rate['node'] else None, 3.0)} |",
           f"| web fan-out p99 < the ws peer's (paced, same rate) | {num(web_p99['enchufe'])} µs vs {num(web_p99['node'])} µs | "
           f"{'n/a' if web_p99['enchufe'] is None or web_p99['node'] is None else ('met' if web_p99['enchufe'] < web_p99['node'] else 'missed')} |",
+          f"| WebSocket echo, 50 connections: ≥ 2× the Node.js ws peer's msg/s | "
+          f"{ratio(wsecho[1, 'enchufe'], wsecho[1, 'node'])} (p1), {ratio(wsecho[16, 'enchufe'], wsecho[16, 'node'])} (p16) | "
+          f"{verdict(min(wsecho[1, 'enchufe'] / wsecho[1, 'node'], wsecho[16, 'enchufe'] / wsecho[16, 'node']) if all(wsecho[p, k] for p in (1, 16) for k in ('enchufe', 'node')) else None, 2.0)} |",
+          f"| WebSocket echo ≥ 70% of our TCP echo (msg/s) | "
+          f"{num(wsecho[1, 'enchufe'] / wsecho[1, 'tcp'] * 100 if wsecho[1, 'enchufe'] and wsecho[1, 'tcp'] else None)}% (p1), "
+          f"{num(wsecho[16, 'enchufe'] / wsecho[16, 'tcp'] * 100 if wsecho[16, 'enchufe'] and wsecho[16, 'tcp'] else None)}% (p16) | "
+          f"{verdict(min(wsecho[1, 'enchufe'] / wsecho[1, 'tcp'], wsecho[16, 'enchufe'] / wsecho[16, 'tcp']) if all(wsecho[p, k] for p in (1, 16) for k in ('enchufe', 'tcp')) else None, 0.7)} |",
           f"| web fan-out ≥ 60% of our TCP fan-out (deliveries/s) | "
           f"{num(web_rate['enchufe'] / web_rate['tcp'] * 100 if web_rate['enchufe'] and web_rate['tcp'] else None)}% | "
           f"{verdict(web_rate['enchufe'] / web_rate['tcp'] if web_rate['enchufe'] and web_rate['tcp'] else None, 0.6)} |",

@@ -1,22 +1,24 @@
-// `bench echo` and `bench bulk`: TCP request/reply over many connections.
+// `bench echo` and `bench bulk`: request/reply over many connections, TCP
+// lines or (echo --ws) WebSocket messages.
 //
 // Each connection writes `pipeline` requests at once (one write), then reads
-// until it has that many reply lines, parsing them in place from its own
+// until it has that many replies, parsing them in place from its own
 // buffer; the latency of a reply is the time from that write to the read
 // that completed the reply. Requests are rendered into a buffer reserved at
 // setup, so nothing is allocated per request.
 
+#include "bench/echo_client.hpp"
 #include "bench/engine.hpp"
 #include "bench/line_buffer.hpp"
 #include "bench/modes.hpp"
 #include "bench/text.hpp"
+#include "bench/ws_echo.hpp"
 #include "net/coroutine.hpp"
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
 
 #include "net/asio.hpp"
 
-#include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include <utility>
@@ -31,61 +33,30 @@ constexpr std::size_t kMaxReplyBuffer = 64u << 20;
 constexpr std::size_t kMaxPacedInFlight = 4096;
 constexpr std::uint64_t kMaxPacedBatch = 64;
 
-struct EchoShared {
-  asio::ip::tcp::endpoint target;
-  RequestTemplate request;
-  std::string reply_prefix;
-  bool check = false;
-  std::size_t pipeline = 1;
-  const std::atomic<bool>* stop = nullptr;
-  // Paced (--rate): requests per second per connection, and when the clock
-  // started; 0: closed loop.
-  double per_conn_rate = 0;
-  std::size_t connections = 1;
-  std::uint64_t start_ns = 0;
-};
-
-class EchoConn {
+class EchoConn final : public EchoClient {
  public:
   EchoConn(Worker& w, const EchoShared& s, std::uint64_t id, std::uint64_t quota)
-      : w_(w), s_(s), id_(id), quota_(quota), socket_(w.executor()), write_done_(w.executor()),
-        in_(initial_input_bytes(s), kMaxReplyBuffer), wake_(w.executor()) {
+      : w_(w), s_(s), id_(id), quota_(quota), socket_(w.executor()), writer_(socket_),
+        batch_(s.request, id, s.per_conn_rate > 0 ? 1 : s.pipeline), in_(initial_input_bytes(s), kMaxReplyBuffer),
+        wake_(w.executor()) {
     if (s.per_conn_rate > 0) {
       due_.resize(kMaxPacedInFlight);
       seq_.resize(kMaxPacedInFlight);
       // Room for a full batch of small requests; large ones grow it once.
       out_.reserve(std::min<std::size_t>(kMaxPacedBatch * s.request.max_length(), 1u << 20));
       expected_.reserve(s.reply_prefix.size() + s.request.max_length());
-      return;
-    }
-    out_.reserve(s.pipeline * s.request.max_length());
-    starts_.reserve(s.pipeline + 1);
-    if (!s.request.has_placeholders()) {
-      // The same bytes every time: rendered once.
-      for (std::size_t i = 0; i < s.pipeline; ++i) {
-        starts_.push_back(out_.size());
-        s.request.render(out_, id, 0);
-      }
-      starts_.push_back(out_.size());
-      constant_ = true;
     }
   }
 
-  asio::awaitable<bool> setup() {
-    auto [ec] = co_await socket_.async_connect(s_.target, net::use_tuple);
-    if (ec) {
-      ++w_.tally.connect_errors;
-      w_.error(fmt::format("connection {}: connect: {}", id_, ec.message()));
-      Live::bump(w_.live.failed);
-      co_return false;
-    }
-    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  asio::awaitable<bool> setup() override {
+    if (!co_await connect_to(w_, socket_, s_.target, id_)) co_return false;
+    error_code ec;
     socket_.non_blocking(true, ec);
     Live::bump(w_.live.ready);
     co_return true;
   }
 
-  asio::awaitable<void> run() {
+  asio::awaitable<void> run() override {
     if (!w_.gate_open()) co_await w_.gate().async_wait(net::use_tuple);
     if (s_.per_conn_rate > 0) {
       co_await run_paced();
@@ -97,32 +68,32 @@ class EchoConn {
         if (sent_ >= quota_) break;
         n = static_cast<std::size_t>(std::min<std::uint64_t>(n, quota_ - sent_));
       }
-      if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
-      if (write_error_) {
-        fail_io("write", write_error_, 0);
+      if (writer_.pending()) co_await writer_.async_wait(net::use_tuple);
+      if (writer_.error()) {
+        fail_io("write", writer_.error(), 0);
         break;
       }
-      render(n);
+      batch_.render(n, sent_);
       const std::uint64_t t0 = now_ns();
-      if (!write_batch(n)) break;
+      if (!write_batch(batch_.bytes(), n)) break;
       sent_ += n;
       if (!co_await read_replies(n, t0)) break;
     }
-    if (write_pending_) {
+    if (writer_.pending()) {
       error_code ignored;
       socket_.cancel(ignored);
-      co_await write_done_.async_wait(net::use_tuple);
+      co_await writer_.async_wait(net::use_tuple);
     }
     error_code ignored;
     socket_.close(ignored);
     Live::bump(w_.live.finished);
   }
 
-  void abort() {
+  void abort() override {
     aborted_ = true;
     error_code ignored;
     socket_.close(ignored);
-    write_done_.cancel();
+    writer_.abort();
     wake_.cancel();
   }
 
@@ -163,9 +134,9 @@ class EchoConn {
         sender_waiting_ = false;
         continue;
       }
-      if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
-      if (write_error_) {
-        fail_io("write", write_error_, std::exchange(in_flight_, 0));
+      if (writer_.pending()) co_await writer_.async_wait(net::use_tuple);
+      if (writer_.error()) {
+        fail_io("write", writer_.error(), std::exchange(in_flight_, 0));
         broken_ = true;
         break;
       }
@@ -178,15 +149,14 @@ class EchoConn {
         ++in_flight_;
         s_.request.render(out_, id_, sent_ + i);
       }
-      batch_bytes_ = out_.size();
-      if (!write_batch(static_cast<std::size_t>(n))) {
+      if (!write_batch(out_, static_cast<std::size_t>(n))) {
         in_flight_ -= n;  // counted as unanswered by write_batch
         broken_ = true;
         break;
       }
       sent_ += n;
     }
-    if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
+    if (writer_.pending()) co_await writer_.async_wait(net::use_tuple);
     sender_done_ = true;
     // A reader waiting for replies that are all in wakes up to finish.
     if (in_flight_ == 0 && reader_waiting_) {
@@ -221,7 +191,7 @@ class EchoConn {
     wake_.cancel();
     w_.tally.unanswered += in_flight_;
     // The sender may still be in a write; it sees broken_ and ends.
-    if (write_pending_) co_await write_done_.async_wait(net::use_tuple);
+    if (writer_.pending()) co_await writer_.async_wait(net::use_tuple);
     error_code ignored;
     socket_.close(ignored);
     Live::bump(w_.live.finished);
@@ -248,48 +218,14 @@ class EchoConn {
     w_.error(fmt::format("connection {}: expected {}, got {}", id_, preview(expected_), preview(line)));
   }
 
-  void render(std::size_t n) {
-    if (constant_) {
-      batch_bytes_ = starts_[n];
-      return;
-    }
-    out_.clear();
-    starts_.clear();
-    for (std::size_t i = 0; i < n; ++i) {
-      starts_.push_back(out_.size());
-      s_.request.render(out_, id_, sent_ + i);
-    }
-    starts_.push_back(out_.size());
-    batch_bytes_ = out_.size();
-  }
-
-  // Writes what the socket takes now; the rest (rare: a full socket) goes
-  // out in the background while replies are read, so a large pipeline cannot
-  // deadlock against a server that stops reading until we read.
-  bool write_batch(std::size_t n) {
-    std::size_t off = 0;
-    error_code ec;
-    while (off < batch_bytes_) {
-      const std::size_t written = socket_.write_some(asio::buffer(out_.data() + off, batch_bytes_ - off), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-      if (ec) {
-        fail_io("write", ec, n);
-        return false;
-      }
-      off += written;
+  // `n` requests, in `bytes` (which stay put until the write is done).
+  bool write_batch(std::string_view bytes, std::size_t n) {
+    if (const error_code ec = writer_.write(bytes)) {
+      fail_io("write", ec, n);
+      return false;
     }
     w_.tally.requests += n;
-    w_.tally.bytes_out += batch_bytes_;
-    if (off < batch_bytes_) {
-      write_pending_ = true;
-      write_done_.expires_at(Clock::time_point::max());
-      asio::async_write(socket_, asio::buffer(out_.data() + off, batch_bytes_ - off),
-                        [this](error_code ec, std::size_t) {
-                          write_pending_ = false;
-                          if (ec && !aborted_) write_error_ = ec;
-                          write_done_.cancel();
-                        });
-    }
+    w_.tally.bytes_out += bytes.size();
     return true;
   }
 
@@ -305,8 +241,8 @@ class EchoConn {
         ++got;
       }
       if (got == n) break;
-      if (write_error_) {
-        fail_io("write", write_error_, n - got);
+      if (writer_.error()) {
+        fail_io("write", writer_.error(), n - got);
         co_return false;
       }
       const auto space = in_.space();
@@ -344,29 +280,11 @@ class EchoConn {
 
   void on_reply(std::string_view line, std::size_t i, std::uint64_t latency) {
     w_.latency.record(latency);
-    if (!s_.check) return;
-    const std::string_view request(out_.data() + starts_[i], starts_[i + 1] - starts_[i]);
-    const std::string_view prefix = s_.reply_prefix;
-    if (line.size() == prefix.size() + request.size() && line.starts_with(prefix) &&
-        line.substr(prefix.size()) == request) {
-      return;
-    }
-    ++w_.tally.mismatches;
-    w_.error(fmt::format("connection {}: sent {}, expected {}, got {}", id_, preview(request),
-                         preview(std::string(prefix) + std::string(request)), preview(line)));
+    if (s_.check) check_reply(w_, id_, s_.reply_prefix, batch_.request(i), line);
   }
 
   void fail_io(std::string_view what, const error_code& ec, std::size_t unanswered) {
-    w_.tally.unanswered += unanswered;
-    if (aborted_) return;  // the run ended with these in flight
-    if (ec == asio::error::eof) {
-      ++w_.tally.closed;
-      w_.error(fmt::format("connection {}: closed by the server with {} request{} unanswered", id_, unanswered,
-                           unanswered == 1 ? "" : "s"));
-    } else {
-      ++w_.tally.io_errors;
-      w_.error(fmt::format("connection {}: {}: {}", id_, what, ec.message()));
-    }
+    count_failure(w_, id_, aborted_, what, ec, ec == asio::error::eof, "", unanswered);
   }
 
   Worker& w_;
@@ -375,18 +293,14 @@ class EchoConn {
   std::uint64_t quota_;  // 0: until stopped
   std::uint64_t sent_ = 0;
   TcpSocket socket_;
-  Timer write_done_;
-  bool write_pending_ = false;
-  error_code write_error_;
+  BatchWriter writer_;
   bool aborted_ = false;
-  bool constant_ = false;
-  std::string out_;
-  std::size_t batch_bytes_ = 0;
-  std::vector<std::size_t> starts_;  // where each request of the batch begins in out_
+  RequestBatch batch_;  // closed loop
   LineBuffer in_;
 
   // paced
   Timer wake_;
+  std::string out_;                       // the requests due now
   std::vector<std::uint64_t> due_, seq_;  // ring of requests in flight
   std::size_t head_ = 0, in_flight_ = 0;
   bool sender_waiting_ = false, reader_waiting_ = false, sender_done_ = false, broken_ = false;
@@ -402,19 +316,34 @@ Outcome run_echo(const Options& o) {
   if (o.rate > 0 && o.pipeline != 1) {
     throw UsageError("--rate paces requests itself; it does not combine with --pipeline");
   }
-  RequestTemplate request(o.request, o.size, true);
+  if (o.ws) {
+    if (bulk) throw UsageError("bulk does not speak WebSocket; echo --ws does");
+    if (o.rate > 0) throw UsageError("echo --ws runs closed loop only; --rate is for the TCP mode");
+    if (!o.ws_path.starts_with('/')) throw UsageError("echo: --ws-path must start with '/'");
+  }
+  if (o.deflate && !o.ws) throw UsageError("--deflate goes with --ws");
+  // A WebSocket message needs no terminator: the frame says where it ends.
+  RequestTemplate request(o.request, o.size, !o.ws);
   EchoShared shared{tcp_target(o.host, o.port), std::move(request), o.reply_prefix, o.check, o.pipeline};
   shared.per_conn_rate = o.rate / static_cast<double>(o.connections);
   shared.connections = o.connections;
+  shared.ws = o.ws;
+  shared.ws_host = net::to_string(shared.target);
+  shared.ws_path = o.ws_path;
+  shared.deflate = o.deflate;
   Engine engine(o);
   shared.stop = &engine.stop_flag();
 
-  auto& conns = engine.own(std::vector<std::vector<std::unique_ptr<EchoConn>>>(engine.size()));
+  auto& conns = engine.own(std::vector<std::vector<std::unique_ptr<EchoClient>>>(engine.size()));
   for (std::size_t i = 0; i < o.connections; ++i) {
     const std::uint64_t quota = o.count ? share(o.count, o.connections, i) : 0;
     if (o.count && quota == 0) continue;
-    conns[i % engine.size()].push_back(std::make_unique<EchoConn>(engine.worker(i % engine.size()), shared, i, quota));
+    Worker& w = engine.worker(i % engine.size());
+    conns[w.index()].push_back(o.ws ? std::unique_ptr<EchoClient>(std::make_unique<WsEchoConn>(w, shared, i, quota))
+                                    : std::make_unique<EchoConn>(w, shared, i, quota));
   }
+  const std::string where =
+      o.ws ? fmt::format("ws://{}{}", shared.ws_host, shared.ws_path) : net::to_string(shared.target);
   std::uint64_t total = 0;
   for (auto& c : conns) total += c.size();
 
@@ -427,7 +356,7 @@ Outcome run_echo(const Options& o) {
   if (!set_up || ready == 0) {
     engine.finish(abort_all);
     Outcome out{Report(mode_name(o.mode)), true};
-    out.report.add("target", net::to_string(shared.target), "target");
+    out.report.add("target", where, "target");
     out.report.add("connections_ready", ready, "connected", fmt::format("{} of {}", ready, total));
     out.report.samples(engine.merged_errors());
     return out;
@@ -448,12 +377,19 @@ Outcome run_echo(const Options& o) {
   const double secs = seconds(elapsed);
   Outcome out{Report(mode_name(o.mode))};
   Report& r = out.report;
-  r.note(fmt::format("enchufe bench {}: {}, {} connection{}, {}, {} thread{}, {:.2f} s", mode_name(o.mode),
-                     net::to_string(shared.target), ready, ready == 1 ? "" : "s",
+  r.note(fmt::format("enchufe bench {}: {}, {} connection{}, {}, {} thread{}, {:.2f} s", mode_name(o.mode), where,
+                     ready, ready == 1 ? "" : "s",
                      o.rate > 0 ? fmt::format("paced at {} requests/s", per_second(o.rate))
                                 : fmt::format("pipeline {}", o.pipeline),
                      engine.size(), engine.size() == 1 ? "" : "s", secs));
   r.add("target", net::to_string(shared.target));
+  if (o.ws) {
+    r.add("protocol", std::string("websocket"));
+    r.add("url", where);
+    r.add("deflate", o.deflate, o.deflate ? "deflate" : "",
+          fmt::format("permessage-deflate offered, accepted on {} of {} connections", t.deflated, ready));
+    r.add("deflate_accepted", t.deflated);
+  }
   r.add("connections", ready);
   r.add("pipeline", std::uint64_t{o.pipeline});
   r.add("rate", o.rate);

@@ -40,6 +40,7 @@ void Tally::add(const Tally& o) {
   flood_warnings += o.flood_warnings;
   stalls += o.stalls;
   connect_errors += o.connect_errors;
+  deflated += o.deflated;
 }
 
 // ---- Worker -------------------------------------------------------------------

@@ -67,6 +67,7 @@ struct Tally {
   std::uint64_t flood_warnings = 0;  // chat "slow down" warnings
   std::uint64_t stalls = 0;          // fanout: a window that did not move for 1 s
   std::uint64_t connect_errors = 0;
+  std::uint64_t deflated = 0;        // echo --ws --deflate: upgrades that accepted permessage-deflate
 
   void add(const Tally& o);
 };

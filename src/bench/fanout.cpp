@@ -39,10 +39,6 @@
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/field.hpp>
-#include <boost/beast/websocket/error.hpp>
-#include <boost/beast/websocket/stream.hpp>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -515,13 +511,7 @@ class WsConn final : public FanoutConn {
   WsConn(Worker& w, FanoutShared& s, FanoutWorker& fw, bool sender, std::size_t index, std::string nick)
       : FanoutConn(w, s, fw, sender, index, std::move(nick)), ws_(w.executor(), w.tally.bytes_in),
         signal_(w.executor()) {
-    ws_.read_message_max(kMaxLineBuffer);
-    ws_.auto_fragment(false);
-    ws_.secure_prng(false);  // the masks of a load generator's frames guard nothing
-    // No Beast timeouts (its default for a client): the set-up is bounded
-    // by the engine, and a timer left armed would hold the loop at the end.
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::request_type& request) { request.set(beast::http::field::user_agent, "enchufe-bench"); }));
+    configure_client(ws_, kMaxLineBuffer);
     in_.reserve(4096);
     if (sender) out_.reserve(max_stamp_line(s.size) + 32);
   }
@@ -547,7 +537,7 @@ class WsConn final : public FanoutConn {
     while (!ended_) co_await wait_signal();
     if (!aborted_) {
       ++w_.tally.closed;
-      w_.error(fmt::format("{}: connection closed by the server{}", nick_, close_reason()));
+      w_.error(fmt::format("{}: connection closed by the server{}", nick_, close_reason(ws_)));
     }
   }
 
@@ -565,24 +555,15 @@ class WsConn final : public FanoutConn {
   // read loop sees the server confirm them (setup_event).
   asio::awaitable<bool> hello() {
     websocket::response_type response;
-    auto [ec] = co_await ws_.async_handshake(response, s_.ws_host, s_.ws_path, net::use_tuple);
-    if (ec) {
-      if (!aborted_) {
-        w_.error(ec == websocket::error::upgrade_declined
-                     ? fmt::format("{}: WebSocket upgrade refused: HTTP {} {}", nick_, response.result_int(),
-                                   std::string_view(response.reason()))
-                     : fmt::format("{}: WebSocket upgrade: {}{}", nick_, ec.message(),
-                                   not_http(ec) ? " (not an HTTP answer: the chat's web door is its --web-port)" : ""));
-      }
+    const std::string failed = co_await upgrade(ws_, s_.ws_host, s_.ws_path, response,
+                                                "not an HTTP answer: the chat's web door is its --web-port");
+    if (!failed.empty()) {
+      if (!aborted_) w_.error(fmt::format("{}: {}", nick_, failed));
       co_return false;
     }
     if (!co_await send_line(fmt::format("/nick {}", nick_))) co_return false;
     if (!s_.general && !co_await send_line(fmt::format("/join {}", s_.room))) co_return false;
     co_return true;
-  }
-
-  static bool not_http(const error_code& ec) {
-    return ec.category() == beast::http::make_error_code(beast::http::error::bad_version).category();
   }
 
   asio::awaitable<void> wait_signal() {
@@ -668,13 +649,6 @@ class WsConn final : public FanoutConn {
     }
   }
 
-  std::string close_reason() const {
-    const auto& reason = ws_.reason();
-    if (reason.code == websocket::close_code::none) return {};
-    return fmt::format(" (close {}{}{})", static_cast<unsigned>(reason.code), reason.reason.empty() ? "" : ": ",
-                       std::string_view(reason.reason.data(), reason.reason.size()));
-  }
-
   // ---- writing ----
 
   // {"type":"line","text":...} for a text that needs no JSON escapes (the
@@ -717,7 +691,7 @@ class WsConn final : public FanoutConn {
     sending_done();
   }
 
-  websocket::stream<StampedSocket> ws_;
+  WsStream ws_;
   Timer signal_;  // cancelled when the read loop has news: set up, refused, ended
   beast::flat_buffer in_;
   ChatEventParser events_;

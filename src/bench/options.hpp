@@ -49,8 +49,12 @@ struct Options {
   std::size_t window = 16;   // closed loop: a sender's lines in flight
   std::string room = "general";
   bool redis = false;        // Redis pub/sub (SUBSCRIBE/PUBLISH) instead of the chat
-  bool ws = false;           // the chat's web front door: WebSocket, JSON events
-  std::string ws_path = "/ws";
+
+  // fanout: the chat's web front door (WebSocket, JSON events); echo: one
+  // WebSocket message per request and per reply.
+  bool ws = false;
+  std::string ws_path = "/ws";  // echo's default is "/"
+  bool deflate = false;         // echo --ws: offer permessage-deflate
   std::chrono::nanoseconds drain = std::chrono::seconds(5);  // waiting for stragglers
 
   // idle

@@ -1,13 +1,16 @@
 #pragma once
-// The pieces `bench fanout --ws` needs to be a WebSocket client of the
-// chat's web front door (docs/web.md), without costing more per message than
-// Beast and Boost.JSON themselves do:
+// The pieces the bench's WebSocket clients (`fanout --ws`, `echo --ws`) are
+// made of, so that they cost no more per message than Beast and Boost.JSON
+// themselves do:
 //
 //  - StampedSocket: the TCP socket under Beast's websocket::stream: larger
 //    reads than Beast's own, each timed, so that every message Beast takes
 //    out of one read is timed from the same instant as the TCP mode times
-//    the lines of one read.
-//  - ChatEventParser: a Boost.JSON SAX handler that keeps just the top-level
+//    the lines of one read; and, for `echo --ws`, writes gathered so that a
+//    pipeline of messages leaves in one write(2).
+//  - WsStream and its set-up: the options every client sets, the upgrade
+//    and how it failed, the close frame's reason.
+//  - ChatEventParser (`fanout --ws`): a Boost.JSON SAX handler that keeps just the top-level
 //    `type`, `nick`, `text` and `room` of an event (whatever is nested, such
 //    as a `joined` event's history, is parsed and skipped). No DOM, and no
 //    allocation once its strings have grown to the longest value seen.
@@ -16,12 +19,18 @@
 
 #include "net/asio.hpp"
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/role.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <boost/json/basic_parser_impl.hpp>
+#include <fmt/format.h>
 
 #include <cstdint>
 #include <string>
@@ -60,8 +69,16 @@ class StampedSocket {
 
   template <typename Buffers, typename Token>
   auto async_write_some(const Buffers& buffers, Token&& token) {
-    return socket_.async_write_some(buffers, std::forward<Token>(token));
+    return asio::async_compose<Token, void(error_code, std::size_t)>(WriteOp<Buffers>{*this, buffers}, token);
   }
+
+  // From now on, what Beast writes (each message framed and masked) is
+  // appended to `*into` instead of sent: the caller sends it, so that a
+  // pipeline of messages leaves in one write(2) as the TCP mode's requests
+  // do, instead of one system call (and, with TCP_NODELAY, one segment) per
+  // message. Whatever Beast writes by itself (a pong) leaves with the next
+  // batch. nullptr: write through again.
+  void gather(std::string* into) { gathered_ = into; }
 
  private:
   // From the buffer when it holds something (completing through the
@@ -99,6 +116,33 @@ class StampedSocket {
     }
   };
 
+  // To the socket, or (gathering) into the caller's buffer, completing
+  // through the executor's queue.
+  template <typename Buffers>
+  struct WriteOp {
+    StampedSocket& s;
+    Buffers buffers;
+
+    template <typename Self>
+    void operator()(Self& self) {
+      if (s.gathered_ == nullptr) {
+        s.socket_.async_write_some(buffers, std::move(self));
+        return;
+      }
+      std::size_t n = 0;
+      for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+        const asio::const_buffer b(*it);
+        s.gathered_->append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      asio::post(s.socket_.get_executor(), asio::append(std::move(self), error_code{}, n));
+    }
+    template <typename Self>
+    void operator()(Self& self, error_code ec, std::size_t n) {
+      self.complete(ec, n);
+    }
+  };
+
   template <typename Buffers>
   std::size_t take(const Buffers& buffers) {
     const std::size_t n = asio::buffer_copy(buffers, asio::buffer(data_.data() + begin_, end_ - begin_));
@@ -111,6 +155,7 @@ class StampedSocket {
   std::uint64_t arrived_ = 0;
   std::vector<char> data_;
   std::size_t begin_ = 0, end_ = 0;  // what data_ holds that Beast has not taken
+  std::string* gathered_ = nullptr;
 };
 
 // How Beast closes the connection under a websocket::stream<StampedSocket>
@@ -127,6 +172,64 @@ inline void teardown(boost::beast::role_type role, StampedSocket& s, error_code&
 template <typename TeardownHandler>
 void async_teardown(boost::beast::role_type role, StampedSocket& s, TeardownHandler&& handler) {
   boost::beast::websocket::async_teardown(role, s.socket(), std::forward<TeardownHandler>(handler));
+}
+
+// ---- the client -------------------------------------------------------------
+
+using WsStream = boost::beast::websocket::stream<StampedSocket>;
+
+// What every bench client sets on its stream. Messages go whole (one frame
+// each, as the servers it loads send theirs), masks come from Beast's fast
+// generator (the masks of a load generator's frames guard nothing), and
+// there are no Beast timeouts (its default for a client): the set-up is
+// bounded by the engine, and a timer left armed would hold the loop at the
+// end. `deflate`: offer permessage-deflate (Beast's defaults: 15-bit
+// windows, context takeover both ways).
+inline void configure_client(WsStream& ws, std::size_t max_message, bool deflate = false) {
+  namespace websocket = boost::beast::websocket;
+  ws.read_message_max(max_message);
+  ws.auto_fragment(false);
+  ws.secure_prng(false);
+  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
+    request.set(boost::beast::http::field::user_agent, "enchufe-bench");
+  }));
+  if (deflate) {
+    websocket::permessage_deflate pmd;
+    pmd.client_enable = true;
+    ws.set_option(pmd);
+  }
+}
+
+// The upgrade to ws://HOST/PATH on a connected stream, the server's answer
+// in `response`. Empty when it worked, else what went wrong, for the report:
+// the HTTP status of a refusal, and `not_http` (which port to use instead)
+// when what answered was not HTTP at all.
+inline asio::awaitable<std::string> upgrade(WsStream& ws, const std::string& host, const std::string& path,
+                                           boost::beast::websocket::response_type& response,
+                                           std::string_view not_http) {
+  namespace beast = boost::beast;
+  auto [ec] = co_await ws.async_handshake(response, host, path, net::use_tuple);
+  if (!ec) co_return std::string();
+  if (ec == beast::websocket::error::upgrade_declined) {
+    co_return fmt::format("WebSocket upgrade refused: HTTP {} {}", response.result_int(),
+                          std::string_view(response.reason()));
+  }
+  const bool http = ec.category() != beast::http::make_error_code(beast::http::error::bad_version).category();
+  co_return fmt::format("WebSocket upgrade: {}{}", ec.message(), http ? "" : fmt::format(" ({})", not_http));
+}
+
+// Whether the server's answer to the upgrade accepted permessage-deflate.
+inline bool deflate_accepted(const boost::beast::websocket::response_type& response) {
+  const auto extensions = response[boost::beast::http::field::sec_websocket_extensions];
+  return std::string_view(extensions.data(), extensions.size()).find("permessage-deflate") != std::string_view::npos;
+}
+
+// " (close 1001: going away)" from the close frame the server sent, or empty.
+inline std::string close_reason(const WsStream& ws) {
+  const auto& reason = ws.reason();
+  if (reason.code == boost::beast::websocket::close_code::none) return {};
+  return fmt::format(" (close {}{}{})", static_cast<unsigned>(reason.code), reason.reason.empty() ? "" : ": ",
+                     std::string_view(reason.reason.data(), reason.reason.size()));
 }
 
 // ---- the events ---------------------------------------------------------------

@@ -97,8 +97,9 @@ CLI::App* mode_command(CLI::App& bench, Action& action, std::string_view name, s
         pipeline && pipeline->count() == 0 && args->o.mode != bench::Mode::udp && args->o.rate > 0) {
       args->o.pipeline = 1;
     }
-    // fanout --ws: the chat's web front door, 8080 unless --port says.
-    if (args->o.mode == bench::Mode::fanout && args->o.ws && cmd->count("--port") == 0) args->port = "8080";
+    // --ws: fanout loads the chat's web front door (8080), echo the echo
+    // server's WebSocket port (8081), unless --port says.
+    if (args->o.ws && cmd->count("--port") == 0) args->port = args->o.mode == bench::Mode::fanout ? "8080" : "8081";
     action = [args] {
       finish_common(*args);
       return bench::run(args->o);
@@ -121,15 +122,18 @@ void add_bench_command(CLI::App& app, Action& action) {
       "  enchufe bench udp --pipeline 4\n"
       "  enchufe bench fanout --receivers 200 --senders 4 --rate 2000\n"
       "  enchufe bench fanout --receivers 1000 --ws              # over WebSocket, port 8080\n"
+      "  enchufe bench echo --ws                                 # echo over WebSocket, port 8081\n"
       "  enchufe bench idle --connections 15000 --pid $(pgrep -n enchufe)\n"
       "  enchufe bench bulk --size 64KiB");
 
   // ---- echo ----
   {
     auto a = std::make_shared<BenchArgs>();
-    auto* cmd = mode_command(*bench, action, "echo", "TCP request/reply: requests per second and latency", a,
+    auto* cmd = mode_command(*bench, action, "echo",
+                             "Request/reply over TCP lines or WebSocket messages: requests per second and latency", a,
                              bench::Mode::echo);
-    add_target(*cmd, *a, "6000", "echo server (or any server answering each line with a line)");
+    add_target(*cmd, *a, "6000",
+               "echo server (or any server answering each line with a line; --ws: its WebSocket port, default 8081)");
     cmd->add_option("-c,--connections", a->o.connections, "Connections")->capture_default_str()->check(
         CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
     cmd->add_option("-p,--pipeline", a->o.pipeline, "Requests written at once per connection (1: wait for each reply)")
@@ -139,15 +143,25 @@ void add_bench_command(CLI::App& app, Action& action) {
     add_count(*cmd, *a);
     add_rate(*cmd, *a);
     add_request(*cmd, *a, "hola {c}.{n}", "Eco: ", true);
+    cmd->add_flag("--ws", a->o.ws,
+                  "Each request one WebSocket text message, each reply the next message (ws://HOST:PORT/; "
+                  "--port defaults to 8081); no newline is added. Closed loop only (no --rate)");
+    a->o.ws_path = "/";
+    cmd->add_option("--ws-path", a->o.ws_path, "With --ws: the WebSocket's path")->capture_default_str();
+    cmd->add_flag("--deflate", a->o.deflate,
+                  "With --ws: offer permessage-deflate (the report says how many connections the server accepted it on)");
     cmd->footer(
-        "The reply to a request is the next line received, so any line-based server works.\n"
+        "The reply to a request is the next line received (--ws: the next message), so any line-based\n"
+        "(or message-based) echo server works.\n"
         "Examples:\n"
         "  enchufe bench echo                                  # 50 connections, 5 s, localhost:6000\n"
         "  enchufe bench echo -c 200 -p 16 -d 10 --threads 2\n"
         "  enchufe bench echo --check --count 10000            # every reply compared\n"
         "  enchufe bench echo --rate 50000                     # paced: latency at a given load\n"
         "  enchufe bench echo --size 1KiB --request 'x{n}'\n"
-        "  enchufe bench echo --port 6379 --request 'PING\\r\\n' -p 32   # Redis answers +PONG");
+        "  enchufe bench echo --port 6379 --request 'PING\\r\\n' -p 32   # Redis answers +PONG\n"
+        "  enchufe bench echo --ws -p 16 --check                # WebSocket, port 8081\n"
+        "  enchufe bench echo --ws --deflate --size 200         # the cost of permessage-deflate");
   }
   // ---- bulk ----
   {
