@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev                               # micro-benchmarks under bench/micro
   clang libclang-rt-14-dev                       # libFuzzer targets under fuzz/
   python3                                        # interop tests (the tutorial's programs)
+  python3-websockets                             # interop tests: a second WebSocket client for the echo
   netcat-openbsd                                 # interop tests drive a real nc
   procps                                         # ps/pgrep in tests
   redis-server                                   # bench fanout --redis is tested against a real Redis

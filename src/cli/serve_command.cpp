@@ -231,7 +231,7 @@ int run_servers(const ServeOptions& o, Selection which) {
     options.shared_count = tcp.back().server->shared_count();
     auto settings = o.websocket;
     settings.deflate = !o.no_deflate;
-    settings.idle_timeout = idle_timeout;
+    settings.silence_timeout = idle_timeout;
     websocket.push_back({service, std::make_unique<net::TcpServer>(
                                       runtime, fmt::format("{}-ws", service), options,
                                       net::websocket_sessions(std::move(make_protocol), settings))});

@@ -84,8 +84,13 @@ GatheringSocket::GatheringSocket(TcpSocket socket) : state_(std::make_shared<Sta
 
 GatheringSocket::~GatheringSocket() {
   state_->on_drained = nullptr;  // the session it would call is going
+  close();
+}
+
+void GatheringSocket::close() {
   error_code ignored;
   state_->socket.close(ignored);
+  if (!state_->error) state_->fail(asio::error::operation_aborted);
 }
 
 TcpSocket& GatheringSocket::socket() const { return state_->socket; }

@@ -114,6 +114,9 @@ class GatheringSocket {
     return n;
   }
 
+  // Closes the socket; what is owed is dropped and later writes fail.
+  void close();
+
   // Bytes taken and not yet accepted by the kernel.
   std::size_t owed() const;
   // Hands what is owed to the socket now, as far as it takes it without

@@ -83,9 +83,11 @@ class WebSocketSession final : public LoopMember,
         context_(std::move(context)),
         protocol_(std::move(protocol)),
         max_output_(options.max_output),
+        silence_timeout_(options.silence_timeout),
         counters_(context_->metrics->loop(loop.index())),
         id_(next_client_id()),
-        drained_(loop.executor()) {
+        drained_(loop.executor()),
+        silence_(loop.executor()) {
     loop_.members().add(*this);
     context_->active->fetch_add(1, std::memory_order_relaxed);
     // Chat lines are small and latency matters: no Nagle delay, as on the
@@ -107,14 +109,9 @@ class WebSocketSession final : public LoopMember,
     ws_.next_layer().on_drained([this] {
       if (reader_paused_) drained_.cancel();
     });
-    if (trace::on()) {
-      ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
-        trace_step("5 recv", "{} frame, FIN, masked, {} bytes{}", frame_name(kind), payload.size(),
-                   kind == websocket::frame_type::close
-                       ? fmt::format(": code {} {}", ws_.reason().code, ws_.reason().reason.c_str())
-                       : payload.empty() ? std::string() : fmt::format(": {}", preview(payload)));
-      });
-    }
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+      on_control_frame(kind, payload);
+    });
   }
 
   ~WebSocketSession() {
@@ -172,6 +169,7 @@ class WebSocketSession final : public LoopMember,
     log::at(connected_level(), context("connected"), "connected {} (WebSocket)", peer_);
     opened_ = true;
     protocol_->on_open(*this);
+    if (silence_timeout_.count() > 0) watch_silence();
     if (shutdown_pending_ || loop_.stopping()) close_after_flush(CloseReason::server_shutdown);
     co_await read_loop();
     protocol_->on_close(*this, reason_);
@@ -194,6 +192,7 @@ class WebSocketSession final : public LoopMember,
       }
       counters_.add(Counter::messages_in);
       counters_.add(Counter::bytes_in, n);
+      last_message_ = Clock::now();
       const std::string_view data{static_cast<const char*>(buffer_.data().data()), buffer_.size()};
       if (trace::on()) trace_message("5 recv", ws_.got_text(), data, "masked");
       if (state_ == State::open) {
@@ -222,10 +221,47 @@ class WebSocketSession final : public LoopMember,
     }
   }
 
+  void on_control_frame(websocket::frame_type kind, beast::string_view payload) {
+    if (trace::on()) {
+      trace_step("5 recv", "{} frame, FIN, masked, {} bytes{}", frame_name(kind), payload.size(),
+                 kind == websocket::frame_type::close
+                     ? fmt::format(": code {} {}", ws_.reason().code, ws_.reason().reason.c_str())
+                     : payload.empty() ? std::string() : fmt::format(": {}", preview(payload)));
+    }
+    // RFC 6455 (7.4) defines close codes up to 4999; Beast 1.81 takes any
+    // code from 3000 up as valid and would echo 5000. Such a close fails the
+    // connection: dropped without a close frame (RFC 6455, 7.1.7), since
+    // Beast's answer cannot be changed from here.
+    if (kind == websocket::frame_type::close && ws_.reason().code > kLastCloseCode) {
+      log::at(log::Level::info, context("bad_input"), "{} closed with undefined code {}", peer_,
+              ws_.reason().code);
+      close_now(CloseReason::bad_input);
+    }
+  }
+
+  static constexpr std::uint16_t kLastCloseCode = 4999;
+
+  // --idle-timeout: checked when the last message could have expired, so a
+  // busy client costs no timer operation per message.
+  void watch_silence() {
+    silence_.expires_at(last_message_ + silence_timeout_);
+    silence_.async_wait([weak = weak_from_this()](const error_code& ec) {
+      const auto self = weak.lock();
+      if (ec || !self || self->state_ != State::open) return;
+      if (Clock::now() - self->last_message_ >= self->silence_timeout_) {
+        self->close_after_flush(CloseReason::idle_timeout);
+      } else {
+        self->watch_silence();
+      }
+    });
+  }
+
   // Frames one message into the gathering socket, which sends it (with
   // whatever else this turn queues) once the current handler returns.
   void frame(std::initializer_list<std::string_view> pieces, bool binary) {
-    if (state_ == State::broken || close_started_) return;
+    // After a close frame (ours, or Beast's answer to the client's) nothing
+    // may follow.
+    if (state_ == State::broken || close_started_ || !ws_.is_open()) return;
     std::array<asio::const_buffer, 4> buffers;
     std::size_t count = 0, size = 0;
     for (const auto piece : pieces) {
@@ -276,8 +312,7 @@ class WebSocketSession final : public LoopMember,
     if (state_ == State::broken) return;
     if (state_ == State::open) reason_ = reason;
     state_ = State::broken;
-    error_code ignored;
-    ws_.next_layer().next_layer().close(ignored);  // ends the reader's and any writer's operation
+    ws_.next_layer().close();  // ends the reader's and any write's operation
     if (reader_paused_) drained_.cancel();
   }
 
@@ -329,12 +364,15 @@ class WebSocketSession final : public LoopMember,
   std::shared_ptr<ServerContext> context_;
   std::unique_ptr<MessageProtocol> protocol_;
   const std::size_t max_output_;
+  const std::chrono::milliseconds silence_timeout_;
   LoopCounters& counters_;
   const std::uint64_t id_;
 
   beast::flat_buffer buffer_;
   Timer drained_;  // wakes a reader paused on back-pressure
   bool reader_paused_ = false;
+  Timer silence_;  // --idle-timeout
+  Clock::time_point last_message_ = Clock::now();
 
   State state_ = State::open;
   bool close_started_ = false;  // the close frame is framed: nothing may follow it

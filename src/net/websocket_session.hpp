@@ -33,6 +33,10 @@ struct WebSocketOptions {
   // With nothing received (pongs count) for half of this, the server pings;
   // with still nothing by the end, it closes. Zero: never.
   std::chrono::milliseconds idle_timeout = limits::kWebSocketIdleTimeout;
+  // Closes (1001) a client that sends no message for this long: a line
+  // service's --idle-timeout. Pings and pongs do not count: this is about a
+  // person or program gone quiet, idle_timeout about a peer gone. Zero: never.
+  std::chrono::milliseconds silence_timeout{0};
   // Bound on the opening and closing handshakes.
   std::chrono::milliseconds handshake_timeout = limits::kHttpRequestTimeout;
 };

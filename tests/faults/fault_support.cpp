@@ -112,14 +112,22 @@ FaultServer FaultServer::start(const std::string& service, const std::vector<std
   }
   auto& p = *server.process_;
   const auto deadline = Clock::now() + options.startup_timeout;
-  while (server.port_ == 0) {
+  // With --web-port, the service's WebSocket door too ("listening: echo ws ...").
+  const bool ws = std::find(extra.begin(), extra.end(), "--web-port") != extra.end();
+  while (server.port_ == 0 || (ws && server.ws_port_ == 0)) {
     const auto left = std::chrono::duration_cast<Duration>(deadline - Clock::now());
     auto line = left > Duration(0) ? p.read_stdout_line(left) : std::nullopt;
     if (!line) {
       p.wait_exit(200ms);
       throw std::runtime_error("enchufe did not print its listening line in time: " + p.diagnostics());
     }
-    if (auto l = parse_listening_line(*line); l && l->service == service) server.port_ = l->port;
+    const auto l = parse_listening_line(*line);
+    if (!l || l->service != service) continue;
+    if (l->proto == "ws") {
+      if (server.ws_port_ == 0) server.ws_port_ = l->port;
+    } else if (l->proto != "http" && server.port_ == 0) {
+      server.port_ = l->port;
+    }
   }
   // "serving with N threads" comes once the listeners have started.
   p.wait_stderr_contains("serving with", options.startup_timeout);
@@ -653,6 +661,90 @@ std::string http_status_of(std::uint16_t port, const std::string& request) {
   const auto r = c.recv_until_eof(kIo);
   if (!r.complete()) return "<" + r.describe() + ">";
   return r.data.substr(0, r.data.find("\r\n"));
+}
+
+TcpClient websocket_upgraded(std::uint16_t port, std::string_view extra_headers, std::string* response) {
+  auto c = TcpClient::connect("127.0.0.1", port);
+  EXPECT_TRUE(c.send_all(
+      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+      std::string(extra_headers) + "\r\n"));
+  const auto answer = c.recv_until("\r\n\r\n", kIo);
+  EXPECT_EQ(answer.data.rfind("HTTP/1.1 101", 0), 0u) << answer;
+  if (response) *response = answer.data;
+  return c;
+}
+
+std::string ws_frame(std::uint8_t first, std::string_view payload, bool masked, std::optional<std::uint64_t> declared) {
+  static constexpr unsigned char kKey[4] = {0x37, 0xfa, 0x21, 0x3d};
+  const std::uint64_t n = declared.value_or(payload.size());
+  std::string out(1, static_cast<char>(first));
+  const char mask_bit = masked ? '\x80' : '\0';
+  if (n < 126) {
+    out += static_cast<char>(mask_bit | static_cast<char>(n));
+  } else if (n <= 0xffff) {
+    out += static_cast<char>(mask_bit | 126);
+    for (int shift = 8; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xff);
+  } else {
+    out += static_cast<char>(mask_bit | 127);
+    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xff);
+  }
+  if (!masked) return out + std::string(payload);
+  out.append(reinterpret_cast<const char*>(kKey), 4);
+  for (std::size_t i = 0; i < payload.size(); ++i) out += static_cast<char>(payload[i] ^ kKey[i % 4]);
+  return out;
+}
+
+std::string ws_close_payload(int code, std::string_view reason) {
+  std::string out{static_cast<char>((code >> 8) & 0xff), static_cast<char>(code & 0xff)};
+  return out + std::string(reason);
+}
+
+std::string WsFrame::describe() const {
+  static constexpr std::string_view kNames[16] = {"continuation", "text", "binary", "op3", "op4", "op5", "op6", "op7",
+                                                  "close", "ping", "pong", "opB", "opC", "opD", "opE", "opF"};
+  std::ostringstream s;
+  s << kNames[opcode()] << (fin() ? " FIN" : "") << ((first & 0x70) != 0 ? " RSV" : "") << " " << payload.size()
+    << " bytes \"" << escape(payload, 60) << "\"";
+  return s.str();
+}
+
+std::optional<WsFrame> read_ws_frame(TcpClient& client, Duration timeout) {
+  const auto deadline = Clock::now() + timeout;
+  const auto left = [&] { return std::max(Duration(0), std::chrono::duration_cast<Duration>(deadline - Clock::now())); };
+  const auto head = client.recv_exact(2, left());
+  if (!head.complete()) return std::nullopt;
+  WsFrame frame;
+  frame.first = static_cast<std::uint8_t>(head.data[0]);
+  const auto second = static_cast<std::uint8_t>(head.data[1]);
+  if (second & 0x80) return std::nullopt;  // a masked frame from a server
+  std::uint64_t n = second & 0x7f;
+  if (n >= 126) {
+    const auto extended = client.recv_exact(n == 126 ? 2 : 8, left());
+    if (!extended.complete()) return std::nullopt;
+    n = 0;
+    for (const char c : extended.data) n = n << 8 | static_cast<std::uint8_t>(c);
+  }
+  if (n > (64u << 20)) return std::nullopt;
+  const auto payload = client.recv_exact(static_cast<std::size_t>(n), left());
+  if (!payload.complete()) return std::nullopt;
+  frame.payload = payload.data;
+  return frame;
+}
+
+int read_close_code(TcpClient& client, Duration timeout, std::vector<WsFrame>* before) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<Duration>(deadline - Clock::now());
+    if (left <= Duration(0)) return -1;
+    auto frame = read_ws_frame(client, left);
+    if (!frame) return -1;
+    if (frame->opcode() == 0x8) {
+      if (frame->payload.size() < 2) return 0;
+      return static_cast<std::uint8_t>(frame->payload[0]) << 8 | static_cast<std::uint8_t>(frame->payload[1]);
+    }
+    if (before) before->push_back(std::move(*frame));
+  }
 }
 
 void expect_quick_clean_exit(Server& server, Duration within) {

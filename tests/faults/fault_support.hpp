@@ -80,8 +80,8 @@ class FaultServer {
   FaultServer(FaultServer&&) noexcept = default;
   FaultServer& operator=(FaultServer&&) noexcept = default;
   // `enchufe serve SERVICE --host 127.0.0.1 --port 0 EXTRA...`; waits for its
-  // listening line. Throws std::runtime_error with the diagnostics if it
-  // does not come.
+  // listening line (and, with --web-port in EXTRA, its "ws" one). Throws
+  // std::runtime_error with the diagnostics if it does not come.
   static FaultServer start(const std::string& service, const std::vector<std::string>& extra = {},
                            FaultServerOptions options = {});
 
@@ -89,6 +89,8 @@ class FaultServer {
   pid_t pid() const { return process_->pid(); }
   const std::string& service() const { return service_; }
   std::uint16_t port() const { return port_; }
+  // The WebSocket door (started with --web-port); 0 without one.
+  std::uint16_t ws_port() const { return ws_port_; }
   bool alive() { return process_->running(); }
 
   long rss_kb() const;
@@ -126,6 +128,7 @@ class FaultServer {
   std::unique_ptr<Process> process_;
   std::string service_;
   std::uint16_t port_ = 0;
+  std::uint16_t ws_port_ = 0;
 };
 
 // The helper binary (bad_client.cpp).
@@ -245,6 +248,40 @@ std::string random_bytes(std::size_t n, std::uint64_t seed);
 // The status line an HTTP request gets on a fresh connection, or what ended
 // the connection instead ("<...>").
 std::string http_status_of(std::uint16_t port, const std::string& request);
+
+// ---- WebSocket by hand -----------------------------------------------------------
+// For frames no library sends: the client side of RFC 6455 written out.
+
+// "GET /ws" with a valid upgrade (plus `extra_headers`, each ending in
+// "\r\n"), its answer read up to the blank line; EXPECTs a 101. The answer
+// goes to *response if given.
+TcpClient websocket_upgraded(std::uint16_t port, std::string_view extra_headers = {},
+                             std::string* response = nullptr);
+
+// One frame as a client sends it: `first` is the first byte as given (FIN,
+// RSV1-3, opcode), the payload is masked (unless `masked` is false) with a
+// fixed nonzero key, the length in its shortest form, or `declared` instead
+// of the payload's (a header that lies; the payload is still appended).
+std::string ws_frame(std::uint8_t first, std::string_view payload, bool masked = true,
+                     std::optional<std::uint64_t> declared = std::nullopt);
+// A close frame's payload: the code (big-endian), then the reason.
+std::string ws_close_payload(int code, std::string_view reason = {});
+
+// One frame the server sent (a server never masks).
+struct WsFrame {
+  std::uint8_t first = 0;
+  std::string payload;
+  int opcode() const { return first & 0x0f; }
+  bool fin() const { return (first & 0x80) != 0; }
+  std::string describe() const;  // "text FIN 9 bytes \"Eco: hola\""
+};
+// The next frame; nullopt on timeout, EOF or a header that makes no sense
+// from a server (masked, or longer than 64 MiB).
+std::optional<WsFrame> read_ws_frame(TcpClient& client, Duration timeout);
+// Reads frames until a close frame and returns its code (0: it had none);
+// -1 if the connection ended or `timeout` passed first. The frames before
+// it go to *before.
+int read_close_code(TcpClient& client, Duration timeout, std::vector<WsFrame>* before = nullptr);
 
 // SIGTERM, then the server must exit 0 within `within` (tricklers and
 // half-sent requests must not hold the shutdown up).

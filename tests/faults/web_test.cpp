@@ -26,15 +26,6 @@ Server start_chat(std::vector<std::string> extra = {}) {
 }
 
 
-// A raw client past the handshake (its 101 read), for frames no library sends.
-TcpClient upgraded(std::uint16_t port) {
-  auto c = TcpClient::connect("127.0.0.1", port);
-  EXPECT_TRUE(c.send_all(kUpgrade));
-  const auto answer = c.recv_until("\r\n\r\n", kIo);
-  EXPECT_EQ(answer.data.rfind("HTTP/1.1 101", 0), 0u) << answer;
-  return c;
-}
-
 // A page still chats: it says something and a second page hears it.
 void expect_pages_served(std::uint16_t web_port, const std::string& text) {
   auto a = WsClient::connect("127.0.0.1", web_port);
@@ -42,13 +33,6 @@ void expect_pages_served(std::uint16_t web_port, const std::string& text) {
   ASSERT_FALSE(b->wait_for("joined").empty());
   EXPECT_TRUE(a->type(text));
   EXPECT_FALSE(b->wait_for("message", text).empty()) << "a page did not hear another";
-}
-
-// The close code in the first bytes the server sent after the handshake
-// (a close frame: 0x88, length, code), or -1.
-int close_code_in(const std::string& bytes) {
-  if (bytes.size() < 4 || static_cast<unsigned char>(bytes[0]) != 0x88) return -1;
-  return static_cast<unsigned char>(bytes[2]) << 8 | static_cast<unsigned char>(bytes[3]);
 }
 
 }  // namespace
@@ -89,15 +73,15 @@ TEST(Web, FramesThatBreakTheProtocolAreClosedWith1002) {
   };
   for (const auto& frame : cases) {
     SCOPED_TRACE(escape(frame, 12));
-    auto c = upgraded(port);
+    auto c = websocket_upgraded(port);
     c.recv_for(200ms);  // the welcome events
     ASSERT_TRUE(c.send_all(frame));
+    EXPECT_EQ(read_close_code(c, kIo), 1002);
     const auto r = c.recv_until_eof(kIo);
     EXPECT_TRUE(r.complete() || r.end == ReadEnd::error) << r;
-    EXPECT_EQ(close_code_in(r.data), 1002) << r;
   }
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-    auto c = upgraded(port);
+    auto c = websocket_upgraded(port);
     c.send_all(random_bytes(300, seed));
     const auto r = c.recv_until_eof(kIo);
     EXPECT_TRUE(r.complete() || r.end == ReadEnd::error) << "seed " << seed << ": " << r;
@@ -116,10 +100,10 @@ TEST(Web, ResetsMidHandshakeOrFrameGiveTheirSlotBack) {
     auto request = TcpClient::connect("127.0.0.1", port);
     request.send_all(std::string(kUpgrade.substr(0, 40)));
     request.reset();
-    auto frame = upgraded(port);
+    auto frame = websocket_upgraded(port);
     frame.send_all(std::string("\x81\xFE\x10\x00\x00\x00\x00\x00hol", 11));  // 4 KiB announced, 3 sent
     frame.reset();
-    auto quiet = upgraded(port);
+    auto quiet = websocket_upgraded(port);
     quiet.reset();
   }
   // Slots are given back as the server notices the resets.

@@ -71,6 +71,23 @@ TEST_F(Bench, EchoPipelinedCountDoesExactlyThatMany) {
   EXPECT_EQ(field(r.out, "errors"), 0) << r;
 }
 
+// The same workload over WebSocket, pipelined: every reply right, each
+// connection's deflate offer accepted (and none with --no-deflate).
+TEST_F(Bench, EchoOverWebSocketChecksEveryReplyAndDeflate) {
+  for (const bool deflate : {true, false}) {
+    auto server = deflate ? Server::start("all") : Server::start("all", {"--no-deflate"});
+    const auto r = bench({"echo", "--ws", "--deflate", "--port", std::to_string(server.ws_port("echo")), "--check",
+                          "--count", "4000", "--pipeline", "4", "--connections", "20"});
+    ASSERT_TRUE(r.exited_with(0)) << r;
+    EXPECT_TRUE(contains(r.out, "\"protocol\":\"websocket\"")) << r;
+    EXPECT_EQ(field(r.out, "replies"), 4000) << r;
+    EXPECT_EQ(field(r.out, "errors"), 0) << r;
+    EXPECT_EQ(field(r.out, "mismatches"), 0) << r;
+    EXPECT_EQ(field(r.out, "unanswered"), 0) << r;
+    EXPECT_EQ(field(r.out, "deflate_accepted"), deflate ? 20 : 0) << r;
+  }
+}
+
 TEST_F(Bench, EchoCheckCatchesAWrongReply) {
   // The server says "Eco: "; expecting "Echo: " must fail every reply.
   auto server = Server::start("all");

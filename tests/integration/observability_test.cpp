@@ -859,7 +859,7 @@ TEST(JsonLog, EveryStderrLineIsAnObjectWithTheSchema) {
     if (o.count("service")) {
       const auto s = string_field("service");
       EXPECT_TRUE(s == "greet" || s == "echo" || s == "chat" || s == "udp-echo" || s == "metrics" ||
-                  s == "chat-web")
+                  s == "chat-web" || s == "echo-ws" || s == "greet-ws")
           << s;
     }
   }

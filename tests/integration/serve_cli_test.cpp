@@ -45,14 +45,15 @@ std::optional<std::string> udp_once(const Server& server, const std::string& dat
 TEST(ServeAll, PrintsAListeningLinePerServiceOnStdout) {
   auto server = Server::start("all");
   const auto lines = split_lines(server.process().stdout_text());
-  ASSERT_EQ(lines.size(), 5u) << server.process().diagnostics();
+  ASSERT_EQ(lines.size(), 6u) << server.process().diagnostics();
   std::set<std::string> seen;
   for (const auto& line : lines) {
     const auto l = parse_listening_line(line);
     ASSERT_TRUE(l) << "not a listening line: " << line;
     EXPECT_EQ(l->host, "127.0.0.1") << line;
-    const bool web = l->service == "chat" && l->proto == "http";
-    EXPECT_EQ(l->proto, l->service == "udp-echo" ? "udp" : web ? "http" : "tcp") << line;
+    // The web doors: the chat's page (http) and the echo over WebSocket (ws).
+    const bool web = (l->service == "chat" && l->proto == "http") || (l->service == "echo" && l->proto == "ws");
+    EXPECT_EQ(l->proto, l->service == "udp-echo" ? "udp" : web ? l->proto : "tcp") << line;
     EXPECT_NE(l->port, 0) << line;
     seen.insert(l->service);
   }
@@ -85,9 +86,16 @@ TEST(ServeAll, DefaultHostPrintsALineForEveryService) {
 TEST(ServeAll, SeparatePortOptions) {
   ServerOptions options;
   options.port_zero = false;
-  auto server = Server::start(
-      "all", {"--greet-port", "0", "--echo-port", "0", "--udp-port", "0", "--chat-port", "0"}, options);
-  EXPECT_EQ(server.listening().size(), 5u) << "the web door takes a free port too: " << server.process().diagnostics();
+  // The echo's WebSocket keeps its default (8081) unless --port 0 or its own
+  // option says otherwise: a test must not take a fixed port.
+  auto server = Server::start("all",
+                              {"--greet-port", "0", "--echo-port", "0", "--udp-port", "0", "--chat-port", "0",
+                               "--echo-web-port", "0"},
+                              options);
+  EXPECT_EQ(server.listening().size(), 6u) << "the chat's web door takes a free port too: "
+                                           << server.process().diagnostics();
+  EXPECT_NE(server.web_port(), 8080);
+  EXPECT_NE(server.ws_port("echo"), 8081);
   EXPECT_EQ(greet_once(server), kGreeting);
   EXPECT_EQ(echo_once(server, "hola\n"), "Eco: hola\n");
   EXPECT_EQ(udp_once(server, "hola"), "Eco UDP: hola");

@@ -192,17 +192,21 @@ def run(argv, stdin_data=b"", timeout=CLIENT_TIMEOUT, name=None):
 
 # --- servers ---------------------------------------------------------------
 
-LISTENING = re.compile(r"^listening: (\S+) (tcp|udp) (.+):(\d+)$")
+LISTENING = re.compile(r"^listening: (\S+) (tcp|udp|http|ws) (.+):(\d+)$")
 
 
 def parse_listening(out):
-    """{service: [(host, port), ...]} from the 'listening: ...' lines of enchufe serve."""
+    """{service: [(host, port), ...]} from the 'listening: ...' lines of enchufe serve.
+
+    A service's own sockets (tcp, udp) are keyed by its name ("echo"), its
+    web doors by name and protocol ("chat http", "echo ws")."""
     found = {}
     for line in out.decode("utf-8", "replace").splitlines():
         m = LISTENING.match(line)
         if m:
             host = m.group(3).strip("[]")
-            found.setdefault(m.group(1), []).append((host, int(m.group(4))))
+            key = m.group(1) if m.group(2) in ("tcp", "udp") else f"{m.group(1)} {m.group(2)}"
+            found.setdefault(key, []).append((host, int(m.group(4))))
     return found
 
 

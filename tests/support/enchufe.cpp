@@ -57,8 +57,13 @@ std::vector<std::string> services_of(std::string_view service, const std::vector
   } else {
     out = {std::string(service)};
   }
-  const bool web = service == "all" || service == "chat";
-  if (web && std::find(args.begin(), args.end(), "--no-web") == args.end()) out.push_back("chat http");
+  const auto has = [&](std::string_view flag) { return std::find(args.begin(), args.end(), flag) != args.end(); };
+  if (has("--no-web")) return out;
+  if (service == "all" || service == "chat") out.push_back("chat http");
+  // Echo's WebSocket: always in "all", on demand (--web-port) for echo and greet.
+  if (service == "all" || ((service == "echo" || service == "greet") && has("--web-port"))) {
+    out.push_back(std::string(service == "all" ? "echo" : service) + " ws");
+  }
   return out;
 }
 
@@ -124,8 +129,8 @@ Server Server::start_args(const std::vector<std::string>& args, const std::vecto
 
 const Listening& Server::socket(std::string_view service, std::string_view proto) const {
   for (const auto& l : listening_) {
-    // Without a protocol, the service's own (the chat's web door is "http").
-    if (l.service == service && (proto.empty() ? l.proto != "http" : l.proto == proto)) return l;
+    // Without a protocol, the service's own (the web doors are "http" and "ws").
+    if (l.service == service && (proto.empty() ? l.proto != "http" && l.proto != "ws" : l.proto == proto)) return l;
   }
   throw std::out_of_range("the server has no socket for " + std::string(service) + " " + std::string(proto));
 }

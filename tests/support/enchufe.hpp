@@ -19,8 +19,8 @@ std::string enchufe_binary();
 
 // One "listening: echo tcp 127.0.0.1:41234" line.
 struct Listening {
-  std::string service;  // greet, echo, udp-echo
-  std::string proto;    // tcp, udp
+  std::string service;  // greet, echo, udp-echo, chat
+  std::string proto;    // tcp, udp; http (the chat's web door), ws (a service's WebSocket door)
   std::string host;     // "127.0.0.1", "::1" (no brackets)
   std::uint16_t port = 0;
 };
@@ -56,7 +56,8 @@ class Server {
   Server& operator=(Server&&) noexcept = default;
 
   // `enchufe serve SERVICE [--host H] [--port 0] EXTRA...`, then waits for the
-  // listening lines of every service it runs ("all": greet, echo, udp-echo).
+  // listening lines of every service it runs ("all": greet, echo, udp-echo,
+  // chat) and of their web doors (services_of).
   // Throws std::runtime_error (with the server's stderr) if they do not come.
   static Server start(const std::string& service, const std::vector<std::string>& extra = {},
                       ServerOptions options = {});
@@ -68,12 +69,14 @@ class Server {
   Process& process() { return *process_; }
   const std::vector<Listening>& listening() const { return listening_; }
   // The first socket of `service` (e.g. "echo") and `proto` (by default
-  // the service's own, not the chat's "http" door); throws if there is none.
+  // the service's own, not a web door: "http", "ws"); throws if there is none.
   const Listening& socket(std::string_view service, std::string_view proto = {}) const;
   std::uint16_t port(std::string_view service) const { return socket(service).port; }
   std::string host(std::string_view service) const { return socket(service).host; }
   // The chat's web front door.
   std::uint16_t web_port() const { return socket("chat", "http").port; }
+  // The WebSocket door of greet or echo ("listening: echo ws ...").
+  std::uint16_t ws_port(std::string_view service) const { return socket(service, "ws").port; }
 
   // SIGTERM, then wait for the exit; SIGKILL if it does not come in time.
   std::optional<ExitStatus> stop(Duration timeout = 5000ms);
@@ -85,7 +88,9 @@ class Server {
 };
 
 // The listening lines `enchufe serve SERVICE EXTRA...` prints: services
-// ("echo"), or a service and protocol ("chat http", the web door).
+// ("echo"), or a service and protocol for the web doors: "chat http" (chat,
+// all), "echo ws" (all; echo with --web-port), "greet ws" (greet with
+// --web-port); --no-web turns them all off.
 std::vector<std::string> services_of(std::string_view service, const std::vector<std::string>& extra = {});
 
 // ---- one-shot runs --------------------------------------------------------

@@ -20,7 +20,13 @@ namespace websocket = beast::websocket;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-WsClient::WsClient() : ws_(io_) {}
+WsClient::WsClient() : ws_(io_) {
+  // Big enough for the largest echo a test asks for (16 MiB and a prefix).
+  ws_.read_message_max(64u << 20);
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+    if (kind == websocket::frame_type::pong) pongs_.emplace_back(payload);
+  });
+}
 
 WsClient::~WsClient() {
   boost::system::error_code ignored;
@@ -41,6 +47,7 @@ bool WsClient::run_until(Done done, Duration timeout) {
 
 std::unique_ptr<WsClient> WsClient::connect(const std::string& host, std::uint16_t port, Options options) {
   std::unique_ptr<WsClient> client(new WsClient());
+  client->timeout_ = options.timeout;
   auto& ws = client->ws_;
   boost::system::error_code ec;
   bool done = false;
@@ -50,6 +57,11 @@ std::unique_ptr<WsClient> WsClient::connect(const std::string& host, std::uint16
   });
   if (!client->run_until([&] { return done; }, options.timeout) || ec) {
     throw std::runtime_error("connect to " + host + ":" + std::to_string(port) + " failed: " + ec.message());
+  }
+  if (options.deflate) {
+    websocket::permessage_deflate deflate;
+    deflate.client_enable = true;
+    ws.set_option(deflate);
   }
   ws.set_option(websocket::stream_base::decorator([headers = options.headers](websocket::request_type& request) {
     for (const auto& [name, value] : headers) request.set(name, value);
@@ -65,6 +77,7 @@ std::unique_ptr<WsClient> WsClient::connect(const std::string& host, std::uint16
     throw std::runtime_error("WebSocket handshake failed: " + ec.message() + " (status " +
                              std::to_string(response.result_int()) + ")");
   }
+  client->extensions_ = std::string(response[http::field::sec_websocket_extensions]);
   return client;
 }
 
@@ -102,27 +115,48 @@ void WsClient::start_read() {
       close_reason_ = std::string(ws_.reason().reason.c_str());
       return;
     }
-    inbox_.push_back(beast::buffers_to_string(buffer_.data()));
+    inbox_.push_back({beast::buffers_to_string(buffer_.data()), ws_.got_binary()});
     buffer_.clear();
     start_read();
   });
 }
 
-bool WsClient::write(std::string_view bytes, bool binary) {
-  ws_.binary(binary);
+bool WsClient::write(std::string_view bytes, bool binary, bool fin) {
+  ws_.binary(binary);  // Beast uses it for a message's first frame only
   boost::system::error_code ec;
   bool done = false;
   start_read();  // so that control frames (pings, a close) are answered meanwhile
-  ws_.async_write(asio::buffer(bytes.data(), bytes.size()), [&](auto e, std::size_t) {
+  ws_.async_write_some(fin, asio::buffer(bytes.data(), bytes.size()), [&](auto e, std::size_t) {
     ec = e;
     done = true;
   });
-  return run_until([&] { return done; }, 5000ms) && !ec;
+  return run_until([&] { return done; }, timeout_) && !ec;
 }
 
 bool WsClient::send_text(std::string_view text) { return write(text, false); }
 
 bool WsClient::send_binary(std::string_view bytes) { return write(bytes, true); }
+
+bool WsClient::send_fragment(std::string_view bytes, bool fin, bool binary) { return write(bytes, binary, fin); }
+
+bool WsClient::ping(std::string_view payload) {
+  boost::system::error_code ec;
+  bool done = false;
+  start_read();  // the pong arrives through the read
+  ws_.async_ping(websocket::ping_data(payload.data(), payload.size()), [&](auto e) {
+    ec = e;
+    done = true;
+  });
+  return run_until([&] { return done; }, timeout_) && !ec;
+}
+
+std::optional<std::string> WsClient::next_pong(Duration timeout) {
+  start_read();
+  if (!run_until([&] { return !pongs_.empty() || ended_; }, timeout) || pongs_.empty()) return std::nullopt;
+  std::string payload = std::move(pongs_.front());
+  pongs_.pop_front();
+  return payload;
+}
 
 bool WsClient::type(std::string_view line) {
   boost::json::object event;
@@ -131,12 +165,18 @@ bool WsClient::type(std::string_view line) {
   return send_text(boost::json::serialize(event));
 }
 
-std::optional<std::string> WsClient::read(Duration timeout) {
+std::optional<WsClient::Message> WsClient::read_message(Duration timeout) {
   start_read();
   if (!run_until([&] { return !inbox_.empty() || ended_; }, timeout) || inbox_.empty()) return std::nullopt;
-  std::string message = std::move(inbox_.front());
+  Message message = std::move(inbox_.front());
   inbox_.pop_front();
   return message;
+}
+
+std::optional<std::string> WsClient::read(Duration timeout) {
+  auto message = read_message(timeout);
+  if (!message) return std::nullopt;
+  return std::move(message->data);
 }
 
 boost::json::object WsClient::next_event(Duration timeout) {
@@ -197,7 +237,12 @@ bool WsClient::closed_within(Duration timeout) {
 void WsClient::close(int code) {
   bool done = false;
   ws_.async_close(websocket::close_reason(static_cast<std::uint16_t>(code)), [&](auto) { done = true; });
-  run_until([&] { return done && !reading_; }, 3000ms);
+  if (run_until([&] { return done && !reading_; }, 3000ms) && !ended_) {
+    // No read was pending: the close read the server's close frame itself.
+    ended_ = true;
+    close_code_ = ws_.reason().code;
+    close_reason_ = std::string(ws_.reason().reason.c_str());
+  }
 }
 
 std::string to_string(const boost::json::object& event) { return boost::json::serialize(event); }
