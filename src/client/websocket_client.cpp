@@ -10,6 +10,7 @@
 #include "net/coroutine.hpp"
 #include "net/runtime.hpp"
 #include "net/text.hpp"
+#include "net/websocket_frames.hpp"
 
 #include "net/asio.hpp"
 
@@ -40,15 +41,6 @@ constexpr auto kCloseGrace = std::chrono::seconds(2);
 // this long (replies to the last lines are on their way), for at most
 // kCloseGrace, before it closes.
 constexpr auto kQuietBeforeClose = std::chrono::milliseconds(250);
-
-std::string_view frame_name(websocket::frame_type kind) {
-  switch (kind) {
-    case websocket::frame_type::ping: return "ping";
-    case websocket::frame_type::pong: return "pong";
-    case websocket::frame_type::close: return "close";
-  }
-  return "control";
-}
 
 class WebSocketClient {
  public:
@@ -88,7 +80,7 @@ class WebSocketClient {
     }));
     if (options_.trace) {
       ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
-        trace(*console_, "3 recv", "{} frame, FIN, unmasked, {} bytes{}", frame_name(kind), payload.size(),
+        trace(*console_, "3 recv", "{} frame, FIN, unmasked, {} bytes{}", net::frame_name(kind), payload.size(),
               kind == websocket::frame_type::close ? fmt::format(": code {} {}", ws_.reason().code,
                                                                  ws_.reason().reason.c_str())
                                                    : std::string());

@@ -6,6 +6,7 @@
 #include "net/metrics.hpp"
 #include "net/text.hpp"
 #include "net/trace.hpp"
+#include "net/websocket_frames.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/error.hpp>
@@ -60,15 +61,6 @@ websocket::permessage_deflate deflate_options(bool enabled) {
   pmd.memLevel = limits::kDeflateMemLevel;
   pmd.msg_size_threshold = limits::kDeflateMinBytes;
   return pmd;
-}
-
-std::string_view frame_name(websocket::frame_type kind) {
-  switch (kind) {
-    case websocket::frame_type::ping: return "ping";
-    case websocket::frame_type::pong: return "pong";
-    case websocket::frame_type::close: return "close";
-  }
-  return "control";
 }
 
 class WebSocketSession final : public LoopMember,
