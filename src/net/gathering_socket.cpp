@@ -70,7 +70,7 @@ struct GatheringSocket::State : std::enable_shared_from_this<State> {
 
   void drained() {
     release_if_large(pending);
-    release_if_large(in_flight);
+    if (!writing) release_if_large(in_flight);  // a write under way still points into it
     if (on_drained) on_drained();
     if (after_flush) std::exchange(after_flush, {})();
   }
