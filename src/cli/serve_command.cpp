@@ -352,7 +352,7 @@ void add_serve_command(CLI::App& app, Action& action) {
       "A message is a line (the reply keeps its \\n or \\r\\n), or bytes without a newline\n"
       "followed by a pause (--partial-delay), as the tutorial's client sends them.\n"
       "On WebSocket a message is a message: text is answered as text, binary as binary;\n"
-      "--prefix '' makes it an exact echo, as conformance suites expect (docs/web.md).\n"
+      "--prefix '' makes it an exact echo, as conformance suites expect (docs/websocket.md).\n"
       "Examples:\n"
       "  enchufe serve echo\n"
       "  enchufe serve echo --port 0 --threads 2\n"
