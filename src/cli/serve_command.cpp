@@ -205,12 +205,13 @@ int run_servers(const ServeOptions& o, Selection which) {
                                : net::parse_port(o.chat_port) == 0 ? "0"
                                                                    : std::string(kDefaultWebPort);
   auto web_options = serve_web ? tcp_options(o, web_port, o.chat_lines) : net::TcpServerOptions{};
-  const auto echo_web_options = which.echo && !o.echo_web_port.empty() && !o.no_web
-                                    ? std::optional(tcp_options(o, o.echo_web_port, o.echo_lines))
-                                    : std::nullopt;
-  const auto greet_web_options = which.greet && !o.greet_web_port.empty() && !o.no_web
-                                     ? std::optional(tcp_options(o, o.greet_web_port, o.echo_lines))
-                                     : std::nullopt;
+  // A service's WebSocket port, when the service runs and one was asked for.
+  const auto websocket_port = [&](bool serves, const std::string& port) -> std::optional<net::TcpServerOptions> {
+    if (!serves || port.empty() || o.no_web) return std::nullopt;
+    return tcp_options(o, port, o.echo_lines);
+  };
+  const auto echo_web_options = websocket_port(which.echo, o.echo_web_port);
+  const auto greet_web_options = websocket_port(which.greet, o.greet_web_port);
   const auto udp_echo_options = udp_options(o, o.udp_port);
   const std::optional<net::TcpServerOptions> metrics_at =
       o.metrics.empty() ? std::nullopt : std::optional(metrics_options(o.metrics));

@@ -123,7 +123,7 @@ class WebSocketClient {
     outbox_.push_back(std::move(*line));
     start_writer();
     // As on TCP: send the quit word and leave; the server's close follows.
-    if (quitting) leave_after(kCloseGrace);
+    if (quitting) give_up_after_grace();
   }
 
   // End of input: our close frame goes after the lines still queued, and
@@ -134,9 +134,11 @@ class WebSocketClient {
     start_writer();
   }
 
-  void leave_after(std::chrono::seconds grace) {
+  // The server closes at once after our quit word or close frame; past
+  // kCloseGrace the client leaves anyway.
+  void give_up_after_grace() {
     leaving_ = true;
-    grace_.expires_after(grace);
+    grace_.expires_after(kCloseGrace);
     grace_.async_wait([this](const error_code& ec) {
       if (!ec) finish("the server did not close in time", 0);
     });
@@ -166,7 +168,7 @@ class WebSocketClient {
     if (close_queued_ && !close_sent_) {
       co_await wait_for_quiet();
       close_sent_ = true;
-      leave_after(kCloseGrace);
+      give_up_after_grace();
       if (options_.trace) trace(*console_, "3 send", "close frame, FIN, masked: code 1000");
       co_await ws_.async_close(websocket::close_code::normal, net::use_tuple);
     }
