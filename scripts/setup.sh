@@ -8,6 +8,7 @@ packages=(
   build-essential make cmake ninja-build pkg-config   # compiler and build
   libboost1.81-dev                               # Asio (networking runtime) and Beast (HTTP, WebSocket)
   libboost-json1.81-dev libboost-url1.81-dev     # JSON (logs, web protocol) and URLs
+  libssl-dev openssl                             # TLS (OpenSSL under Asio's ssl::stream); openssl s_client/s_server in tests
   libcli11-dev                                   # command line parsing
   libfmt-dev                                     # formatting and logging
   libgtest-dev libgmock-dev                      # unit and integration tests
@@ -16,6 +17,8 @@ packages=(
   python3                                        # interop tests (the tutorial's programs)
   python3-websockets                             # interop tests: a second WebSocket client for the echo
   netcat-openbsd                                 # interop tests drive a real nc
+  ncat                                           # interop tests: a TLS chat member (ncat --ssl)
+  curl                                           # interop tests: HTTPS through a real client
   procps                                         # ps/pgrep in tests
   redis-server                                   # bench fanout --redis is tested against a real Redis
   prometheus                                     # promtool checks the /metrics exposition format

@@ -22,4 +22,7 @@ void add_stats_command(CLI::App& app, Action& action);
 // Adds `bench echo|udp|fanout|idle|bulk`, the load generator.
 void add_bench_command(CLI::App& app, Action& action);
 
+// Adds `cert --out DIR`, a self-signed certificate and key for TLS.
+void add_cert_command(CLI::App& app, Action& action);
+
 }  // namespace enchufe::cli

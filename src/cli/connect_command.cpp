@@ -1,4 +1,5 @@
 // `enchufe connect [--udp] HOST PORT`: the tutorial's clients (Examples 2-4);
+// `enchufe connect --tls HOST PORT`: the TCP one over TLS;
 // `enchufe connect ws://HOST:PORT/PATH`: the same over WebSocket.
 
 #include "cli/commands.hpp"
@@ -6,6 +7,7 @@
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
 #include "net/log.hpp"
+#include "net/tls_describe.hpp"
 
 #include <boost/url/parse.hpp>
 
@@ -47,7 +49,7 @@ void add_connect_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("connect", "Talk to a TCP or UDP server line by line (like nc)");
   cmd->add_option("host", a.target, "Host, or HOST:PORT, or [IPv6]:PORT, or ws://HOST:PORT/PATH")->required();
   cmd->add_option("port", a.port, "Port (when not given with the host)");
-  cmd->add_flag("-u,--udp", a.udp, "UDP: one datagram per line, wait for each reply");
+  auto* udp = cmd->add_flag("-u,--udp", a.udp, "UDP: one datagram per line, wait for each reply");
   auto* crlf = cmd->add_flag("--crlf", a.crlf, "End lines with \\r\\n (telnet style)");
   cmd->add_flag("--raw", a.raw, "Send lines without any terminator, as the tutorial's client does")->excludes(crlf);
   cmd->add_option("--prompt", a.options.prompt, "Prompt shown on a terminal")->capture_default_str();
@@ -57,6 +59,28 @@ void add_connect_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(0.001, 3600.0));
   cmd->add_flag("-v,--verbose", a.verbose, "Status lines (connected, closed) even when not on a terminal");
   cmd->add_flag("--trace", a.options.trace, "Narrate each socket operation, numbered like the tutorial's steps");
+  auto& tls = a.options.tls;
+  auto* tls_flag =
+      cmd->add_flag("--tls", tls.enabled, "TCP over TLS 1.2+, the certificate checked against the system's CAs")
+          ->excludes(udp);
+  auto* ca = cmd->add_option("--ca", tls.ca_file, "TLS: trust the CA certificates in this PEM file instead")
+                 ->needs(tls_flag);
+  // same_fingerprint() takes only 64 hex digits: a typo is a usage error
+  // now rather than a mismatch later.
+  const CLI::Validator sha256(
+      [](std::string& typed) {
+        return net::tls::same_fingerprint(typed, typed) ? std::string() : "not 64 hex digits (AB:CD:...)";
+      },
+      "SHA256");
+  auto* pin = cmd->add_option("--fingerprint", tls.fingerprint,
+                              "TLS: trust only the certificate with this SHA-256 fingerprint, self-signed or not")
+                  ->check(sha256)
+                  ->needs(tls_flag)
+                  ->excludes(ca);
+  cmd->add_flag("--insecure", tls.insecure, "TLS: do not check the certificate at all (a warning says so)")
+      ->needs(tls_flag)
+      ->excludes(ca)
+      ->excludes(pin);
   cmd->add_flag("--no-deflate", [&a](std::int64_t) { a.options.deflate = false; },
                 "WebSocket: do not offer permessage-deflate (compression)");
   cmd->footer(
@@ -68,13 +92,17 @@ void add_connect_command(CLI::App& app, Action& action) {
       "  printf 'hola\\nsalir\\n' | enchufe connect localhost 6000\n"
       "  enchufe connect --raw localhost 6000           # exactly like the tutorial's client\n"
       "  enchufe connect --udp [::1]:7000\n"
+      "  enchufe connect --tls example.com 443          # checked against the system's CAs\n"
+      "  enchufe connect --tls --fingerprint AB:CD:... localhost 6697   # a self-signed server, pinned\n"
       "  enchufe connect ws://localhost:8081/           # echo over WebSocket: a message per line");
   cmd->callback([&action, args] {
     action = [args] {
       auto& a = *args;
       auto& o = a.options;
       if (const auto websocket = websocket_target(a.target, o)) {
-        if (a.udp || !a.port.empty()) throw UsageError("connect: a ws:// URL takes no --udp and no separate port");
+        if (a.udp || !a.port.empty() || o.tls.enabled) {
+          throw UsageError("connect: a ws:// URL takes no --udp, no --tls and no separate port");
+        }
         o.host = websocket->host;
         o.port = websocket->port;
         o.verbose = a.verbose;

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   enchufe::cli::add_connect_command(app, action);
   enchufe::cli::add_stats_command(app, action);
   enchufe::cli::add_bench_command(app, action);
+  enchufe::cli::add_cert_command(app, action);
 
   try {
     app.parse(argc, argv);

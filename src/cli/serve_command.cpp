@@ -7,6 +7,8 @@
 #include "net/http_server.hpp"
 #include "net/log.hpp"
 #include "net/tcp_server.hpp"
+#include "net/tls_certificate.hpp"
+#include "net/tls_sessions.hpp"
 #include "net/trace.hpp"
 #include "net/udp_server.hpp"
 #include "net/websocket_session.hpp"
@@ -17,6 +19,9 @@
 #include "services/greet.hpp"
 #include "services/udp_echo.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -35,6 +40,21 @@ struct LineSettings {
 };
 
 constexpr std::string_view kDefaultWebPort = "8080";
+// Each TCP service's TLS port, when there is a certificate: the plaintext
+// port's neighbour in spirit (443 for greet and echo; IRC's 6697 for chat).
+constexpr std::string_view kDefaultGreetTlsPort = "5443";
+constexpr std::string_view kDefaultEchoTlsPort = "6443";
+constexpr std::string_view kDefaultChatTlsPort = "6697";
+// --tls-self-signed: how long the certificate made at start is valid.
+constexpr int kSelfSignedDays = 30;
+
+struct TlsSettings {
+  std::string certificate_file, key_file;
+  bool self_signed = false;
+  unsigned handshake_timeout_s =
+      static_cast<unsigned>(std::chrono::seconds(net::limits::kTlsHandshakeTimeout).count());
+  bool enabled() const { return self_signed || !certificate_file.empty(); }
+};
 // serve all's echo over WebSocket; serve echo has none unless --web-port.
 constexpr std::string_view kDefaultEchoWebPort = "8081";
 
@@ -60,6 +80,10 @@ struct ServeOptions {
   std::string echo_web_port, greet_web_port;
   net::WebSocketOptions websocket;  // --max-message
   bool no_deflate = false;
+  TlsSettings tls;
+  // TLS ports as typed, used only with a certificate; empty: the default,
+  // or 0 when the service's own port is 0 (see run_servers).
+  std::string greet_tls_port, echo_tls_port, chat_tls_port;
 
   services::GreetOptions greet;
   bool once = false;
@@ -109,6 +133,30 @@ void add_web_options(CLI::App& cmd, ServeOptions& o) {
                  "Also let pages of this origin use the chat's WebSocket (e.g. https://chat.example.org; * for "
                  "any); repeatable")
       ->excludes(no_web);
+}
+
+// --tls-cert/--tls-key or --tls-self-signed; `port`: the service's --tls-port
+// (serve all names each service's instead).
+void add_tls_options(CLI::App& cmd, ServeOptions& o, std::string* port, std::string_view default_port) {
+  auto* cert = cmd.add_option("--tls-cert", o.tls.certificate_file,
+                              "PEM certificate (then its chain): each TCP service also serves TLS on its own port");
+  auto* key = cmd.add_option("--tls-key", o.tls.key_file, "PEM private key of --tls-cert (keep it mode 600)");
+  cert->needs(key);
+  key->needs(cert);
+  cmd.add_flag("--tls-self-signed", o.tls.self_signed,
+               "TLS with a certificate made at start, in memory, for this host's names; prints its fingerprint "
+               "for `connect --tls --fingerprint`")
+      ->excludes(cert)
+      ->excludes(key);
+  cmd.add_option("--tls-handshake-timeout", o.tls.handshake_timeout_s,
+                 "Seconds a TLS client has to finish its handshake")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
+  if (port) {
+    cmd.add_option("--tls-port", *port,
+                   fmt::format("TLS port, with a certificate (default {}; 0: any free port, as with --port 0)",
+                               default_port));
+  }
 }
 
 void add_websocket_options(CLI::App& cmd, ServeOptions& o, bool max_message) {
@@ -189,6 +237,30 @@ void log_summary(const std::vector<std::shared_ptr<net::ServiceMetrics>>& servic
           std::chrono::duration<double>(uptime).count());
 }
 
+// The names a --tls-self-signed certificate is for: the loopback names, the
+// machine's name, and --host when it names one host (not 0.0.0.0 or ::).
+std::vector<std::string> self_signed_names(const ServeOptions& o) {
+  auto names = net::tls::default_certificate_names();
+  const auto add = [&](const std::string& name) {
+    if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  char hostname[256] = {};
+  if (::gethostname(hostname, sizeof hostname - 1) == 0) add(hostname);
+  const std::string host = net::normalize_host(o.host);
+  if (host != "0.0.0.0" && host != "::") add(host);
+  return names;
+}
+
+std::shared_ptr<net::tls::ServerCertificates> server_certificates(const ServeOptions& o) {
+  if (!o.tls.self_signed) return net::tls::ServerCertificates::from_files(o.tls.certificate_file, o.tls.key_file);
+  const auto names = self_signed_names(o);
+  const auto pair = net::tls::make_self_signed(names, kSelfSignedDays);
+  log::info("made a self-signed TLS certificate for {}, valid {} days; clients trust it with --fingerprint",
+            fmt::join(names, ", "), kSelfSignedDays);
+  return net::tls::ServerCertificates::from_identity(
+      net::tls::make_server_identity(pair.certificate, pair.private_key, "--tls-self-signed", "--tls-self-signed"));
+}
+
 int run_servers(const ServeOptions& o, Selection which) {
   log::set_level(o.quiet ? log::Level::warn : o.verbose ? log::Level::debug : log::Level::info);
   log::set_format(o.log_format == "json" ? log::Format::json : log::Format::text);
@@ -215,6 +287,22 @@ int run_servers(const ServeOptions& o, Selection which) {
   const auto udp_echo_options = udp_options(o, o.udp_port);
   const std::optional<net::TcpServerOptions> metrics_at =
       o.metrics.empty() ? std::nullopt : std::optional(metrics_options(o.metrics));
+  // A service's TLS port, when it runs and there is a certificate: as
+  // typed, else free when its own port is, else the default.
+  const auto tls_port = [&](bool serves, const std::string& typed, const std::string& own_port,
+                            std::string_view default_port,
+                            const net::TcpServerOptions& own) -> std::optional<net::TcpServerOptions> {
+    if (!serves || !o.tls.enabled()) return std::nullopt;
+    auto t = own;
+    t.port = net::parse_port(!typed.empty()                ? typed
+                             : net::parse_port(own_port) == 0 ? "0"
+                                                              : std::string(default_port));
+    return t;
+  };
+  const auto greet_tls_options = tls_port(which.greet, o.greet_tls_port, o.greet_port, kDefaultGreetTlsPort, greet_options);
+  const auto echo_tls_options = tls_port(which.echo, o.echo_tls_port, o.echo_port, kDefaultEchoTlsPort, echo_options);
+  const auto chat_tls_options = tls_port(which.chat, o.chat_tls_port, o.chat_port, kDefaultChatTlsPort, chat_options);
+  const auto certificates = o.tls.enabled() ? server_certificates(o) : nullptr;
   auto registry = std::make_shared<net::MetricsRegistry>();
 
   net::Runtime runtime(o.threads);
@@ -224,6 +312,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   };
   std::vector<Named> tcp;
   std::vector<Named> websocket;  // the echo's and the greeting's WebSocket ports
+  std::vector<Named> tls;        // each TCP service's TLS port
   std::unique_ptr<net::UdpServer> udp;
   // A service's WebSocket port beside its TCP one, sharing its --max-connections.
   const auto add_websocket = [&](std::string_view service, net::TcpServerOptions options,
@@ -237,16 +326,29 @@ int run_servers(const ServeOptions& o, Selection which) {
                                       runtime, fmt::format("{}-ws", service), options,
                                       net::websocket_sessions(std::move(make_protocol), settings))});
   };
+  // A service's TLS port beside its TCP one: the same Protocol, the same
+  // --max-connections; the chat's TLS members share its rooms.
+  const auto add_tls = [&](std::string_view service, const std::optional<net::TcpServerOptions>& options,
+                           std::function<std::unique_ptr<net::Protocol>()> make_protocol) {
+    if (!options) return;
+    auto shared = *options;
+    shared.shared_count = tcp.back().server->shared_count();
+    tls.push_back({service, std::make_unique<net::TcpServer>(
+                                runtime, fmt::format("{}-tls", service), shared, std::move(make_protocol),
+                                net::tls_line_sessions(certificates, {std::chrono::seconds(o.tls.handshake_timeout_s)}))});
+  };
   if (which.greet) {
     std::function<void()> on_served;
     if (o.once) on_served = [&runtime] { runtime.request_stop(); };
     auto greet = services::greet_protocols(o.greet, std::move(on_served));
     tcp.push_back({"greet", std::make_unique<net::TcpServer>(runtime, "greet", greet_options, greet.line)});
+    add_tls("greet", greet_tls_options, greet.line);
     if (greet_web_options) add_websocket("greet", *greet_web_options, greet.message, std::chrono::seconds(0));
   }
   if (which.echo) {
     tcp.push_back({"echo", std::make_unique<net::TcpServer>(runtime, "echo", echo_options,
                                                             services::echo_protocol(o.echo))});
+    add_tls("echo", echo_tls_options, services::echo_protocol(o.echo));
     if (echo_web_options) {
       add_websocket("echo", *echo_web_options, services::echo_message_protocol(o.echo),
                     std::chrono::seconds(o.echo_lines.idle_timeout_s));
@@ -256,6 +358,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   if (which.chat) {
     const services::chat::ChatService chat(runtime, o.chat, registry.get());
     tcp.push_back({"chat", std::make_unique<net::TcpServer>(runtime, "chat", chat_options, chat.line_protocol())});
+    add_tls("chat", chat_tls_options, chat.line_protocol());
     if (serve_web) {
       // One --max-connections for the chat, whichever door people use.
       web_options.shared_count = tcp.back().server->shared_count();
@@ -278,6 +381,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   std::vector<std::shared_ptr<net::ServiceMetrics>> services;
   for (const auto& named : tcp) services.push_back(named.server->metrics());
   for (const auto& named : websocket) services.push_back(named.server->metrics());
+  for (const auto& named : tls) services.push_back(named.server->metrics());
   if (web) services.push_back(web->metrics());
   if (udp) services.push_back(udp->metrics());
   for (const auto& s : services) registry->add(s);
@@ -287,8 +391,15 @@ int run_servers(const ServeOptions& o, Selection which) {
                                                net::http_sessions(services::metrics_endpoint(registry)));
   }
 
-  // Everything is bound: say where.
+  // Everything is bound: say where (and which certificate TLS clients see).
+  if (certificates) {
+    const auto identity = certificates->identity();
+    std::printf("tls: certificate %s, SHA-256 fingerprint %s\n", identity.subject.c_str(),
+                identity.fingerprint.c_str());
+    runtime.on_reload([certificates] { certificates->reload(); });
+  }
   for (const auto& [service, server] : tcp) print_listening(service, "tcp", server->local_endpoints());
+  for (const auto& [service, server] : tls) print_listening(service, "tls", server->local_endpoints());
   for (const auto& [service, server] : websocket) print_listening(service, "ws", server->local_endpoints());
   if (web) print_listening("chat", "http", web->local_endpoints());
   if (udp) print_listening("udp-echo", "udp", udp->local_endpoints());
@@ -303,6 +414,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   }
   for (auto& named : tcp) named.server->start();
   for (auto& named : websocket) named.server->start();
+  for (auto& named : tls) named.server->start();
   if (web) web->start();
   if (udp) udp->start();
   if (metrics) metrics->start();
@@ -329,6 +441,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   greet->add_flag("--once", o.once, "Serve one client, then exit (the tutorial's behaviour)");
   greet->add_option("--web-port", o.greet_web_port,
                     "Also greet WebSocket clients on this port, any path (0: any free port)");
+  add_tls_options(*greet, o, &o.greet_tls_port, kDefaultGreetTlsPort);
   greet->footer(
       "Examples:\n"
       "  enchufe serve greet\n"
@@ -349,6 +462,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   echo->add_option("--web-port", o.echo_web_port,
                    "Also echo WebSocket messages on this port, any path (0: any free port)");
   add_websocket_options(*echo, o, true);
+  add_tls_options(*echo, o, &o.echo_tls_port, kDefaultEchoTlsPort);
   echo->footer(
       "A message is a line (the reply keeps its \\n or \\r\\n), or bytes without a newline\n"
       "followed by a pause (--partial-delay), as the tutorial's client sends them.\n"
@@ -384,6 +498,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   chat->add_option("--port", o.chat_port, "TCP port (0: any free port)")->capture_default_str();
   add_web_options(*chat, o);
   add_websocket_options(*chat, o, false);
+  add_tls_options(*chat, o, &o.chat_tls_port, kDefaultChatTlsPort);
   chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
   chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")
       ->capture_default_str()
@@ -428,6 +543,13 @@ void add_serve_command(CLI::App& app, Action& action) {
                   fmt::format("WebSocket port of the echo server (default {})", kDefaultEchoWebPort));
   all->add_option("--greet-web-port", o.greet_web_port, "WebSocket port of the greeting server (default: none)");
   add_websocket_options(*all, o, true);
+  add_tls_options(*all, o, nullptr, {});
+  all->add_option("--greet-tls-port", o.greet_tls_port,
+                  fmt::format("TLS port of the greeting server, with a certificate (default {})", kDefaultGreetTlsPort));
+  all->add_option("--echo-tls-port", o.echo_tls_port,
+                  fmt::format("TLS port of the echo server, with a certificate (default {})", kDefaultEchoTlsPort));
+  all->add_option("--chat-tls-port", o.chat_tls_port,
+                  fmt::format("TLS port of the chat server, with a certificate (default {})", kDefaultChatTlsPort));
   all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
   all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
   all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();

@@ -4,7 +4,7 @@
 
 namespace enchufe::client {
 
-bool dial(asio::ip::tcp::socket& socket, const ClientOptions& options, Console& console) {
+bool dial(asio::ip::tcp::socket::lowest_layer_type& socket, const ClientOptions& options, Console& console) {
   using asio::ip::tcp;
   const auto addresses = net::resolve(options.host, false);
   error_code ec;

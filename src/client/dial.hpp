@@ -10,9 +10,10 @@
 
 namespace enchufe::client {
 
-// Connects `socket` to options.host:options.port, with TCP_NODELAY (lines
-// are typed: no reason to wait). Says where it connected (on a terminal, or
-// with -v); false, after one line saying why, when no address answers.
-bool dial(asio::ip::tcp::socket& socket, const ClientOptions& options, Console& console);
+// Connects `socket` (a tcp::socket's, or the one under a TLS stream) to
+// options.host:options.port, with TCP_NODELAY (lines are typed: no reason to
+// wait). Says where it connected (on a terminal, or with -v); false, after
+// one line saying why, when no address answers.
+bool dial(asio::ip::tcp::socket::lowest_layer_type& socket, const ClientOptions& options, Console& console);
 
 }  // namespace enchufe::client

@@ -9,6 +9,15 @@ namespace enchufe::client {
 
 enum class LineEnding { lf, crlf, none };
 
+// `connect --tls`: whom to trust. With neither a CA file, a pin nor
+// --insecure: the system's CAs, for a certificate that names the host.
+struct TlsOptions {
+  bool enabled = false;
+  std::string ca_file;      // trust the CAs in this PEM file instead of the system's
+  std::string fingerprint;  // trust exactly the certificate with this SHA-256, whoever signed it, whatever it names
+  bool insecure = false;    // trust anything (a warning says so)
+};
+
 struct ClientOptions {
   std::string host;
   std::uint16_t port = 0;
@@ -20,6 +29,7 @@ struct ClientOptions {
   bool trace = false;                       // narrate each socket operation (--trace)
   std::string path = "/";                   // WebSocket: the request target of ws://HOST:PORT/PATH
   bool deflate = true;                      // WebSocket: offer permessage-deflate
+  TlsOptions tls;                           // TCP only
 };
 
 // Each returns the process exit code: 0 ok, 1 on a connection failure.

@@ -1,9 +1,11 @@
 // `enchufe connect HOST PORT`: a full-duplex line client, like nc, that the
-// tutorial's echo client would be if it did not wait for each reply.
+// tutorial's echo client would be if it did not wait for each reply; with
+// --tls the same client over TLS (tls_dial.hpp).
 
 #include "client/console.hpp"
 #include "client/dial.hpp"
 #include "client/options.hpp"
+#include "client/tls_dial.hpp"
 #include "net/coroutine.hpp"
 #include "net/runtime.hpp"
 #include "net/text.hpp"
@@ -13,11 +15,13 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include <deque>
+#include <type_traits>
 
 namespace enchufe::client {
 
@@ -38,22 +42,36 @@ std::string_view terminator(LineEnding ending) {
   return "\n";
 }
 
+// Over a tcp::socket, or a TlsStream on one (whose constructor also takes
+// the TLS context: `stream_args`).
+template <typename Stream>
 class TcpClient {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  TcpClient(asio::io_context& context, const ClientOptions& options)
-      : context_(context), options_(options), socket_(context), console_(make_console(context, options.prompt)),
-        grace_(context) {}
+  template <typename... StreamArgs>
+  TcpClient(asio::io_context& context, const ClientOptions& options, StreamArgs&... stream_args)
+      : context_(context), options_(options), socket_(context, stream_args...),
+        console_(make_console(context, options.prompt)), grace_(context) {}
 
   int run() {
-    if (!connect()) return 1;
-    console_->start([this](std::optional<std::string> line) { on_line(std::move(line)); });
-    net::spawn(context_.get_executor(), [this] { return read_loop(); });
+    if (!dial(socket_.lowest_layer(), options_, *console_)) return 1;
+    net::spawn(context_.get_executor(), [this] { return session(); });
     context_.run();
     return exit_code_;
   }
 
  private:
-  bool connect() { return dial(socket_, options_, *console_); }
+  asio::awaitable<void> session() {
+    if constexpr (kTls) {
+      if (!co_await tls_handshake(socket_, options_, *console_)) {
+        exit_code_ = 1;
+        co_return;
+      }
+    }
+    console_->start([this](std::optional<std::string> line) { on_line(std::move(line)); });
+    co_await read_loop();
+  }
 
   void on_line(std::optional<std::string> line) {
     if (!line) {
@@ -103,8 +121,12 @@ class TcpClient {
     }
     writing_ = false;
     if (queue_shutdown_) {
+      if constexpr (kTls) {
+        const error_code ec = co_await send_close_notify(socket_);
+        if (options_.trace) trace("tls close", "close_notify {}", ec ? "failed: " + ec.message() : "sent");
+      }
       error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      socket_.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
       if (options_.trace) trace("shutdown", "our side is done sending (FIN); still reading until the server closes");
     }
   }
@@ -113,12 +135,17 @@ class TcpClient {
     char buffer[16 * 1024];
     for (;;) {
       auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), net::use_tuple);
+      // Over TLS a close without close_notify is how most servers end
+      // anyway: the data that came is whole, so it is an ordinary close.
+      const bool truncated = kTls && ec == asio::ssl::error::stream_truncated;
       if (options_.trace) {
         if (n > 0) trace("3 recv", "{} bytes: {}", n, net::preview({buffer, n}));
-        if (ec == asio::error::eof) trace("3 recv", "0 bytes: the server closed its side (FIN)");
+        if (ec == asio::error::eof && !kTls) trace("3 recv", "0 bytes: the server closed its side (FIN)");
+        if (ec == asio::error::eof && kTls) trace("tls close", "the server sent close_notify: it is done");
+        if (truncated) trace("tls close", "the server closed without close_notify");
       }
       if (n > 0) console_->print_incoming({buffer, n});
-      if (ec == asio::error::eof) {
+      if (ec == asio::error::eof || truncated) {
         finish("connection closed by the server", 0);
         co_return;
       }
@@ -148,7 +175,7 @@ class TcpClient {
 
   asio::io_context& context_;
   const ClientOptions& options_;
-  tcp::socket socket_;
+  Stream socket_;
   std::unique_ptr<Console> console_;
   asio::steady_timer grace_;
   std::deque<std::string> outbox_;
@@ -164,8 +191,9 @@ class TcpClient {
 int run_tcp_client(const ClientOptions& options) {
   net::ignore_sigpipe();
   asio::io_context context;
-  TcpClient client(context, options);
-  return client.run();
+  if (!options.tls.enabled) return TcpClient<tcp::socket>(context, options).run();
+  asio::ssl::context tls = tls_context(options.tls);
+  return TcpClient<TlsStream>(context, options, tls).run();
 }
 
 }  // namespace enchufe::client

@@ -4,6 +4,7 @@
 #include "net/endpoint.hpp"
 #include "net/log.hpp"
 #include "net/text.hpp"
+#include "net/tls_describe.hpp"
 #include "net/trace.hpp"
 
 #include "net/asio.hpp"
@@ -69,9 +70,11 @@ std::string_view describe(CloseReason reason) {
 }
 
 Connection::Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint peer,
-                       std::shared_ptr<ServerContext> server)
+                       std::shared_ptr<ServerContext> server, std::unique_ptr<Transport> transport)
     : loop_(loop),
       socket_(std::move(socket)),
+      own_transport_(std::move(transport)),
+      transport_(own_transport_ ? *own_transport_ : plain_transport()),
       server_(std::move(server)),
       protocol_(server_->make_protocol()),
       id_(next_client_id()),
@@ -94,6 +97,14 @@ Connection::~Connection() {
 
 void Connection::start() {
   spawn(loop_.executor(), [self = shared_from_this()] { return self->run(); });
+}
+
+void start_connection(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
+                      const std::shared_ptr<ServerContext>& context, std::unique_ptr<Transport> transport) {
+  auto connection = std::make_shared<Connection>(loop, std::move(socket), peer, context, std::move(transport));
+  connection->start();
+  // Accepted just as shutdown began: it still gets its greeting, if any.
+  if (loop.stopping()) connection->close_when_idle(CloseReason::server_shutdown);
 }
 
 // ---- lifecycle ------------------------------------------------------------
@@ -198,7 +209,7 @@ asio::awaitable<void> Connection::read_loop() {
       continue;
     }
     error_code ec;
-    const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    const std::size_t n = transport_.read_some(socket_, asio::buffer(buffer.data(), buffer.size()), ec);
     if (would_block(ec)) {
       if (close_when_idle_) {
         // Everything the client had sent is answered: now close.
@@ -207,13 +218,14 @@ asio::awaitable<void> Connection::read_loop() {
         close_after_flush(*close_when_idle_);
         break;
       }
-      co_await wait_readable();
+      co_await wait_readable(transport_.read_wait());
       continue;
     }
     if (ec == asio::error::eof) {
       peer_eof_ = true;
       if (trace::on()) {
-        trace_step("5 recv", "0 bytes: the client closed its side (FIN); the replies it is owed still go out");
+        trace_step("5 recv", "0 bytes: the client closed its side (FIN){}; the replies it is owed still go out",
+                   transport_.end_of_stream_note());
       }
       // A half-close still gets every reply it is owed, including one for
       // bytes sent without a newline (the tutorial's client: "salir", close).
@@ -236,6 +248,14 @@ asio::awaitable<void> Connection::read_loop() {
       break;
     }
     if (trace::on()) trace_step("5 recv", "{} bytes: {}", n, preview({buffer.data(), n}));
+    if (stats_.bytes_in == 0 && tls::looks_like_client_hello({buffer.data(), n})) {
+      // A TLS client on the plaintext port: any answer would be garbage to
+      // it, so it gets none and fails at once, and the operator hears why.
+      note(log::Level::info, "tls_on_plaintext", "{} sent a TLS handshake to a plaintext port; closing",
+           to_string(peer_));
+      close_now(CloseReason::bad_input);
+      break;
+    }
     last_input_ = Clock::now();
     stats_.bytes_in += n;
     counters_.add(Counter::bytes_in, n);
@@ -250,16 +270,16 @@ asio::awaitable<void> Connection::read_loop() {
       // EAGAIN and wait at once (one system call less per request). Bytes
       // arriving from now on raise a new readiness edge, which the loop's
       // next epoll_wait reports; no wait can run before ours is queued.
-      co_await wait_readable();
+      co_await wait_readable(transport_.read_wait());
     }
   }
 }
 
-asio::awaitable<std::tuple<error_code>> Connection::wait_readable() {
+asio::awaitable<std::tuple<error_code>> Connection::wait_readable(TcpSocket::wait_type what) {
   // Readiness, not a read: the loop's shared buffer is only borrowed once
   // bytes are there. Errors show up in the next read_some; a cancel from
   // close_after_flush()/fail() shows up as a changed state.
-  return socket_.async_wait(TcpSocket::wait_read, asio::bind_cancellation_slot(read_cancel_.slot(), use_tuple));
+  return socket_.async_wait(what, asio::bind_cancellation_slot(read_cancel_.slot(), use_tuple));
 }
 
 Timer& Connection::wait_timer() {
@@ -418,7 +438,8 @@ bool Connection::write_pending() {
   while (!outbox_.empty() && state_ != State::broken) {
     error_code ec;
     const std::size_t count = outbox_.gather(buffers);
-    const std::size_t n = socket_.write_some(std::span<const asio::const_buffer>(buffers.data(), count), ec);
+    const std::size_t n =
+        transport_.write_some(socket_, std::span<const asio::const_buffer>(buffers.data(), count), ec);
     if (would_block(ec)) {
       if (trace::on()) {
         trace_step("5 send", "the socket's send buffer is full ({} bytes owed): the client is not reading; "
@@ -457,7 +478,7 @@ void Connection::flush() {
 
 asio::awaitable<void> Connection::writer() {
   while (state_ != State::broken && !outbox_.empty()) {
-    auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, use_tuple);
+    auto [ec] = co_await socket_.async_wait(transport_.write_wait(), use_tuple);
     if (ec) {
       fail(ec);
       break;
@@ -497,10 +518,10 @@ asio::awaitable<void> Connection::lingering_close() {
   if (ec == asio::error::eof) peer_eof_ = true;
   if (!would_block(ec) && !peer_eof_) co_return;  // reset: nothing left to be polite to
 
-  socket_.shutdown(asio::socket_base::shutdown_send, ec);
+  transport_.shutdown_send(socket_, ec);
   if (ec) co_return;
   if (trace::on()) {
-    trace_step("6 shutdown", "our side is done sending (FIN){}",
+    trace_step("6 shutdown", "our side is done sending ({}){}", transport_.goodbye(),
                peer_eof_ ? "; the client had closed its side already"
                          : "; reading what the client still sends until it closes");
   }

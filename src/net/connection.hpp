@@ -18,6 +18,7 @@
 #include "net/limits.hpp"
 #include "net/outbox.hpp"
 #include "net/runtime.hpp"
+#include "net/transport.hpp"
 
 #include "net/asio.hpp"
 
@@ -39,7 +40,6 @@
 
 namespace enchufe::net {
 
-using TcpSocket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
 using Clock = std::chrono::steady_clock;
 using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
 
@@ -97,6 +97,11 @@ struct ServerContext {
   std::shared_ptr<ServiceMetrics> metrics;
 };
 
+// Runs a line client on its loop: a Connection, started (and asked to wind
+// down at once when shutdown has begun). The Sessions::start of line services.
+void start_connection(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
+                      const std::shared_ptr<ServerContext>& context, std::unique_ptr<Transport> transport = nullptr);
+
 // Counts a closed client, and its reason when it is an error.
 void count_close(LoopCounters& counters, CloseReason reason);
 
@@ -111,7 +116,9 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
  public:
   // Call on `loop`'s thread; the socket must belong to that loop. `peer` is
   // the address accept() returned (the socket may already be reset by now).
-  Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint peer, std::shared_ptr<ServerContext> server);
+  // Bytes cross the socket through `transport` (TLS), or as they are (null).
+  Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint peer, std::shared_ptr<ServerContext> server,
+             std::unique_ptr<Transport> transport = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -157,7 +164,8 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   asio::awaitable<void> watchdog();
   // Not a coroutine: it returns the wait itself, so an idle connection's
   // suspended chain is one frame shorter (idle memory per connection).
-  asio::awaitable<std::tuple<error_code>> wait_readable();
+  // `what`: the transport's wish (TLS may need to write before it reads).
+  asio::awaitable<std::tuple<error_code>> wait_readable(TcpSocket::wait_type what = TcpSocket::wait_read);
   asio::awaitable<void> wait_timer_until(Clock::time_point deadline);
   Timer& wait_timer();  // created on first use
   void wake_reader();   // cancels the reader's wait on wait_timer_, if any
@@ -185,6 +193,8 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
 
   Loop& loop_;
   TcpSocket socket_;
+  std::unique_ptr<Transport> own_transport_;  // TLS; plain TCP shares plain_transport()
+  Transport& transport_;
   std::shared_ptr<ServerContext> server_;
   std::unique_ptr<Protocol> protocol_;
   std::uint64_t id_;

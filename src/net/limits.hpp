@@ -90,6 +90,17 @@ inline constexpr int kDeflateMemLevel = 4;
 // would eat the gain.
 inline constexpr std::size_t kDeflateMinBytes = 64;
 
+// --tls-handshake-timeout: a TLS client must finish its handshake within
+// this long. A stalled handshake holds a descriptor and OpenSSL's state (tens
+// of KiB) and serves no one: cut it as a slowloris of HTTP is cut, so it
+// costs no more than an idle connection.
+inline constexpr auto kTlsHandshakeTimeout = 10s;
+
+// TLS: plaintext staged for one SSL_write. Four full records (16 KiB each)
+// per call: fewer calls into OpenSSL for bulk, and small enough to sit in a
+// per-thread buffer.
+inline constexpr std::size_t kTlsWriteChunkBytes = 64 * 1024;
+
 // The largest UDP payload: 65,535 minus the IPv4 (20) and UDP (8) headers.
 inline constexpr std::size_t kMaxUdpPayloadV4 = 65'507;
 // IPv6 has no header inside the 65,535 payload-length field.

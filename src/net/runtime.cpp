@@ -148,6 +148,21 @@ Loop& Runtime::next_loop() { return *loops_[next_.fetch_add(1, std::memory_order
 
 void Runtime::on_stop(std::function<void()> fn) { stop_actions_.push_back(std::move(fn)); }
 
+void Runtime::on_reload(std::function<void()> fn) {
+  if (reload_actions_.empty()) {
+    // From now on SIGHUP, too, is read from the signal descriptor.
+    sigset_t set = shutdown_signals();
+    sigaddset(&set, SIGHUP);
+    if (const int e = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); e != 0) {
+      throw std::system_error(e, std::generic_category(), "pthread_sigmask");
+    }
+    if (::signalfd(signals_.native_handle(), &set, SFD_NONBLOCK | SFD_CLOEXEC) < 0) {
+      throw std::system_error(errno, std::generic_category(), "signalfd");
+    }
+  }
+  reload_actions_.push_back(std::move(fn));
+}
+
 void Runtime::run() {
   wait_for_signal();
   for (auto& loop : loops_) {
@@ -173,6 +188,12 @@ void Runtime::wait_for_signal() {
     signalfd_siginfo info{};
     if (::read(signals_.native_handle(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) {
       wait_for_signal();  // woken without a whole record: wait again
+      return;
+    }
+    if (info.ssi_signo == SIGHUP) {
+      log::info("received SIGHUP: reloading");
+      for (auto& action : reload_actions_) action();
+      wait_for_signal();
       return;
     }
     if (stopping_) {

@@ -124,6 +124,12 @@ class Runtime {
   // (servers close their listening sockets here).
   void on_stop(std::function<void()> fn);
 
+  // Registers something to do, on the control thread, on SIGHUP (TLS
+  // certificates are read again). Without any, SIGHUP keeps its default
+  // (a closed terminal ends the server). Call before run(), from the thread
+  // that constructed the Runtime, before any other thread starts.
+  void on_reload(std::function<void()> fn);
+
   // Runs every loop until SIGINT/SIGTERM or request_stop(); then stops
   // accepting, lets owed replies drain for up to limits::kShutdownDeadline,
   // and returns. A second signal stops at once.
@@ -141,6 +147,7 @@ class Runtime {
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<std::size_t> next_{0};
   std::vector<std::function<void()>> stop_actions_;
+  std::vector<std::function<void()>> reload_actions_;
 
   asio::io_context control_{1};
   asio::posix::stream_descriptor signals_;

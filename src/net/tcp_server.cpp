@@ -32,23 +32,16 @@ bool out_of_resources(const error_code& ec) {
 
 }  // namespace
 
-namespace {
-
-void start_connection(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-                      const std::shared_ptr<ServerContext>& context) {
-  auto connection = std::make_shared<Connection>(loop, std::move(socket), peer, context);
-  connection->start();
-  // Accepted just as shutdown began: it still gets its greeting, if any.
-  if (loop.stopping()) connection->close_when_idle(CloseReason::server_shutdown);
-}
-
-}  // namespace
-
 TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options,
-                     std::function<std::unique_ptr<Protocol>()> make_protocol)
+                     std::function<std::unique_ptr<Protocol>()> make_protocol, Sessions sessions)
     : TcpServer(runtime, std::move(name), options,
-                Sessions{start_connection, fmt::format("error: server full ({} connections); try again later\n",
-                                                       options.max_connections)}) {
+                sessions.start ? std::move(sessions)
+                               : Sessions{[](Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
+                                             const std::shared_ptr<ServerContext>& context) {
+                                            start_connection(loop, std::move(socket), peer, context);
+                                          },
+                                          fmt::format("error: server full ({} connections); try again later\n",
+                                                      options.max_connections)}) {
   context_->make_protocol = std::move(make_protocol);
 }
 

@@ -43,9 +43,10 @@ class TcpServer {
   // Binds and listens at once, so a port in use fails here, before anything
   // runs (throws RuntimeError naming the address).
   TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options, Sessions sessions);
-  // A line service: each client is a Connection running its own Protocol.
+  // A line service: each client is a Connection running its own Protocol,
+  // started at once, or as `sessions` says (TLS: after its handshake).
   TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options,
-            std::function<std::unique_ptr<Protocol>()> make_protocol);
+            std::function<std::unique_ptr<Protocol>()> make_protocol, Sessions sessions = {});
   ~TcpServer();
 
   // The addresses really bound (port 0 resolved).
