@@ -175,6 +175,50 @@ lines += [f"| the same: p99 µs | {num((deflate_echo['on'].get('latency_us') or 
           f"| the same: bytes on the wire per message and its reply | {num(wire_bytes(deflate_echo['on']))} "
           f"| {num(wire_bytes(deflate_echo['off']))} | |", ""]
 
+# TLS: full handshakes against nginx (same certificate, TLS 1.3), and the
+# same echo server's TLS port against its plaintext one.
+hs = {k: load(f"tls-handshake-{k}") or {} for k in ("enchufe", "nginx")}
+hs_rate = {k: hs[k].get("handshakes_per_s") for k in hs}
+hs_cpu = {k: hs[k].get("server_cpu_us_per_handshake") for k in hs}
+tls_echo = {(p, k): get(f"tls-echo-p{p}-{k}", "replies_per_s") for p in (1, 16) for k in ("tls", "plain")}
+tls_bulk = {k: get(f"tls-bulk-{k}", "mb_per_s") for k in ("tls", "plain")}
+
+
+def share(part, whole):
+    return part / whole if part and whole else None
+
+
+def percent(part, whole):
+    value = share(part, whole)
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def bench_bound(run):  # the one-core client near its limit: the rate is the bench's as much as the server's
+    return " (bench CPU {:.0f}%)".format(run["bench_cpu"] * 100) if (run.get("bench_cpu") or 0) > 0.9 else ""
+
+
+lines += ["## TLS", "",
+          "One certificate for every server (`enchufe cert`: ECDSA P-256); the handshakes agreed on "
+          f"{hs['enchufe'].get('tls') or hs['nginx'].get('tls') or 'n/a'}. Handshakes: 32 clients each connecting, "
+          "doing a full handshake (nothing resumed) and reading the greeting, again and again (`enchufe bench "
+          "handshake`), against `serve greet` over TLS and nginx's stream module (`ssl`, `return` of the same "
+          "greeting, one process); the server's CPU time per handshake counts what the server spent, whoever "
+          "set the rate. Echo and bulk: the same echo server's TLS and plaintext ports under the same load "
+          "(the handshakes happen before the clock starts).", "",
+          "| workload | enchufe | peer | ratio |", "|---|---|---|---|",
+          f"| full handshakes/s | {num(hs_rate['enchufe'])}{bench_bound(hs['enchufe'])} "
+          f"| {num(hs_rate['nginx'])}{bench_bound(hs['nginx'])} (nginx) | {ratio(hs_rate['enchufe'], hs_rate['nginx'])} |",
+          f"| server CPU per handshake, µs | {num(hs_cpu['enchufe'])} | {num(hs_cpu['nginx'])} (nginx) "
+          f"| {ratio(hs_cpu['enchufe'], hs_cpu['nginx'], True)} |",
+          f"| handshake to greeting, p99 µs | {num((hs['enchufe'].get('latency_us') or {}).get('p99'))} "
+          f"| {num((hs['nginx'].get('latency_us') or {}).get('p99'))} (nginx) "
+          f"| {ratio((hs['enchufe'].get('latency_us') or {}).get('p99'), (hs['nginx'].get('latency_us') or {}).get('p99'), True)} |"]
+for p in (1, 16):
+    lines.append(f"| echo over TLS, 50 connections, pipeline {p}: req/s | {num(tls_echo[p, 'tls'])} "
+                 f"| {num(tls_echo[p, 'plain'])} (plaintext) | {percent(tls_echo[p, 'tls'], tls_echo[p, 'plain'])} |")
+lines += [f"| bulk over TLS, 64 KiB messages: MB/s | {num(tls_bulk['tls'], 1)} | {num(tls_bulk['plain'], 1)} (plaintext) "
+          f"| {percent(tls_bulk['tls'], tls_bulk['plain'])} |", ""]
+
 half_ours, half_redis = get("half-enchufe", "latency_us", "p99"), get("half-redis", "latency_us", "p99")
 threads1 = get("echo-c50-p1-threads", "replies_per_s")
 threads16 = get("echo-c50-p16-threads", "replies_per_s")
@@ -207,6 +251,15 @@ lines += ["## Targets", "", "| target | measured | |", "|---|---|---|",
           f"{num(wsecho[1, 'enchufe'] / wsecho[1, 'tcp'] * 100 if wsecho[1, 'enchufe'] and wsecho[1, 'tcp'] else None)}% (p1), "
           f"{num(wsecho[16, 'enchufe'] / wsecho[16, 'tcp'] * 100 if wsecho[16, 'enchufe'] and wsecho[16, 'tcp'] else None)}% (p16) | "
           f"{verdict(min(wsecho[1, 'enchufe'] / wsecho[1, 'tcp'], wsecho[16, 'enchufe'] / wsecho[16, 'tcp']) if all(wsecho[p, k] for p in (1, 16) for k in ('enchufe', 'tcp')) else None, 0.7)} |",
+          f"| TLS: full handshakes/s ≥ 1.0× nginx | {ratio(hs_rate['enchufe'], hs_rate['nginx'])} "
+          f"(server CPU per handshake: {num(hs_cpu['enchufe'])} µs vs {num(hs_cpu['nginx'])} µs) | "
+          f"{verdict(share(hs_rate['enchufe'], hs_rate['nginx']), 1.0)} |",
+          f"| TLS echo, pipeline 16, ≥ 70% of our plaintext echo | "
+          f"{percent(tls_echo[16, 'tls'], tls_echo[16, 'plain'])} | "
+          f"{verdict(share(tls_echo[16, 'tls'], tls_echo[16, 'plain']), 0.7)} |",
+          f"| TLS bulk ≥ 50% of our plaintext bulk | "
+          f"{percent(tls_bulk['tls'], tls_bulk['plain'])} | "
+          f"{verdict(share(tls_bulk['tls'], tls_bulk['plain']), 0.5)} |",
           f"| web fan-out ≥ 60% of our TCP fan-out (deliveries/s) | "
           f"{num(web_rate['enchufe'] / web_rate['tcp'] * 100 if web_rate['enchufe'] and web_rate['tcp'] else None)}% | "
           f"{verdict(web_rate['enchufe'] / web_rate['tcp'] if web_rate['enchufe'] and web_rate['tcp'] else None, 0.6)} |",

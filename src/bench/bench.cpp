@@ -14,6 +14,7 @@ std::string_view mode_name(Mode mode) {
     case Mode::fanout: return "fanout";
     case Mode::idle: return "idle";
     case Mode::bulk: return "bulk";
+    case Mode::handshake: return "handshake";
   }
   return "?";
 }
@@ -28,6 +29,7 @@ int run(const Options& options) {
       case Mode::udp: return run_udp(options);
       case Mode::fanout: return run_fanout(options);
       case Mode::idle: return run_idle(options);
+      case Mode::handshake: return run_handshake(options);
     }
     return run_echo(options);
   }();

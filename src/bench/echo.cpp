@@ -1,11 +1,14 @@
 // `bench echo` and `bench bulk`: request/reply over many connections, TCP
-// lines or (echo --ws) WebSocket messages.
+// lines (in the clear or, with --tls, over TLS) or (echo --ws) WebSocket
+// messages.
 //
 // Each connection writes `pipeline` requests at once (one write), then reads
 // until it has that many replies, parsing them in place from its own
 // buffer; the latency of a reply is the time from that write to the read
 // that completed the reply. Requests are rendered into a buffer reserved at
-// setup, so nothing is allocated per request.
+// setup, so nothing is allocated per request. Over TLS the connection is
+// the same class over a TLS stream: the handshake is part of its set-up,
+// before the clock starts.
 
 #include "bench/echo_client.hpp"
 #include "bench/engine.hpp"
@@ -33,10 +36,12 @@ constexpr std::size_t kMaxReplyBuffer = 64u << 20;
 constexpr std::size_t kMaxPacedInFlight = 4096;
 constexpr std::uint64_t kMaxPacedBatch = 64;
 
+// Stream: TcpSocket or TlsStream (bench/tls.hpp).
+template <typename Stream>
 class EchoConn final : public EchoClient {
  public:
-  EchoConn(Worker& w, const EchoShared& s, std::uint64_t id, std::uint64_t quota)
-      : w_(w), s_(s), id_(id), quota_(quota), socket_(w.executor()), writer_(socket_),
+  EchoConn(Worker& w, const EchoShared& s, Stream stream, std::uint64_t id, std::uint64_t quota)
+      : w_(w), s_(s), id_(id), quota_(quota), stream_(std::move(stream)), writer_(stream_),
         batch_(s.request, id, s.per_conn_rate > 0 ? 1 : s.pipeline), in_(initial_input_bytes(s), kMaxReplyBuffer),
         wake_(w.executor()) {
     if (s.per_conn_rate > 0) {
@@ -49,9 +54,9 @@ class EchoConn final : public EchoClient {
   }
 
   asio::awaitable<bool> setup() override {
-    if (!co_await connect_to(w_, socket_, s_.target, id_)) co_return false;
+    if (!co_await connect_to(w_, stream_, s_.target, id_)) co_return false;
     error_code ec;
-    socket_.non_blocking(true, ec);
+    socket().non_blocking(true, ec);  // BatchWriter writes what the socket takes at once
     Live::bump(w_.live.ready);
     co_return true;
   }
@@ -81,23 +86,25 @@ class EchoConn final : public EchoClient {
     }
     if (writer_.pending()) {
       error_code ignored;
-      socket_.cancel(ignored);
+      socket().cancel(ignored);
       co_await writer_.async_wait(net::use_tuple);
     }
     error_code ignored;
-    socket_.close(ignored);
+    socket().close(ignored);
     Live::bump(w_.live.finished);
   }
 
   void abort() override {
     aborted_ = true;
     error_code ignored;
-    socket_.close(ignored);
+    socket().close(ignored);
     writer_.abort();
     wake_.cancel();
   }
 
  private:
+  TcpSocket& socket() { return tcp_of(stream_); }
+
   // ---- paced: requests leave on a schedule, replies are read as they come ----
   //
   // Request k of this connection is due at start + offset + k / rate (the
@@ -161,7 +168,7 @@ class EchoConn final : public EchoClient {
     // A reader waiting for replies that are all in wakes up to finish.
     if (in_flight_ == 0 && reader_waiting_) {
       error_code ignored;
-      socket_.cancel(ignored);
+      socket().cancel(ignored);
     }
   }
 
@@ -176,7 +183,7 @@ class EchoConn final : public EchoClient {
         break;
       }
       reader_waiting_ = true;
-      auto [ec, n] = co_await socket_.async_read_some(space, net::use_tuple);
+      auto [ec, n] = co_await stream_.async_read_some(space, net::use_tuple);
       reader_waiting_ = false;
       if (ec == asio::error::operation_aborted && sender_done_ && in_flight_ == 0 && !aborted_) break;
       if (ec) {
@@ -193,7 +200,7 @@ class EchoConn final : public EchoClient {
     // The sender may still be in a write; it sees broken_ and ends.
     if (writer_.pending()) co_await writer_.async_wait(net::use_tuple);
     error_code ignored;
-    socket_.close(ignored);
+    socket().close(ignored);
     Live::bump(w_.live.finished);
   }
 
@@ -250,7 +257,7 @@ class EchoConn final : public EchoClient {
         reply_too_long();
         co_return false;
       }
-      auto [ec, got_bytes] = co_await socket_.async_read_some(space, net::use_tuple);
+      auto [ec, got_bytes] = co_await stream_.async_read_some(space, net::use_tuple);
       if (ec) {
         fail_io("read", ec, n - got);
         co_return false;
@@ -284,7 +291,7 @@ class EchoConn final : public EchoClient {
   }
 
   void fail_io(std::string_view what, const error_code& ec, std::size_t unanswered) {
-    count_failure(w_, id_, aborted_, what, ec, ec == asio::error::eof, "", unanswered);
+    count_failure(w_, id_, aborted_, what, ec, closed_by_peer(ec), "", unanswered);
   }
 
   Worker& w_;
@@ -292,8 +299,8 @@ class EchoConn final : public EchoClient {
   std::uint64_t id_;
   std::uint64_t quota_;  // 0: until stopped
   std::uint64_t sent_ = 0;
-  TcpSocket socket_;
-  BatchWriter writer_;
+  Stream stream_;
+  BatchWriter<Stream> writer_;
   bool aborted_ = false;
   RequestBatch batch_;  // closed loop
   LineBuffer in_;
@@ -322,6 +329,7 @@ Outcome run_echo(const Options& o) {
     if (!o.ws_path.starts_with('/')) throw UsageError("echo: --ws-path must start with '/'");
   }
   if (o.deflate && !o.ws) throw UsageError("--deflate goes with --ws");
+  if (o.tls && o.ws) throw UsageError("echo: --tls speaks TCP lines over TLS; it does not combine with --ws");
   // A WebSocket message needs no terminator: the frame says where it ends.
   RequestTemplate request(o.request, o.size, !o.ws);
   EchoShared shared{tcp_target(o.host, o.port), std::move(request), o.reply_prefix, o.check, o.pipeline};
@@ -334,16 +342,25 @@ Outcome run_echo(const Options& o) {
   Engine engine(o);
   shared.stop = &engine.stop_flag();
 
+  auto* tls = o.tls ? &engine.own(TlsContexts(engine.size())) : nullptr;
   auto& conns = engine.own(std::vector<std::vector<std::unique_ptr<EchoClient>>>(engine.size()));
   for (std::size_t i = 0; i < o.connections; ++i) {
     const std::uint64_t quota = o.count ? share(o.count, o.connections, i) : 0;
     if (o.count && quota == 0) continue;
     Worker& w = engine.worker(i % engine.size());
-    conns[w.index()].push_back(o.ws ? std::unique_ptr<EchoClient>(std::make_unique<WsEchoConn>(w, shared, i, quota))
-                                    : std::make_unique<EchoConn>(w, shared, i, quota));
+    std::unique_ptr<EchoClient> c;
+    if (o.ws) {
+      c = std::make_unique<WsEchoConn>(w, shared, i, quota);
+    } else if (tls) {
+      c = std::make_unique<EchoConn<TlsStream>>(w, shared, TlsStream(w.executor(), tls->of(w)), i, quota);
+    } else {
+      c = std::make_unique<EchoConn<TcpSocket>>(w, shared, TcpSocket(w.executor()), i, quota);
+    }
+    conns[w.index()].push_back(std::move(c));
   }
-  const std::string where =
-      o.ws ? fmt::format("ws://{}{}", shared.ws_host, shared.ws_path) : net::to_string(shared.target);
+  const std::string where = o.ws    ? fmt::format("ws://{}{}", shared.ws_host, shared.ws_path)
+                            : o.tls ? fmt::format("{} over TLS", net::to_string(shared.target))
+                                    : net::to_string(shared.target);
   std::uint64_t total = 0;
   for (auto& c : conns) total += c.size();
 
@@ -390,6 +407,7 @@ Outcome run_echo(const Options& o) {
           fmt::format("permessage-deflate offered, accepted on {} of {} connections", t.deflated, ready));
     r.add("deflate_accepted", t.deflated);
   }
+  if (o.tls) report_tls(r, engine);
   r.add("connections", ready);
   r.add("pipeline", std::uint64_t{o.pipeline});
   r.add("rate", o.rate);

@@ -1,13 +1,14 @@
 #pragma once
 // What the two request/reply clients of `bench echo` share: the TCP one
-// (echo.cpp) and the WebSocket one (ws_echo.hpp). The settings of a run, the
-// interface run_echo() drives them through, the batch of requests rendered
-// without allocating, the writer that sends a batch in one write(2), and
-// the checks and error counts, so that both report the same things the
-// same way.
+// (echo.cpp, over a bare socket or TLS) and the WebSocket one (ws_echo.hpp).
+// The settings of a run, the interface run_echo() drives them through, the
+// batch of requests rendered without allocating, the writer that sends a
+// batch in one write(2), and the checks and error counts, so that all
+// report the same things the same way.
 
 #include "bench/engine.hpp"
 #include "bench/text.hpp"
+#include "bench/tls.hpp"
 #include "net/coroutine.hpp"
 
 #include "net/asio.hpp"
@@ -59,18 +60,19 @@ class EchoClient {
   virtual void abort() = 0;
 };
 
-// Connects `socket` to the target with TCP_NODELAY (requests are small and
-// must leave at once); a failure is counted and reported as connection `id`'s.
-inline asio::awaitable<bool> connect_to(Worker& w, TcpSocket& socket, const asio::ip::tcp::endpoint& target,
-                                        std::uint64_t id) {
-  auto [ec] = co_await socket.async_connect(target, net::use_tuple);
-  if (ec) {
+// Connects `stream` to the target (open_stream: for TLS with the handshake,
+// so that its time is not in the figures); a failure is counted and
+// reported as connection `id`'s.
+template <typename Stream>
+asio::awaitable<bool> connect_to(Worker& w, Stream& stream, const asio::ip::tcp::endpoint& target,
+                                 std::uint64_t id) {
+  const std::string failed = co_await open_stream(w, stream, target);
+  if (!failed.empty()) {
     ++w.tally.connect_errors;
-    w.error(fmt::format("connection {}: connect: {}", id, ec.message()));
+    w.error(fmt::format("connection {}: {}", id, failed));
     Live::bump(w.live.failed);
     co_return false;
   }
-  socket.set_option(asio::ip::tcp::no_delay(true), ec);
   co_return true;
 }
 
@@ -120,27 +122,24 @@ class RequestBatch {
 };
 
 // Sends a batch: what the socket takes at once (non-blocking), and the rest
-// (rare: a full socket) in the background while replies are read, so a deep
-// pipeline cannot deadlock against a server that stops reading until its
-// replies are read. The bytes must stay put until pending() is false.
+// (rare: a full socket; always, over TLS: write_now) in the background while
+// replies are read, so a deep pipeline cannot deadlock against a server that
+// stops reading until its replies are read. The bytes must stay put until
+// pending() is false.
+template <typename Stream>
 class BatchWriter {
  public:
-  explicit BatchWriter(TcpSocket& socket) : socket_(socket), done_(socket.get_executor()) {}
+  explicit BatchWriter(Stream& stream) : stream_(stream), done_(stream.get_executor()) {}
 
   // The error of the immediate part; a background write's shows in error().
   error_code write(std::string_view bytes) {
-    std::size_t off = 0;
     error_code ec;
-    while (off < bytes.size()) {
-      const std::size_t n = socket_.write_some(asio::buffer(bytes.data() + off, bytes.size() - off), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-      if (ec) return ec;
-      off += n;
-    }
+    const std::size_t off = write_now(stream_, bytes, ec);
+    if (ec) return ec;
     if (off < bytes.size()) {
       pending_ = true;
       done_.expires_at(Clock::time_point::max());
-      asio::async_write(socket_, asio::buffer(bytes.substr(off)), [this](error_code ec, std::size_t) {
+      asio::async_write(stream_, asio::buffer(bytes.substr(off)), [this](error_code ec, std::size_t) {
         pending_ = false;
         if (ec && !aborted_) error_ = ec;
         done_.cancel();
@@ -164,7 +163,7 @@ class BatchWriter {
   }
 
  private:
-  TcpSocket& socket_;
+  Stream& stream_;
   Timer done_;
   bool pending_ = false;
   bool aborted_ = false;

@@ -40,6 +40,7 @@ void Tally::add(const Tally& o) {
   flood_warnings += o.flood_warnings;
   stalls += o.stalls;
   connect_errors += o.connect_errors;
+  handshake_errors += o.handshake_errors;
   deflated += o.deflated;
 }
 
@@ -210,6 +211,13 @@ std::vector<std::string> Engine::merged_errors(std::size_t max) const {
   return out;
 }
 
+std::string Engine::tls_agreed() const {
+  for (const auto& w : workers_) {
+    if (!w->tls_agreed.empty()) return w->tls_agreed;
+  }
+  return {};
+}
+
 // ---- helpers ------------------------------------------------------------------
 
 asio::ip::tcp::endpoint tcp_target(const std::string& host, std::uint16_t port) {
@@ -243,6 +251,22 @@ std::optional<std::uint64_t> vm_rss(std::optional<long> pid) {
     }
   }
   return std::nullopt;
+}
+
+std::optional<double> cpu_seconds(std::optional<long> pid) {
+  std::ifstream in(pid ? fmt::format("/proc/{}/stat", *pid) : std::string("/proc/self/stat"));
+  std::string stat;
+  if (!std::getline(in, stat)) return std::nullopt;
+  // After "PID (command) ", whose command may hold spaces and parentheses:
+  // fields 3 (state) to 15 (stime).
+  const auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  unsigned long utime = 0, stime = 0;
+  if (std::sscanf(stat.c_str() + paren + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                  &stime) != 2) {
+    return std::nullopt;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 std::string preview(std::string_view bytes) { return net::preview(bytes, 80); }

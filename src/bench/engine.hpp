@@ -67,6 +67,7 @@ struct Tally {
   std::uint64_t flood_warnings = 0;  // chat "slow down" warnings
   std::uint64_t stalls = 0;          // fanout: a window that did not move for 1 s
   std::uint64_t connect_errors = 0;
+  std::uint64_t handshake_errors = 0;  // handshake: TLS handshakes that failed
   std::uint64_t deflated = 0;        // echo --ws --deflate: upgrades that accepted permessage-deflate
 
   void add(const Tally& o);
@@ -105,6 +106,9 @@ class Worker {
 
   // Scratch space for reads whose bytes are thrown away.
   std::vector<char> scratch;
+
+  // --tls: the version and cipher of this worker's first handshake.
+  std::string tls_agreed;
 
   // The start gate: connections wait here after their setup.
   bool gate_open() const { return gate_open_; }
@@ -187,6 +191,8 @@ class Engine {
   Histogram merged_latency() const;
   Tally merged_tally() const;
   std::vector<std::string> merged_errors(std::size_t max = 8) const;
+  // The first worker's tls_agreed that is set ("" if none is).
+  std::string tls_agreed() const;
 
   // Keeps `thing` (a mode's connections) alive until the threads are joined
   // and destroys it before the io_contexts it uses.
@@ -217,6 +223,9 @@ asio::ip::udp::endpoint udp_target(const std::string& host, std::uint16_t port);
 
 // VmRSS of a process in bytes (/proc/PID/status), or nullopt.
 std::optional<std::uint64_t> vm_rss(std::optional<long> pid);
+// CPU time a process has used so far, user and system, in seconds
+// (/proc/PID/stat; nullopt: this process), or nullopt.
+std::optional<double> cpu_seconds(std::optional<long> pid);
 
 // A short escaped preview of bytes for error messages.
 std::string preview(std::string_view bytes);

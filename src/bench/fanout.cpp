@@ -21,6 +21,9 @@
 // the same stamped text to it. A Redis delivery arrives as several RESP
 // lines; only the payload line carries a stamp, the others are skipped.
 //
+// With --tls the chat's (or Redis's) protocol goes over TLS: the same client
+// over a TLS stream, the handshake part of its set-up.
+//
 // With --ws every client talks to the chat's web front door instead (or any
 // WebSocket server speaking enough of its protocol, docs/web.md), through
 // Beast's websocket::stream: a line goes as {"type":"line","text":...}, a
@@ -31,6 +34,7 @@
 #include "bench/line_buffer.hpp"
 #include "bench/modes.hpp"
 #include "bench/text.hpp"
+#include "bench/tls.hpp"
 #include "bench/websocket.hpp"
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
@@ -280,25 +284,28 @@ class FanoutConn {
   bool waiting_ = false;
 };
 
-// The chat's own line protocol over TCP, or (--redis) Redis pub/sub.
+// The chat's own line protocol over TCP, or (--redis) Redis pub/sub; Stream:
+// TcpSocket or (--tls) TlsStream.
+template <typename Stream>
 class ChatConn final : public FanoutConn {
  public:
-  ChatConn(Worker& w, FanoutShared& s, FanoutWorker& fw, bool sender, std::size_t index, std::string nick)
-      : FanoutConn(w, s, fw, sender, index, std::move(nick)), socket_(w.executor()), write_done_(w.executor()),
+  ChatConn(Worker& w, FanoutShared& s, FanoutWorker& fw, Stream stream, bool sender, std::size_t index,
+           std::string nick)
+      : FanoutConn(w, s, fw, sender, index, std::move(nick)), stream_(std::move(stream)), write_done_(w.executor()),
         in_(16 * 1024, kMaxLineBuffer) {
     if (sender) out_.reserve(std::max(kMaxBatch, s.window) * max_stamp_line(s.size));
   }
 
   asio::awaitable<bool> setup() override {
-    auto [ec] = co_await socket_.async_connect(s_.target, net::use_tuple);
-    if (ec) {
+    const std::string failed = co_await open_stream(w_, stream_, s_.target);
+    if (!failed.empty()) {
       ++w_.tally.connect_errors;
-      if (!aborted_) w_.error(fmt::format("{}: connect: {}", nick_, ec.message()));
+      if (!aborted_) w_.error(fmt::format("{}: {}", nick_, failed));
       Live::bump(w_.live.failed);
       co_return false;
     }
-    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-    socket_.non_blocking(true, ec);
+    error_code ec;
+    socket().non_blocking(true, ec);  // write_out writes what the socket takes at once
     // Its own statement: with the ?: of two co_awaits inside the co_return
     // call, GCC 12 built a set-up that never finished (the Redis test hung).
     const bool ready = s_.redis ? co_await redis_setup() : co_await chat_setup();
@@ -318,16 +325,18 @@ class ChatConn final : public FanoutConn {
   void abort() override {
     FanoutConn::abort();
     error_code ignored;
-    socket_.close(ignored);
+    socket().close(ignored);
     write_done_.cancel();
   }
 
  private:
+  TcpSocket& socket() { return tcp_of(stream_); }
+
   // Takes the nickname and joins the room; true once the server confirmed both.
   asio::awaitable<bool> chat_setup() {
     std::string hello = fmt::format("/nick {}\n", nick_);
     if (!s_.general) hello += fmt::format("/join {}\n", s_.room);
-    auto [wec, n] = co_await asio::async_write(socket_, asio::buffer(hello), net::use_tuple);
+    auto [wec, n] = co_await asio::async_write(stream_, asio::buffer(hello), net::use_tuple);
     const std::string nick_ok = fmt::format("* you are {} now", nick_);
     const std::string room_prefix = "* you are in ";
     const std::string room_folded = lowercase(s_.room);
@@ -356,7 +365,7 @@ class ChatConn final : public FanoutConn {
     const std::vector<std::string> expected =
         sender_ ? std::vector<std::string>{"+PONG"}
                 : std::vector<std::string>{"*3", "$9", "subscribe", fmt::format("${}", s_.room.size()), s_.room, ":1"};
-    auto [wec, n] = co_await asio::async_write(socket_, asio::buffer(hello), net::use_tuple);
+    auto [wec, n] = co_await asio::async_write(stream_, asio::buffer(hello), net::use_tuple);
     if (wec) co_return false;
     for (const std::string& want : expected) {
       std::string_view line;
@@ -388,9 +397,9 @@ class ChatConn final : public FanoutConn {
       // through the loop's queue: a socket that always has more cannot
       // starve the others of its thread (they would fall behind and be cut
       // as too slow).
-      auto [ec, n] = co_await socket_.async_read_some(space, net::use_tuple);
+      auto [ec, n] = co_await stream_.async_read_some(space, net::use_tuple);
       if (ec) {
-        if (!aborted_ && ec != asio::error::eof) {
+        if (!aborted_ && !closed_by_peer(ec)) {
           ++w_.tally.io_errors;
           w_.error(fmt::format("{}: read: {}", nick_, ec.message()));
         }
@@ -455,25 +464,20 @@ class ChatConn final : public FanoutConn {
   }
 
   bool write_out() {
-    std::size_t off = 0;
     error_code ec;
-    while (off < out_.size()) {
-      const std::size_t n = socket_.write_some(asio::buffer(out_.data() + off, out_.size() - off), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-      if (ec) {
-        if (!aborted_) {
-          ++w_.tally.io_errors;
-          w_.error(fmt::format("{}: write: {}", nick_, ec.message()));
-        }
-        return false;
+    const std::size_t off = write_now(stream_, out_, ec);
+    if (ec) {
+      if (!aborted_) {
+        ++w_.tally.io_errors;
+        w_.error(fmt::format("{}: write: {}", nick_, ec.message()));
       }
-      off += n;
+      return false;
     }
     w_.tally.bytes_out += out_.size();
     if (off < out_.size()) {
       write_pending_ = true;
       write_done_.expires_at(Clock::time_point::max());
-      asio::async_write(socket_, asio::buffer(out_.data() + off, out_.size() - off),
+      asio::async_write(stream_, asio::buffer(out_.data() + off, out_.size() - off),
                         [this](error_code ec, std::size_t) {
                           write_pending_ = false;
                           if (ec && !aborted_) {
@@ -487,7 +491,7 @@ class ChatConn final : public FanoutConn {
     return true;
   }
 
-  TcpSocket socket_;
+  Stream stream_;
   Timer write_done_;
   LineBuffer in_;
 
@@ -758,6 +762,7 @@ Outcome run_fanout(const Options& o) {
   if (o.receivers == 0 || o.senders == 0) throw UsageError("fanout needs at least one receiver and one sender");
   if (o.size > 4096) throw UsageError("fanout: --size above 4 KiB is over the chat server's line limit");
   if (o.redis && o.ws) throw UsageError("fanout: --redis and --ws do not go together");
+  if (o.tls && o.ws) throw UsageError("fanout: --tls speaks the chat's TCP lines over TLS; it does not combine with --ws");
   if (o.ws && !o.ws_path.starts_with('/')) throw UsageError("fanout: --ws-path must start with '/'");
   // Over WebSocket the bound is on the message: the line (without its
   // newline) and the 25 bytes of JSON around it.
@@ -792,9 +797,15 @@ Outcome run_fanout(const Options& o) {
     fw.local_senders.assign(o.senders, nullptr);
   }
   auto& conns = engine.own(std::vector<std::vector<std::unique_ptr<FanoutConn>>>(engine.size()));
+  auto* tls = o.tls ? &engine.own(TlsContexts(engine.size())) : nullptr;
   auto make = [&](std::size_t wi, bool sender, std::size_t i, std::string nick) -> std::unique_ptr<FanoutConn> {
-    if (s.ws) return std::make_unique<WsConn>(engine.worker(wi), s, fws[wi], sender, i, std::move(nick));
-    return std::make_unique<ChatConn>(engine.worker(wi), s, fws[wi], sender, i, std::move(nick));
+    Worker& w = engine.worker(wi);
+    if (s.ws) return std::make_unique<WsConn>(w, s, fws[wi], sender, i, std::move(nick));
+    if (tls) {
+      return std::make_unique<ChatConn<TlsStream>>(w, s, fws[wi], TlsStream(w.executor(), tls->of(w)), sender, i,
+                                                   std::move(nick));
+    }
+    return std::make_unique<ChatConn<TcpSocket>>(w, s, fws[wi], TcpSocket(w.executor()), sender, i, std::move(nick));
   };
   std::vector<FanoutConn*> receivers;
   for (std::size_t i = 0; i < o.receivers; ++i) {
@@ -877,8 +888,9 @@ Outcome run_fanout(const Options& o) {
   const double send_secs = seconds(sending_stopped - engine.started());
   const double secs = seconds(drained - engine.started());
 
-  const std::string where =
-      s.ws ? fmt::format("ws://{}{}", net::to_string(s.target), s.ws_path) : net::to_string(s.target);
+  const std::string where = s.ws    ? fmt::format("ws://{}{}", net::to_string(s.target), s.ws_path)
+                            : o.tls ? fmt::format("{} over TLS", net::to_string(s.target))
+                                    : net::to_string(s.target);
   Outcome out{Report("fanout")};
   Report& r = out.report;
   r.note(fmt::format("enchufe bench fanout: {}, room {}, {} receiver{}, {} sender{}, {}, {} thread{}, {:.2f} s",
@@ -891,6 +903,7 @@ Outcome run_fanout(const Options& o) {
   r.add("room", s.room);
   r.add("protocol", std::string(s.redis ? "redis" : s.ws ? "websocket" : "chat"));
   if (s.ws) r.add("url", where);
+  if (o.tls) report_tls(r, engine);
   r.add("receivers", std::uint64_t{o.receivers});
   r.add("senders", std::uint64_t{o.senders});
   r.add("rate", o.rate);

@@ -1,6 +1,6 @@
 #pragma once
-// One function per mode (echo.cpp, udp.cpp, fanout.cpp, idle.cpp), each
-// filling a Report; bench.cpp picks one and prints it.
+// One function per mode (echo.cpp, udp.cpp, fanout.cpp, idle.cpp,
+// handshake.cpp), each filling a Report; bench.cpp picks one and prints it.
 
 #include "bench/options.hpp"
 #include "bench/report.hpp"
@@ -18,6 +18,7 @@ Outcome run_echo(const Options& options);  // echo and bulk
 Outcome run_udp(const Options& options);
 Outcome run_fanout(const Options& options);
 Outcome run_idle(const Options& options);
+Outcome run_handshake(const Options& options);
 
 // Spreads `total` over `parts` as evenly as possible: part i's share.
 inline std::uint64_t share(std::uint64_t total, std::size_t parts, std::size_t i) {

@@ -10,7 +10,7 @@
 
 namespace enchufe::bench {
 
-enum class Mode { echo, udp, fanout, idle, bulk };
+enum class Mode { echo, udp, fanout, idle, bulk, handshake };
 std::string_view mode_name(Mode mode);
 
 struct Options {
@@ -19,13 +19,15 @@ struct Options {
   std::uint16_t port = 0;
   std::size_t threads = 0;  // 0: one per core
 
-  // How long to run (echo, udp, bulk, fanout: the load; idle: the hold).
+  // How long to run (echo, udp, bulk, fanout, handshake: the load; idle: the
+  // hold).
   std::chrono::nanoseconds duration = std::chrono::seconds(5);
   bool duration_given = false;
   // echo, udp, bulk: stop after this many requests in all (0: use duration).
   std::uint64_t count = 0;
 
-  // echo, udp, bulk, idle: connections (UDP: sockets).
+  // echo, udp, bulk, idle: connections (UDP: sockets); handshake: workers,
+  // each connecting anew as soon as its last connection is done.
   std::size_t connections = 50;
   // echo, bulk: requests written at once per connection; udp: datagrams in
   // flight per socket.
@@ -34,13 +36,23 @@ struct Options {
   // (0: just the rendered text). Padding goes before the terminator.
   std::size_t size = 0;
   // echo, udp, bulk: the request, escapes already decoded; {c} is the
-  // connection number, {n} the request's sequence number.
+  // connection number, {n} the request's sequence number. handshake: sent
+  // as is after the handshake (none when empty).
   std::string request = "hola {c}.{n}";
   // echo, udp, bulk: compare every reply with reply_prefix + request.
   bool check = false;
   std::string reply_prefix = "Eco: ";
-  // udp: a request unanswered this long counts as lost.
+  // udp: a request unanswered this long counts as lost; handshake: a
+  // connection not done this long (connect, handshake, first bytes) is an
+  // error.
   std::chrono::nanoseconds timeout = std::chrono::seconds(1);
+
+  // echo, bulk, fanout: every connection over TLS (handshake in the set-up).
+  bool tls = false;
+  // handshake: wait for the server's first bytes after the handshake (and
+  // `request`), so that the server surely finished it too; false: close at
+  // once.
+  bool wait_reply = true;
 
   // fanout
   std::size_t receivers = 100;
@@ -57,8 +69,8 @@ struct Options {
   bool deflate = false;         // echo --ws: offer permessage-deflate
   std::chrono::nanoseconds drain = std::chrono::seconds(5);  // waiting for stragglers
 
-  // idle
-  std::optional<long> pid;   // the server, for VmRSS
+  // idle: the server, for VmRSS; handshake: for its CPU time
+  std::optional<long> pid;
 
   // Connections being set up at once (connect and handshake), in all.
   std::size_t connect_concurrency = 256;

@@ -202,7 +202,7 @@ class WsEchoConn final : public EchoClient {
   std::uint64_t quota_;  // 0: until stopped
   std::uint64_t sent_ = 0;
   WsStream ws_;
-  BatchWriter writer_;
+  BatchWriter<TcpSocket> writer_;
   Timer signal_;  // cancelled when the loop ends
   RequestBatch batch_;
   std::string gathering_, sending_;  // frames Beast writes; frames on their way

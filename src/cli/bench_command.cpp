@@ -1,4 +1,4 @@
-// `enchufe bench echo|udp|fanout|idle|bulk`: the load generator. Only option
+// `enchufe bench echo|udp|fanout|idle|bulk|handshake`: the load generator. Only option
 // parsing lives here; src/bench does the work.
 
 #include "bench/options.hpp"
@@ -22,6 +22,7 @@ struct BenchArgs {
   std::string port;
   std::string duration, size, timeout, drain, request;
   bool no_progress = false;
+  bool no_wait = false;  // handshake --no-wait
 };
 
 void add_target(CLI::App& cmd, BenchArgs& a, std::string_view default_port, std::string_view what) {
@@ -72,9 +73,19 @@ void add_request(CLI::App& cmd, BenchArgs& a, std::string_view request, std::str
       ->capture_default_str();
 }
 
+// --tls for echo, bulk and fanout: the same clients over TLS.
+void add_tls(CLI::App& cmd, BenchArgs& a, std::string_view default_port) {
+  cmd.add_flag("--tls", a.o.tls,
+               fmt::format("Every connection over TLS (1.2 or newer, SNI localhost), the handshake part of the set-up "
+                           "and outside the figures; --port defaults to {}. A bench measures: the server's "
+                           "certificate is not verified",
+                           default_port));
+}
+
 void finish_common(BenchArgs& a) {
   auto& o = a.o;
   o.progress = !a.no_progress;
+  o.wait_reply = !a.no_wait;
   o.host = net::normalize_host(o.host);
   o.port = net::parse_port(a.port);
   if (o.port == 0) throw UsageError("bench: port 0 is not a port a server can listen on");
@@ -100,6 +111,8 @@ CLI::App* mode_command(CLI::App& bench, Action& action, std::string_view name, s
     // --ws: fanout loads the chat's web front door (8080), echo the echo
     // server's WebSocket port (8081), unless --port says.
     if (args->o.ws && cmd->count("--port") == 0) args->port = args->o.mode == bench::Mode::fanout ? "8080" : "8081";
+    // --tls: the TLS port of the same server (serve --tls-self-signed).
+    if (args->o.tls && cmd->count("--port") == 0) args->port = args->o.mode == bench::Mode::fanout ? "6697" : "6443";
     action = [args] {
       finish_common(*args);
       return bench::run(args->o);
@@ -124,7 +137,9 @@ void add_bench_command(CLI::App& app, Action& action) {
       "  enchufe bench fanout --receivers 1000 --ws              # over WebSocket, port 8080\n"
       "  enchufe bench echo --ws                                 # echo over WebSocket, port 8081\n"
       "  enchufe bench idle --connections 15000 --pid $(pgrep -n enchufe)\n"
-      "  enchufe bench bulk --size 64KiB");
+      "  enchufe bench bulk --size 64KiB\n"
+      "  enchufe bench echo --tls -p 16                          # over TLS, port 6443\n"
+      "  enchufe bench handshake --pid $(pgrep -n enchufe)       # full TLS handshakes/s, port 5443");
 
   // ---- echo ----
   {
@@ -150,6 +165,7 @@ void add_bench_command(CLI::App& app, Action& action) {
     cmd->add_option("--ws-path", a->o.ws_path, "With --ws: the WebSocket's path")->capture_default_str();
     cmd->add_flag("--deflate", a->o.deflate,
                   "With --ws: offer permessage-deflate (the report says how many connections the server accepted it on)");
+    add_tls(*cmd, *a, "6443");
     cmd->footer(
         "The reply to a request is the next line received (--ws: the next message), so any line-based\n"
         "(or message-based) echo server works.\n"
@@ -161,7 +177,8 @@ void add_bench_command(CLI::App& app, Action& action) {
         "  enchufe bench echo --size 1KiB --request 'x{n}'\n"
         "  enchufe bench echo --port 6379 --request 'PING\\r\\n' -p 32   # Redis answers +PONG\n"
         "  enchufe bench echo --ws -p 16 --check                # WebSocket, port 8081\n"
-        "  enchufe bench echo --ws --deflate --size 200         # the cost of permessage-deflate");
+        "  enchufe bench echo --ws --deflate --size 200         # the cost of permessage-deflate\n"
+        "  enchufe bench echo --tls -p 16                      # over TLS: serve echo --tls-self-signed, port 6443");
   }
   // ---- bulk ----
   {
@@ -182,12 +199,14 @@ void add_bench_command(CLI::App& app, Action& action) {
     add_request(*cmd, *a, "bulk {c}.{n}", "Eco: ", true);
     a->size = "64KiB";
     cmd->get_option("--size")->default_str("64KiB");
+    add_tls(*cmd, *a, "6443");
     cmd->footer(
         "A message is one line padded to --size; the echo server's --max-line (64 KiB) bounds it.\n"
         "Examples:\n"
         "  enchufe bench bulk                        # 4 connections x 4 messages of 64 KiB\n"
         "  enchufe bench bulk --size 16KiB -c 1 -p 1\n"
-        "  enchufe bench bulk --check -d 2");
+        "  enchufe bench bulk --check -d 2\n"
+        "  enchufe bench bulk --tls                  # over TLS, port 6443");
   }
   // ---- udp ----
   {
@@ -243,6 +262,7 @@ void add_bench_command(CLI::App& app, Action& action) {
                   "Every client over WebSocket to the chat's web front door (ws://HOST:PORT/ws, JSON events; "
                   "--port defaults to 8080), or to another server speaking that protocol");
     cmd->add_option("--ws-path", a->o.ws_path, "With --ws: the WebSocket's path")->capture_default_str();
+    add_tls(*cmd, *a, "6697");
     add_duration(*cmd, *a, "How long senders talk");
     a->drain = "5s";
     cmd->add_option("--drain", a->drain, "After that, how long to wait for lines still on their way")
@@ -260,7 +280,8 @@ void add_bench_command(CLI::App& app, Action& action) {
         "  enchufe bench fanout -r 20 -S 2 --check --room bench\n"
         "  enchufe bench fanout -r 1000 --redis --port 6379  # the same load on Redis pub/sub\n"
         "  enchufe bench fanout -r 1000 --ws --rate 400      # the web front door (port 8080)\n"
-        "  enchufe bench fanout -r 1000 --ws --port 9000     # any server of the same WebSocket protocol");
+        "  enchufe bench fanout -r 1000 --ws --port 9000     # any server of the same WebSocket protocol\n"
+        "  enchufe bench fanout -r 1000 --tls                # the chat over TLS (port 6697)");
   }
   // ---- idle ----
   {
@@ -284,6 +305,45 @@ void add_bench_command(CLI::App& app, Action& action) {
         "Examples:\n"
         "  enchufe bench idle -c 1000\n"
         "  enchufe bench idle -c 15000 -d 10 --pid $(pgrep -f 'enchufe serve echo')");
+  }
+  // ---- handshake ----
+  {
+    auto a = std::make_shared<BenchArgs>();
+    a->o.connections = 32;
+    a->o.request.clear();
+    a->timeout = "5s";
+    auto* cmd = mode_command(*bench, action, "handshake",
+                             "Full TLS handshakes, a new connection each: handshakes per second, latency and "
+                             "(with --pid) the server's CPU per handshake",
+                             a, bench::Mode::handshake);
+    add_target(*cmd, *a, "5443", "TLS server (default: greet's TLS port, which greets right after the handshake)");
+    cmd->add_option("-c,--connections", a->o.connections,
+                    "Connections at a time: each connects, handshakes, waits for the server's first bytes and "
+                    "closes, then again")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+    add_duration(*cmd, *a, "How long to run");
+    cmd->add_option("--timeout", a->timeout,
+                    "A connection not done this long (connect, handshake, first bytes) is an error")
+        ->capture_default_str();
+    cmd->add_option("--request", a->request,
+                    "Sent as is after each handshake, before waiting for the server's first bytes, for servers "
+                    "that speak only when spoken to (escapes \\r \\n \\t \\\\ \\xHH; e.g. 'hola\\n' to an echo "
+                    "server)");
+    cmd->add_flag("--no-wait", a->no_wait,
+                  "Close right after the client's side of the handshake, without waiting for the server's first "
+                  "bytes (the server may not have finished its side)");
+    cmd->add_option("--pid", a->o.pid, "The server's process id: report its CPU time per handshake");
+    cmd->footer(
+        "Every handshake is a full one: a fresh TLS session each time, none resumed (the client keeps\n"
+        "none). TLS 1.2 or newer, SNI localhost. A bench measures: the server's certificate is not\n"
+        "verified. When the report says the bench's CPU is near 100%, the bench set the rate: give it\n"
+        "--threads, or compare the server CPU per handshake instead.\n"
+        "Examples:\n"
+        "  enchufe bench handshake                       # serve greet --tls-self-signed: port 5443\n"
+        "  enchufe bench handshake -c 64 -d 10 --pid $(pgrep -n enchufe)\n"
+        "  enchufe bench handshake --port 6443 --request 'hola\\n'   # the echo server's TLS port\n"
+        "  enchufe bench handshake --no-wait --threads 2");
   }
 }
 

@@ -36,6 +36,7 @@ void refuse_to_overwrite(const std::filesystem::path& dir) {
 }
 
 int run_cert(const CertArgs& a) {
+  if (a.out.empty()) throw UsageError("cert: --out needs a directory, e.g. --out ./certs");
   const auto names = a.names.empty() ? net::tls::default_certificate_names() : a.names;
   // Made first: a bad --name is a usage error whatever is on disk.
   const auto pair = net::tls::make_self_signed(names, a.days);

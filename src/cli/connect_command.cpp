@@ -1,6 +1,7 @@
 // `enchufe connect [--udp] HOST PORT`: the tutorial's clients (Examples 2-4);
 // `enchufe connect --tls HOST PORT`: the TCP one over TLS;
-// `enchufe connect ws://HOST:PORT/PATH`: the same over WebSocket.
+// `enchufe connect ws://HOST:PORT/PATH`: the same over WebSocket (wss://:
+// over TLS).
 
 #include "cli/commands.hpp"
 #include "client/options.hpp"
@@ -18,17 +19,18 @@ namespace enchufe::cli {
 
 namespace {
 
-// ws://HOST[:PORT][/PATH[?QUERY]] into the client's host, port and target;
-// nullopt when `target` is not a WebSocket URL at all.
+// ws://HOST[:PORT][/PATH[?QUERY]] into the client's host, port and target,
+// and wss:// also turns TLS on; nullopt when `target` is not a WebSocket URL
+// at all.
 std::optional<net::HostPort> websocket_target(std::string_view target, client::ClientOptions& options) {
   if (!target.starts_with("ws://") && !target.starts_with("wss://")) return std::nullopt;
   const auto url = boost::urls::parse_uri(target);
   if (!url) throw UsageError(fmt::format("connect: '{}' is not a valid URL ({})", target, url.error().message()));
-  if (url->scheme() == "wss") {
-    throw UsageError("connect: wss:// needs TLS, which enchufe does not speak yet; use ws://");
-  }
   if (url->host().empty()) throw UsageError(fmt::format("connect: '{}' names no host", target));
-  const std::string port = url->has_port() ? std::string(url->port()) : "80";
+  const bool secure = url->scheme() == "wss";
+  if (options.tls.enabled && !secure) throw UsageError("connect: --tls and a ws:// URL: for TLS write wss://");
+  options.tls.enabled = secure;
+  const std::string port = url->has_port() ? std::string(url->port()) : secure ? "443" : "80";
   options.path = url->encoded_target().empty() ? "/" : std::string(url->encoded_target());
   // An IPv6 literal comes bracketed ("[::1]"); the resolver wants it bare.
   return net::HostPort{std::string(url->host_address()), net::parse_port(port)};
@@ -47,7 +49,8 @@ void add_connect_command(CLI::App& app, Action& action) {
   auto& a = *args;
 
   auto* cmd = app.add_subcommand("connect", "Talk to a TCP or UDP server line by line (like nc)");
-  cmd->add_option("host", a.target, "Host, or HOST:PORT, or [IPv6]:PORT, or ws://HOST:PORT/PATH")->required();
+  cmd->add_option("host", a.target, "Host, or HOST:PORT, or [IPv6]:PORT, or ws:// or wss://HOST:PORT/PATH")
+      ->required();
   cmd->add_option("port", a.port, "Port (when not given with the host)");
   auto* udp = cmd->add_flag("-u,--udp", a.udp, "UDP: one datagram per line, wait for each reply");
   auto* crlf = cmd->add_flag("--crlf", a.crlf, "End lines with \\r\\n (telnet style)");
@@ -60,11 +63,9 @@ void add_connect_command(CLI::App& app, Action& action) {
   cmd->add_flag("-v,--verbose", a.verbose, "Status lines (connected, closed) even when not on a terminal");
   cmd->add_flag("--trace", a.options.trace, "Narrate each socket operation, numbered like the tutorial's steps");
   auto& tls = a.options.tls;
-  auto* tls_flag =
-      cmd->add_flag("--tls", tls.enabled, "TCP over TLS 1.2+, the certificate checked against the system's CAs")
-          ->excludes(udp);
-  auto* ca = cmd->add_option("--ca", tls.ca_file, "TLS: trust the CA certificates in this PEM file instead")
-                 ->needs(tls_flag);
+  cmd->add_flag("--tls", tls.enabled, "TCP over TLS 1.2+, the certificate checked against the system's CAs")
+      ->excludes(udp);
+  auto* ca = cmd->add_option("--ca", tls.ca_file, "TLS: trust the CA certificates in this PEM file instead");
   // same_fingerprint() takes only 64 hex digits: a typo is a usage error
   // now rather than a mismatch later.
   const CLI::Validator sha256(
@@ -75,10 +76,8 @@ void add_connect_command(CLI::App& app, Action& action) {
   auto* pin = cmd->add_option("--fingerprint", tls.fingerprint,
                               "TLS: trust only the certificate with this SHA-256 fingerprint, self-signed or not")
                   ->check(sha256)
-                  ->needs(tls_flag)
                   ->excludes(ca);
   cmd->add_flag("--insecure", tls.insecure, "TLS: do not check the certificate at all (a warning says so)")
-      ->needs(tls_flag)
       ->excludes(ca)
       ->excludes(pin);
   cmd->add_flag("--no-deflate", [&a](std::int64_t) { a.options.deflate = false; },
@@ -94,15 +93,19 @@ void add_connect_command(CLI::App& app, Action& action) {
       "  enchufe connect --udp [::1]:7000\n"
       "  enchufe connect --tls example.com 443          # checked against the system's CAs\n"
       "  enchufe connect --tls --fingerprint AB:CD:... localhost 6697   # a self-signed server, pinned\n"
-      "  enchufe connect ws://localhost:8081/           # echo over WebSocket: a message per line");
+      "  enchufe connect ws://localhost:8081/           # echo over WebSocket: a message per line\n"
+      "  enchufe connect wss://example.com/chat         # WebSocket over TLS; --ca, --fingerprint, --insecure apply");
   cmd->callback([&action, args] {
     action = [args] {
       auto& a = *args;
       auto& o = a.options;
-      if (const auto websocket = websocket_target(a.target, o)) {
-        if (a.udp || !a.port.empty() || o.tls.enabled) {
-          throw UsageError("connect: a ws:// URL takes no --udp, no --tls and no separate port");
-        }
+      const auto websocket = websocket_target(a.target, o);
+      // They choose whom TLS trusts: without TLS they would be silently ignored.
+      if (!o.tls.enabled && (!o.tls.ca_file.empty() || !o.tls.fingerprint.empty() || o.tls.insecure)) {
+        throw UsageError("connect: --ca, --fingerprint and --insecure go with --tls (or a wss:// URL)");
+      }
+      if (websocket) {
+        if (a.udp || !a.port.empty()) throw UsageError("connect: a ws:// URL takes no --udp and no separate port");
         o.host = websocket->host;
         o.port = websocket->port;
         o.verbose = a.verbose;

@@ -171,10 +171,11 @@ asio::awaitable<bool> tls_handshake(TlsStream& stream, const ClientOptions& opti
       SSL_set1_host(ssl, options.host.c_str());
     }
   }
-  // The callback runs only inside the handshake awaited below, while `seen` lives.
-  Verification seen;
-  stream.set_verify_callback([&tls, &seen](bool preverified, asio::ssl::verify_context& context) {
-    return verify(tls, seen, preverified, context.native_handle());
+  // Shared with the callback, which the stream keeps (a TLS 1.2 server may
+  // renegotiate, and verify again, after this coroutine is over).
+  const auto seen = std::make_shared<Verification>();
+  stream.set_verify_callback([&tls, seen](bool preverified, asio::ssl::verify_context& context) {
+    return verify(tls, *seen, preverified, context.native_handle());
   });
   if (options.trace) {
     trace(console, "tls handshake", "ClientHello, TLS 1.2 or newer, {}; trusting {}",
@@ -190,7 +191,7 @@ asio::awaitable<bool> tls_handshake(TlsStream& stream, const ClientOptions& opti
     co_return false;
   }
   if (auto [ec] = std::get<0>(result); ec) {
-    console.notice(failure(ec, stream, options, seen));
+    console.notice(failure(ec, stream, options, *seen));
     co_return false;
   }
   if (options.trace) {

@@ -1,12 +1,13 @@
 // `enchufe connect ws://HOST:PORT/PATH`: the line client for WebSocket (a
-// websocat for everyday use). Each typed line goes as one text message; each
-// message received is printed on a line of its own. End of input waits for
-// the replies to stop, then sends a close frame (1000) and waits for the
-// server's.
+// websocat for everyday use); wss:// is the same over TLS (tls_dial.hpp).
+// Each typed line goes as one text message; each message received is
+// printed on a line of its own. End of input waits for the replies to stop,
+// then sends a close frame (1000) and waits for the server's.
 
 #include "client/console.hpp"
 #include "client/dial.hpp"
 #include "client/options.hpp"
+#include "client/tls_dial.hpp"
 #include "net/coroutine.hpp"
 #include "net/runtime.hpp"
 #include "net/text.hpp"
@@ -18,12 +19,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <fmt/format.h>
 
 #include <deque>
+#include <type_traits>
 
 namespace enchufe::client {
 
@@ -42,17 +46,23 @@ constexpr auto kCloseGrace = std::chrono::seconds(2);
 // kCloseGrace, before it closes.
 constexpr auto kQuietBeforeClose = std::chrono::milliseconds(250);
 
+// Over a tcp::socket (ws://), or a TlsStream on one (wss://, whose
+// constructor also takes the TLS context: `stream_args`).
+template <typename NextLayer>
 class WebSocketClient {
+  static constexpr bool kTls = std::is_same_v<NextLayer, TlsStream>;
+
  public:
-  WebSocketClient(asio::io_context& context, const ClientOptions& options)
+  template <typename... StreamArgs>
+  WebSocketClient(asio::io_context& context, const ClientOptions& options, StreamArgs&... stream_args)
       : context_(context),
         options_(options),
-        ws_(context),
+        ws_(context, stream_args...),
         console_(make_console(context, options.prompt)),
         grace_(context) {}
 
   int run() {
-    if (!dial(ws_.next_layer(), options_, *console_)) return 1;
+    if (!dial(beast::get_lowest_layer(ws_), options_, *console_)) return 1;
     net::spawn(context_.get_executor(), [this] { return session(); });
     context_.run();
     return exit_code_;
@@ -60,6 +70,12 @@ class WebSocketClient {
 
  private:
   asio::awaitable<void> session() {
+    if constexpr (kTls) {
+      if (!co_await tls_handshake(ws_.next_layer(), options_, *console_)) {
+        exit_code_ = 1;
+        co_return;
+      }
+    }
     if (!co_await upgrade()) co_return;
     console_->start([this](std::optional<std::string> line) { on_line(std::move(line)); });
     co_await read_loop();
@@ -238,7 +254,7 @@ class WebSocketClient {
 
   asio::io_context& context_;
   const ClientOptions& options_;
-  websocket::stream<tcp::socket> ws_;
+  websocket::stream<NextLayer> ws_;
   std::unique_ptr<Console> console_;
   asio::steady_timer grace_;
   beast::flat_buffer buffer_;
@@ -257,8 +273,9 @@ class WebSocketClient {
 int run_websocket_client(const ClientOptions& options) {
   net::ignore_sigpipe();
   asio::io_context context;
-  WebSocketClient client(context, options);
-  return client.run();
+  if (!options.tls.enabled) return WebSocketClient<tcp::socket>(context, options).run();
+  asio::ssl::context tls = tls_context(options.tls);
+  return WebSocketClient<TlsStream>(context, options, tls).run();
 }
 
 }  // namespace enchufe::client

@@ -300,13 +300,102 @@ TEST_F(Bench, RefusedConnectionIsARuntimeFailure) {
   EXPECT_TRUE(contains(r.err, "cannot connect")) << r;
 }
 
+// ---- TLS ----------------------------------------------------------------------
+
+namespace {
+
+// `serve SERVICE --tls-self-signed` on free ports, once its TLS ports are
+// up too ("listening: echo tls ...").
+Server tls_server(const std::string& service, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args{"serve", service, "--host", "127.0.0.1", "--port", "0", "--tls-self-signed"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto services = services_of(service, extra);
+  for (const std::string tcp : {"greet", "echo", "chat"}) {
+    if (service == tcp || service == "all") services.push_back(tcp + " tls");
+  }
+  return Server::start_args(args, services);
+}
+
+std::uint16_t tls_port(const Server& server, std::string_view service) { return server.socket(service, "tls").port; }
+
+}  // namespace
+
+// The same clients over TLS: every reply right, pipelined and in bulk, and
+// the report says what the handshake agreed on.
+TEST_F(Bench, EchoAndBulkOverTls) {
+  auto server = tls_server("echo", {"--quiet"});
+  const std::string port = std::to_string(tls_port(server, "echo"));
+  const auto r = bench({"echo", "--tls", "--port", port, "--check", "--duration", "1", "--connections", "10",
+                        "--pipeline", "16"});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_TRUE(contains(r.out, "\"tls\":\"TLSv1.")) << r;
+  EXPECT_EQ(field(r.out, "connections"), 10) << r;
+  EXPECT_EQ(field(r.out, "errors"), 0) << r;
+  EXPECT_EQ(field(r.out, "unanswered"), 0) << r;
+  EXPECT_GT(field(r.out, "replies").value_or(0), 0) << r;
+  EXPECT_EQ(field(r.out, "replies"), field(r.out, "requests")) << r;
+
+  const auto bulk = bench({"bulk", "--tls", "--port", port, "--check", "--duration", "1", "--size", "60KiB",
+                           "--connections", "2", "--pipeline", "4"});
+  ASSERT_TRUE(bulk.exited_with(0)) << bulk;
+  EXPECT_EQ(field(bulk.out, "errors"), 0) << bulk;
+  EXPECT_GT(field(bulk.out, "bytes_received").value_or(0), 60 * 1024) << bulk;
+}
+
+TEST_F(Bench, FanoutOverTls) {
+  auto server = tls_server("chat", {"--flood-rate", "1000000", "--flood-burst", "1000000", "--quiet"});
+  const auto r = bench({"fanout", "--tls", "--port", std::to_string(tls_port(server, "chat")), "--check",
+                        "--duration", "1", "--receivers", "10", "--senders", "2", "--window", "4", "--room", "smoke"});
+  ASSERT_NO_FATAL_FAILURE(expect_every_line_delivered(r, "chat", 10));
+  EXPECT_TRUE(contains(r.out, "\"tls\":\"TLSv1.")) << r;
+}
+
+// Full handshakes against greet, which greets right after its handshake,
+// and against the echo server, which answers only a --request.
+TEST_F(Bench, HandshakeCountsHandshakesAndTheServersCpu) {
+  auto server = tls_server("all", {"--quiet"});
+  const auto r = bench({"handshake", "--port", std::to_string(tls_port(server, "greet")), "--duration", "1",
+                        "--connections", "4", "--pid", std::to_string(server.process().pid())});
+  ASSERT_TRUE(r.exited_with(0)) << r;
+  EXPECT_GT(field(r.out, "handshakes").value_or(0), 0) << r;
+  EXPECT_EQ(field(r.out, "errors"), 0) << r;
+  // Each read the greeting, or some of it.
+  EXPECT_GE(field(r.out, "bytes_received").value_or(0), field(r.out, "handshakes").value_or(1)) << r;
+  EXPECT_GT(field(r.out, "server_cpu_us_per_handshake").value_or(0), 0) << r;
+  EXPECT_TRUE(contains(r.out, "\"latency_us\":{\"count\":")) << r;
+
+  const auto echo = bench({"handshake", "--port", std::to_string(tls_port(server, "echo")), "--duration", "1",
+                           "--connections", "2", "--request", "hola\\n"});
+  ASSERT_TRUE(echo.exited_with(0)) << echo;
+  EXPECT_GT(field(echo.out, "handshakes").value_or(0), 0) << echo;
+  EXPECT_EQ(field(echo.out, "errors"), 0) << echo;
+}
+
+// A plaintext port is no TLS server: every handshake fails, none counts,
+// and the run fails. Greet's plaintext greeting is no ServerHello; the echo
+// server sees a ClientHello and hangs up.
+TEST_F(Bench, HandshakeAgainstAPlaintextPortReportsHandshakeErrors) {
+  auto server = tls_server("all", {"--quiet"});
+  for (const std::string service : {"greet", "echo"}) {
+    const auto r = bench({"handshake", "--port", std::to_string(server.port(service)), "--duration", "1",
+                          "--connections", "2", "--timeout", "500ms"});
+    EXPECT_TRUE(r.exited_with(1)) << r;
+    EXPECT_EQ(field(r.out, "handshakes"), 0) << r;
+    EXPECT_GT(field(r.out, "handshake_errors").value_or(0), 0) << r;
+    EXPECT_EQ(field(r.out, "errors"), field(r.out, "handshake_errors")) << r;
+    EXPECT_TRUE(contains(r.out, "TLS handshake: ")) << r;
+  }
+}
+
 TEST_F(Bench, UsageErrors) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"bench"}, {"bench", "bogus"}, {"bench", "echo", "--duration", "0"},
         {"bench", "echo", "--size", "12q"}, {"bench", "echo", "--request", "bad\\q"},
         {"bench", "echo", "--port", "0"}, {"bench", "udp", "--pipeline", "4", "--request", "no number"},
         {"bench", "fanout", "--size", "8KiB"}, {"bench", "echo", "--connections", "0"},
-        {"bench", "echo", "--rate", "100", "--pipeline", "4"}, {"bench", "echo", "--count", "0"}}) {
+        {"bench", "echo", "--rate", "100", "--pipeline", "4"}, {"bench", "echo", "--count", "0"},
+        {"bench", "echo", "--tls", "--ws"}, {"bench", "fanout", "--tls", "--ws"},
+        {"bench", "handshake", "--connections", "0"}, {"bench", "handshake", "--timeout", "soon"}}) {
     const auto r = run_enchufe(args);
     EXPECT_TRUE(r.exited_with(2)) << r;
     EXPECT_FALSE(r.err.empty()) << r;
@@ -314,7 +403,7 @@ TEST_F(Bench, UsageErrors) {
 }
 
 TEST_F(Bench, EveryModeHasHelpWithExamples) {
-  for (const std::string mode : {"echo", "udp", "fanout", "idle", "bulk"}) {
+  for (const std::string mode : {"echo", "udp", "fanout", "idle", "bulk", "handshake"}) {
     const auto r = run_enchufe({"bench", mode, "--help"});
     EXPECT_TRUE(r.exited_with(0)) << r;
     EXPECT_TRUE(contains(r.out, "Examples:")) << r;
