@@ -24,6 +24,9 @@ namespace {
 // TLS 1.2 suites with forward secrecy and authenticated encryption only
 // (TLS 1.3's are all of that already, and OpenSSL's defaults stand).
 constexpr const char* kTls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
+// TLS 1.3's suites, AES-128 first: as safe as AES-256 against anything but a
+// quantum computer, and about a third cheaper per byte (bulk transfers).
+constexpr const char* kTls13Suites = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
 // Key-exchange groups, fastest first.
 constexpr const char* kGroups = "X25519:P-256:P-384";
 
@@ -51,7 +54,8 @@ std::shared_ptr<SSL_CTX> new_server_context() {
   // Read ahead: one read(2) takes every record that has arrived, instead of
   // two per record (header, then body). What it holds shows in SSL_has_pending.
   SSL_CTX_set_read_ahead(c, 1);
-  if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(c, kGroups) != 1) {
+  if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 || SSL_CTX_set_ciphersuites(c, kTls13Suites) != 1 ||
+      SSL_CTX_set1_groups_list(c, kGroups) != 1) {
     fail("cannot set the TLS ciphers: " + take_error());
   }
   return context;

@@ -54,6 +54,9 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
         deadline_(loop.executor()) {
     error_code ignored;
     socket_.non_blocking(true, ignored);
+    // The handshake's flights and the first reply are small writes in a
+    // row: Nagle would hold each behind the client's delayed ACK (~40 ms).
+    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
     transport_ = std::make_unique<TlsTransport>(ssl_context, socket_);
     loop_.members().add(*this);
   }

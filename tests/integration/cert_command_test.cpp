@@ -2,6 +2,7 @@
 
 #include "support/enchufe.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -16,22 +17,12 @@
 using namespace enchufe::test;
 namespace fs = std::filesystem;
 
+using enchufe::test::TempDir;
+
 namespace {
 
 bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
-// A fresh directory for each test, removed at its end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "enchufe-cert-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 // `openssl ARGS...`, its output and status in the form run_enchufe() gives.
 RunResult run_openssl(const std::vector<std::string>& args) {

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import unittest
 
 HERE = pathlib.Path(__file__).resolve().parent
 TUTORIAL = HERE / "tutorial"  # the tutorial's six programs, verbatim
@@ -377,3 +378,23 @@ def udp_client(test):
     test.addCleanup(s.close)
     s.settimeout(REPLY_TIMEOUT)
     return s
+
+
+def run_tests(label, module, before=None):
+    """The main() of every interop driver: `--enchufe PATH` then unittest's
+    own arguments (-v, class names, -k patterns). Exits non-zero when a test
+    fails or when the selection matched no test (a typo in CMake must not
+    pass silently). `before` runs once the binary is known to exist."""
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "--enchufe":
+        os.environ["ENCHUFE"] = args[1]
+        args = args[2:]
+    binary = enchufe_path()
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"{label}: no enchufe binary at {binary} (build it, or pass --enchufe PATH)")
+    if before:
+        before()
+    program = unittest.main(module=module, argv=[sys.argv[0], *args], exit=False)
+    if program.result.testsRun == 0:
+        sys.exit(f"{label}: no test matched the selection " + " ".join(args))
+    sys.exit(0 if program.result.wasSuccessful() else 1)

@@ -20,7 +20,6 @@ and every wait has a timeout. Standard library only.
 """
 
 import hashlib
-import os
 import re
 import socket
 import sys
@@ -511,19 +510,5 @@ class MixedChecks(InteropCase):
         self.assertTrue(proc.err.strip(), "a refused connection must be explained on stderr" + proc.describe())
 
 
-def main():
-    args = sys.argv[1:]
-    if len(args) >= 2 and args[0] == "--enchufe":
-        os.environ["ENCHUFE"] = args[1]
-        args = args[2:]
-    binary = enchufe_path()
-    if not os.access(binary, os.X_OK):
-        sys.exit(f"interop: no enchufe binary at {binary} (build it, or pass --enchufe PATH)")
-    program = unittest.main(module=__name__, argv=[sys.argv[0], *args], exit=False)
-    if program.result.testsRun == 0:
-        sys.exit("interop: no test matched the selection " + " ".join(args))
-    sys.exit(0 if program.result.wasSuccessful() else 1)
-
-
 if __name__ == "__main__":
-    main()
+    harness.run_tests("interop", __name__)

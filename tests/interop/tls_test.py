@@ -509,20 +509,5 @@ def require_peers():
     sys.exit(SKIP)
 
 
-def main():
-    args = sys.argv[1:]
-    if len(args) >= 2 and args[0] == "--enchufe":
-        os.environ["ENCHUFE"] = args[1]
-        args = args[2:]
-    binary = harness.enchufe_path()
-    if not os.access(binary, os.X_OK):
-        sys.exit(f"tls interop: no enchufe binary at {binary} (build it, or pass --enchufe PATH)")
-    require_peers()
-    program = unittest.main(module=__name__, argv=[sys.argv[0], *args], exit=False)
-    if program.result.testsRun == 0:
-        sys.exit("tls interop: no test matched the selection " + " ".join(args))
-    sys.exit(0 if program.result.wasSuccessful() else 1)
-
-
 if __name__ == "__main__":
-    main()
+    harness.run_tests("tls interop", __name__, before=require_peers)

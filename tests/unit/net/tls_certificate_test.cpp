@@ -2,6 +2,7 @@
 
 #include "net/errors.hpp"
 #include "net/tls_describe.hpp"
+#include "support/temp_dir.hpp"
 
 #include <arpa/inet.h>
 #include <openssl/bn.h>
@@ -23,6 +24,8 @@
 #include <vector>
 
 namespace enchufe::net::tls {
+using enchufe::test::TempDir;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -91,18 +94,6 @@ long seconds_from_now(const ASN1_TIME* time) {
   return days * 86400L + seconds;
 }
 
-// A fresh directory under the system's temporary one, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "enchufe-cert-XXXXXX").string();
-    path = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);

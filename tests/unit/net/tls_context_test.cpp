@@ -7,6 +7,8 @@
 #include "net/tls_context.hpp"
 #include "net/tls_describe.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
@@ -16,6 +18,7 @@
 
 using namespace enchufe;
 using namespace enchufe::net;
+using enchufe::test::TempDir;
 
 namespace {
 
@@ -28,15 +31,6 @@ std::string message_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char pattern[] = "/tmp/enchufe-tls-context-XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(path / name) << text; }
-};
 
 }  // namespace
 
@@ -100,7 +94,7 @@ TEST(TlsContext, ReloadTakesAGoodPairAndKeepsTheOldOneOverABadOne) {
   EXPECT_EQ(certificates->identity().fingerprint, tls::pem_fingerprint(second.certificate));
   EXPECT_NE(certificates->context().get(), before);
 
-  dir.write("key.pem", "garbage");
+  std::ofstream(dir.path / "key.pem") << "garbage";
   certificates->reload();
   EXPECT_EQ(certificates->identity().fingerprint, tls::pem_fingerprint(second.certificate));
 }
