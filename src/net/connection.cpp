@@ -265,6 +265,8 @@ asio::awaitable<void> Connection::read_loop() {
       // A client that fills whole buffers could monopolise the loop: let the
       // other connections of this thread have a turn, then read on.
       co_await asio::post(loop_.executor(), asio::use_awaitable);
+    } else if (transport_.more_to_read()) {
+      continue;  // the socket is empty, but the transport has an end to report
     } else if (!close_when_idle_ && state_ == State::open) {
       // A short read emptied the socket: skip the read that would only say
       // EAGAIN and wait at once (one system call less per request). Bytes

@@ -46,7 +46,12 @@ std::shared_ptr<SSL_CTX> new_server_context() {
   if (!context) fail("cannot create a TLS context: " + take_error());
   SSL_CTX* c = context.get();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // A FIN without close_notify ends the stream like close_notify does,
+  // instead of failing the session: a client that sends its last line and
+  // closes is still owed the reply (as over plain TCP), and every message
+  // here is a whole line, so a truncation cannot change one's meaning.
+  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                             SSL_OP_IGNORE_UNEXPECTED_EOF);
   // Partial writes and a moving buffer: the connection's queue hands
   // OpenSSL what is at its head, which may sit elsewhere on a retry.
   // Released buffers: an idle connection holds no 34 KiB of record buffers.

@@ -146,6 +146,11 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
     log::at(log::Level::info, {.service = context_->name, .peer = peer_text_, .event = "tls_refused"}, "{}: {}",
             peer_text_, refusal.why);
     count_close(context_->metrics->loop(loop_.index()), refusal.reason);
+    // Take what the client already sent (a plaintext line, say), so that the
+    // close is a FIN it can read rather than a reset.
+    char sink[4096];
+    error_code ec;
+    for (int i = 0; i < 16 && !ec; ++i) socket_.read_some(asio::buffer(sink), ec);
     error_code ignored;
     socket_.close(ignored);
   }

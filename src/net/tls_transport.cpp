@@ -1,6 +1,7 @@
 #include "net/tls_transport.hpp"
 
 #include "net/limits.hpp"
+#include "net/trace.hpp"
 
 #include <boost/asio/ssl/error.hpp>
 #include <openssl/err.h>
@@ -26,12 +27,30 @@ char* write_staging() {
 
 void TlsTransport::FreeSsl::operator()(SSL* ssl) const { SSL_free(ssl); }
 
+namespace {
+
+// --trace only: notes the peer's close_notify alert, the one thing that
+// tells a clean TLS close from a bare FIN.
+void watch_for_close_notify(int write_p, int, int content_type, const void* bytes, std::size_t size, SSL*,
+                            void* transport) {
+  const auto* alert = static_cast<const unsigned char*>(bytes);
+  if (write_p == 0 && content_type == SSL3_RT_ALERT && size >= 2 && alert[1] == SSL_AD_CLOSE_NOTIFY) {
+    *static_cast<bool*>(transport) = true;
+  }
+}
+
+}  // namespace
+
 TlsTransport::TlsTransport(SSL_CTX* context, TcpSocket& socket) : ssl_(SSL_new(context)) {
   if (!ssl_ || SSL_set_fd(ssl_.get(), socket.native_handle()) != 1) {
     ERR_clear_error();
     throw std::runtime_error("cannot start a TLS session (out of memory?)");
   }
   SSL_set_accept_state(ssl_.get());
+  if (trace::on()) {
+    SSL_set_msg_callback(ssl_.get(), watch_for_close_notify);
+    SSL_set_msg_callback_arg(ssl_.get(), &close_notify_received_);
+  }
 }
 
 TlsTransport::~TlsTransport() = default;
@@ -47,7 +66,6 @@ error_code TlsTransport::failure(int result, TcpSocket::wait_type& want) {
       want = TcpSocket::wait_write;
       return asio::error::would_block;
     case SSL_ERROR_ZERO_RETURN:
-      close_notify_received_ = true;
       return asio::error::eof;
     case SSL_ERROR_SYSCALL:
       broken_ = true;
@@ -59,9 +77,6 @@ error_code TlsTransport::failure(int result, TcpSocket::wait_type& want) {
       broken_ = true;
       const unsigned long code = ERR_peek_error();
       ERR_clear_error();
-      if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-        return asio::error::eof;
-      }
       if (code == 0) return asio::ssl::error::unspecified_system_error;
       return error_code(static_cast<int>(code), asio::error::get_ssl_category());
     }

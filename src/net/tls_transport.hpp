@@ -27,6 +27,7 @@ class TlsTransport final : public Transport {
 
   std::size_t read_some(TcpSocket& socket, asio::mutable_buffer buffer, error_code& ec) override;
   std::size_t write_some(TcpSocket& socket, std::span<const asio::const_buffer> buffers, error_code& ec) override;
+  bool more_to_read() const override { return static_cast<bool>(pending_error_); }
   TcpSocket::wait_type read_wait() const override { return read_wait_; }
   TcpSocket::wait_type write_wait() const override { return write_wait_; }
   void shutdown_send(TcpSocket& socket, error_code& ec) override;
@@ -46,6 +47,9 @@ class TlsTransport final : public Transport {
   // A read that got bytes and then an end (EOF, reset) returns the bytes;
   // the end is reported by the next read.
   error_code pending_error_;
+  // Seen by the message callback, which only --trace sets: OpenSSL reports
+  // a bare FIN as a clean end too (SSL_OP_IGNORE_UNEXPECTED_EOF), so that
+  // replies to the last bytes can still be written.
   bool close_notify_received_ = false;
   // After a fatal error OpenSSL must not be asked to send close_notify.
   bool broken_ = false;

@@ -30,6 +30,10 @@ class Transport {
   // Like a socket's write_some (gathering): bytes of `buffers` taken.
   virtual std::size_t write_some(TcpSocket& socket, std::span<const asio::const_buffer> buffers,
                                  error_code& ec) = 0;
+  // Input taken from the socket but not handed over yet (TLS: the end of
+  // the stream, which comes after the bytes before it): read again before
+  // waiting for the socket, which has nothing more to say.
+  virtual bool more_to_read() const { return false; }
   // What to wait for after read_some/write_some said would_block: TLS may
   // need to write in order to read, or the other way round.
   virtual TcpSocket::wait_type read_wait() const { return TcpSocket::wait_read; }

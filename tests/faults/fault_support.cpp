@@ -114,7 +114,10 @@ FaultServer FaultServer::start(const std::string& service, const std::vector<std
   const auto deadline = Clock::now() + options.startup_timeout;
   // With --web-port, the service's WebSocket door too ("listening: echo ws ...").
   const bool ws = std::find(extra.begin(), extra.end(), "--web-port") != extra.end();
-  while (server.port_ == 0 || (ws && server.ws_port_ == 0)) {
+  // With a certificate, its TLS port too ("listening: echo tls ...").
+  const bool tls = std::any_of(extra.begin(), extra.end(),
+                               [](const std::string& a) { return a == "--tls-self-signed" || a == "--tls-cert"; });
+  while (server.port_ == 0 || (ws && server.ws_port_ == 0) || (tls && server.tls_port_ == 0)) {
     const auto left = std::chrono::duration_cast<Duration>(deadline - Clock::now());
     auto line = left > Duration(0) ? p.read_stdout_line(left) : std::nullopt;
     if (!line) {
@@ -125,6 +128,8 @@ FaultServer FaultServer::start(const std::string& service, const std::vector<std
     if (!l || l->service != service) continue;
     if (l->proto == "ws") {
       if (server.ws_port_ == 0) server.ws_port_ = l->port;
+    } else if (l->proto == "tls") {
+      if (server.tls_port_ == 0) server.tls_port_ = l->port;
     } else if (l->proto != "http" && server.port_ == 0) {
       server.port_ = l->port;
     }

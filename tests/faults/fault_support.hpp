@@ -80,7 +80,8 @@ class FaultServer {
   FaultServer(FaultServer&&) noexcept = default;
   FaultServer& operator=(FaultServer&&) noexcept = default;
   // `enchufe serve SERVICE --host 127.0.0.1 --port 0 EXTRA...`; waits for its
-  // listening line (and, with --web-port in EXTRA, its "ws" one). Throws
+  // listening line (and, with --web-port in EXTRA, its "ws" one; with
+  // --tls-self-signed or --tls-cert, its "tls" one). Throws
   // std::runtime_error with the diagnostics if it does not come.
   static FaultServer start(const std::string& service, const std::vector<std::string>& extra = {},
                            FaultServerOptions options = {});
@@ -91,6 +92,8 @@ class FaultServer {
   std::uint16_t port() const { return port_; }
   // The WebSocket door (started with --web-port); 0 without one.
   std::uint16_t ws_port() const { return ws_port_; }
+  // The TLS port (started with a certificate); 0 without one.
+  std::uint16_t tls_port() const { return tls_port_; }
   bool alive() { return process_->running(); }
 
   long rss_kb() const;
@@ -129,6 +132,7 @@ class FaultServer {
   std::string service_;
   std::uint16_t port_ = 0;
   std::uint16_t ws_port_ = 0;
+  std::uint16_t tls_port_ = 0;
 };
 
 // The helper binary (bad_client.cpp).
