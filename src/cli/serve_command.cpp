@@ -201,6 +201,14 @@ net::UdpServerOptions udp_options(const ServeOptions& o, const std::string& port
   return {net::normalize_host(o.host), net::parse_port(port)};
 }
 
+// The port of a service's other door (web, TLS): as typed; else a free one
+// when the service's own port is free (--port 0 asks for free ports
+// everywhere); else the door's default.
+std::string port_beside(const std::string& typed, const std::string& own_port, std::string_view default_port) {
+  if (!typed.empty()) return typed;
+  return net::parse_port(own_port) == 0 ? "0" : std::string(default_port);
+}
+
 // "listening: echo tcp 127.0.0.1:6000" on stdout, one line per socket, so
 // scripts and tests can read the ports really bound (with --port 0).
 template <typename Endpoints>
@@ -272,10 +280,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   const auto echo_options = tcp_options(o, o.echo_port, o.echo_lines);
   const auto chat_options = tcp_options(o, o.chat_port, o.chat_lines, services::chat::chat_connection_defaults());
   const bool serve_web = which.chat && !o.no_web;
-  // Asking for free ports (--port 0) gets a free web port too, unless one is named.
-  const std::string web_port = !o.web_port.empty()                ? o.web_port
-                               : net::parse_port(o.chat_port) == 0 ? "0"
-                                                                   : std::string(kDefaultWebPort);
+  const std::string web_port = port_beside(o.web_port, o.chat_port, kDefaultWebPort);
   auto web_options = serve_web ? tcp_options(o, web_port, o.chat_lines) : net::TcpServerOptions{};
   // A service's WebSocket port, when the service runs and one was asked for.
   const auto websocket_port = [&](bool serves, const std::string& port) -> std::optional<net::TcpServerOptions> {
@@ -287,19 +292,18 @@ int run_servers(const ServeOptions& o, Selection which) {
   const auto udp_echo_options = udp_options(o, o.udp_port);
   const std::optional<net::TcpServerOptions> metrics_at =
       o.metrics.empty() ? std::nullopt : std::optional(metrics_options(o.metrics));
-  // A service's TLS port, when it runs and there is a certificate: as
-  // typed, else free when its own port is, else the default.
+  // A service's TLS port, when it runs and there is a certificate: its
+  // plaintext port's settings on another port.
   const auto tls_port = [&](bool serves, const std::string& typed, const std::string& own_port,
                             std::string_view default_port,
                             const net::TcpServerOptions& own) -> std::optional<net::TcpServerOptions> {
     if (!serves || !o.tls.enabled()) return std::nullopt;
     auto t = own;
-    t.port = net::parse_port(!typed.empty()                ? typed
-                             : net::parse_port(own_port) == 0 ? "0"
-                                                              : std::string(default_port));
+    t.port = net::parse_port(port_beside(typed, own_port, default_port));
     return t;
   };
-  const auto greet_tls_options = tls_port(which.greet, o.greet_tls_port, o.greet_port, kDefaultGreetTlsPort, greet_options);
+  const auto greet_tls_options =
+      tls_port(which.greet, o.greet_tls_port, o.greet_port, kDefaultGreetTlsPort, greet_options);
   const auto echo_tls_options = tls_port(which.echo, o.echo_tls_port, o.echo_port, kDefaultEchoTlsPort, echo_options);
   const auto chat_tls_options = tls_port(which.chat, o.chat_tls_port, o.chat_port, kDefaultChatTlsPort, chat_options);
   const auto certificates = o.tls.enabled() ? server_certificates(o) : nullptr;

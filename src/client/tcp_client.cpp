@@ -7,7 +7,6 @@
 #include "client/options.hpp"
 #include "client/tls_dial.hpp"
 #include "net/coroutine.hpp"
-#include "net/runtime.hpp"
 #include "net/text.hpp"
 
 #include "net/asio.hpp"
@@ -188,12 +187,6 @@ class TcpClient {
 
 }  // namespace
 
-int run_tcp_client(const ClientOptions& options) {
-  net::ignore_sigpipe();
-  asio::io_context context;
-  if (!options.tls.enabled) return TcpClient<tcp::socket>(context, options).run();
-  asio::ssl::context tls = tls_context(options.tls);
-  return TcpClient<TlsStream>(context, options, tls).run();
-}
+int run_tcp_client(const ClientOptions& options) { return run_over_tcp_or_tls<TcpClient>(options); }
 
 }  // namespace enchufe::client

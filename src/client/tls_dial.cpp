@@ -2,6 +2,7 @@
 
 #include "net/coroutine.hpp"
 #include "net/errors.hpp"
+#include "net/openssl_owned.hpp"
 #include "net/tls_describe.hpp"
 
 #include <boost/asio/async_result.hpp>
@@ -65,21 +66,19 @@ std::string trusted(const TlsOptions& tls) {
 std::string names(X509* certificate) {
   std::string out = tls::subject(certificate);
   auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  const tls::Bio bio(BIO_new(BIO_s_mem()));
   for (int i = 0; bio && i < sk_GENERAL_NAME_num(sans); ++i) {
     BIO_puts(bio.get(), ", ");
     GENERAL_NAME_print(bio.get(), sk_GENERAL_NAME_value(sans, i));
   }
   GENERAL_NAMES_free(sans);
-  char* data = nullptr;
-  const long size = bio ? BIO_get_mem_data(bio.get(), &data) : 0;
-  return size > 0 ? out + std::string(data, static_cast<std::size_t>(size)) : out;
+  return out + tls::memory_text(bio.get());
 }
 
 // What the verify callback saw: the server's own certificate, and whether
 // it missed the pin.
 struct Verification {
-  std::unique_ptr<X509, decltype(&X509_free)> leaf{nullptr, X509_free};
+  tls::Owned<X509, X509_free> leaf;
   bool pin_missed = false;
 };
 

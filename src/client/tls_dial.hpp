@@ -8,8 +8,10 @@
 #include "client/options.hpp"
 
 #include "net/asio.hpp"
+#include "net/runtime.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -30,5 +32,17 @@ asio::awaitable<bool> tls_handshake(TlsStream& stream, const ClientOptions& opti
 // Our close_notify, without waiting for the server's: sending is over, the
 // replies may still come.
 asio::awaitable<error_code> send_close_notify(TlsStream& stream);
+
+// Runs a client over a plain socket, or over TLS when the options ask for
+// it: Client<tcp::socket>(context, options) or Client<TlsStream>(context,
+// options, tls_context), then its run(), whose exit code it returns.
+template <template <typename> class Client>
+int run_over_tcp_or_tls(const ClientOptions& options) {
+  net::ignore_sigpipe();
+  asio::io_context context;
+  if (!options.tls.enabled) return Client<asio::ip::tcp::socket>(context, options).run();
+  asio::ssl::context tls = tls_context(options.tls);
+  return Client<TlsStream>(context, options, tls).run();
+}
 
 }  // namespace enchufe::client

@@ -9,7 +9,6 @@
 #include "client/options.hpp"
 #include "client/tls_dial.hpp"
 #include "net/coroutine.hpp"
-#include "net/runtime.hpp"
 #include "net/text.hpp"
 #include "net/websocket_frames.hpp"
 
@@ -270,12 +269,6 @@ class WebSocketClient {
 
 }  // namespace
 
-int run_websocket_client(const ClientOptions& options) {
-  net::ignore_sigpipe();
-  asio::io_context context;
-  if (!options.tls.enabled) return WebSocketClient<tcp::socket>(context, options).run();
-  asio::ssl::context tls = tls_context(options.tls);
-  return WebSocketClient<TlsStream>(context, options, tls).run();
-}
+int run_websocket_client(const ClientOptions& options) { return run_over_tcp_or_tls<WebSocketClient>(options); }
 
 }  // namespace enchufe::client

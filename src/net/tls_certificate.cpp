@@ -2,6 +2,7 @@
 
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
+#include "net/openssl_owned.hpp"
 #include "net/tls_describe.hpp"
 
 #include <arpa/inet.h>
@@ -26,18 +27,6 @@ namespace enchufe::net::tls {
 
 namespace {
 
-// OpenSSL objects owned by a unique_ptr that frees them with their own function.
-template <auto Free>
-struct Freer {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-template <typename T, auto Free>
-using Owned = std::unique_ptr<T, Freer<Free>>;
-
-using Bio = Owned<BIO, BIO_free_all>;
 using Certificate = Owned<X509, X509_free>;
 using Key = Owned<EVP_PKEY, EVP_PKEY_free>;
 
@@ -133,9 +122,7 @@ template <typename Write>
 std::string pem_text(Write write) {
   const Bio bio(BIO_new(BIO_s_mem()));
   if (!bio || write(bio.get()) != 1) fail("write PEM text");
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return memory_text(bio.get());
 }
 
 std::error_code last_error() { return {errno, std::generic_category()}; }
@@ -203,7 +190,7 @@ PemPair make_self_signed(const std::vector<std::string>& names, int days) {
 std::vector<std::string> default_certificate_names() { return {"localhost", "127.0.0.1", "::1"}; }
 
 std::string pem_fingerprint(std::string_view pem_certificate) {
-  const Bio bio(BIO_new_mem_buf(pem_certificate.data(), static_cast<int>(pem_certificate.size())));
+  const Bio bio = memory_bio(pem_certificate);
   const Certificate certificate(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!certificate) fail("read a PEM certificate");
   return fingerprint(certificate.get());

@@ -2,6 +2,7 @@
 
 #include "net/errors.hpp"
 #include "net/log.hpp"
+#include "net/openssl_owned.hpp"
 #include "net/tls_describe.hpp"
 
 #include <fmt/format.h>
@@ -29,12 +30,6 @@ constexpr const char* kTls12Ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
 constexpr const char* kTls13Suites = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
 // Key-exchange groups, fastest first.
 constexpr const char* kGroups = "X25519:P-256:P-384";
-
-using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
-
-Bio memory_bio(std::string_view text) {
-  return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), BIO_free);
-}
 
 [[noreturn]] void fail(std::string message) {
   ERR_clear_error();
@@ -96,8 +91,7 @@ ServerIdentity make_server_identity(std::string_view certificate_pem, std::strin
   auto context = new_server_context();
   SSL_CTX* c = context.get();
   const Bio certificates = memory_bio(certificate_pem);
-  std::unique_ptr<X509, decltype(&X509_free)> leaf(PEM_read_bio_X509(certificates.get(), nullptr, nullptr, nullptr),
-                                                   X509_free);
+  const Owned<X509, X509_free> leaf(PEM_read_bio_X509(certificates.get(), nullptr, nullptr, nullptr));
   if (!leaf) fail(fmt::format("{} holds no PEM certificate ({})", certificate_from, take_error()));
   if (SSL_CTX_use_certificate(c, leaf.get()) != 1) {
     fail(fmt::format("{}: unusable certificate: {}", certificate_from, take_error()));
@@ -112,8 +106,7 @@ ServerIdentity make_server_identity(std::string_view certificate_pem, std::strin
   ERR_clear_error();  // the end of the chain reads as "no start line"
 
   const Bio key_text = memory_bio(key_pem);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_bio_PrivateKey(key_text.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  const Owned<EVP_PKEY, EVP_PKEY_free> key(PEM_read_bio_PrivateKey(key_text.get(), nullptr, nullptr, nullptr));
   if (!key) fail(fmt::format("{} holds no PEM private key ({})", key_from, take_error()));
   if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
     fail(fmt::format("{} is not the key of {} ({})", key_from, certificate_from, take_error()));

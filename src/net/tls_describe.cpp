@@ -1,5 +1,7 @@
 #include "net/tls_describe.hpp"
 
+#include "net/openssl_owned.hpp"
+
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -26,12 +28,11 @@ std::string fingerprint(X509* certificate) {
 
 std::string subject(X509* certificate) {
   if (certificate == nullptr) return "?";
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  const Bio bio(BIO_new(BIO_s_mem()));
   if (!bio) return "?";
   X509_NAME_print_ex(bio.get(), X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string("(empty)");
+  const std::string text = memory_text(bio.get());
+  return text.empty() ? std::string("(empty)") : text;
 }
 
 std::string version_and_cipher(const SSL* ssl) {

@@ -2,7 +2,7 @@
 
 #include "support/enchufe.hpp"
 #include "support/process.hpp"
-#include "support/temp_dir.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -17,36 +17,12 @@
 using namespace enchufe::test;
 namespace fs = std::filesystem;
 
-using enchufe::test::TempDir;
-
 namespace {
 
 bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
-
-// `openssl ARGS...`, its output and status in the form run_enchufe() gives.
-RunResult run_openssl(const std::vector<std::string>& args) {
-  Process p("/usr/bin/openssl", args, {.pipe_stdin = false});
-  RunResult r;
-  r.command = p.command_line();
-  r.status = p.wait_exit(10'000ms);
-  r.timed_out = !r.status;
-  r.out = p.stdout_text();
-  r.err = p.stderr_text();
-  return r;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-unsigned mode_of(const fs::path& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
-}
+// `openssl ARGS...`, the real one, as a peer nobody here wrote.
+RunResult run_openssl(const std::vector<std::string>& args) { return run_program("/usr/bin/openssl", args); }
 
 // The value after "PREFIX" on the line that starts with it; "" if none does.
 std::string after(const std::string& text, const std::string& prefix) {

@@ -26,10 +26,9 @@ constexpr auto kIo = 5000ms;
 
 // Runs `openssl ARGS...`; its stdout, or a std::runtime_error with its stderr.
 std::string openssl(const std::vector<std::string>& args) {
-  Process p(kOpenssl, args, SpawnOptions{.pipe_stdin = false});
-  const auto status = p.wait_exit(15'000ms);
-  if (!status || !status->is_exit_code(0)) throw std::runtime_error(p.diagnostics());
-  return p.stdout_text();
+  const auto r = run_program(kOpenssl, args, {.timeout = 15'000ms});
+  if (!r.exited_with(0)) throw std::runtime_error(r.describe());
+  return r.out;
 }
 
 // The files the suite's servers and clients use, made once in a temp dir.

@@ -186,9 +186,13 @@ std::string RunResult::describe() const {
 std::ostream& operator<<(std::ostream& os, const RunResult& r) { return os << r.describe(); }
 
 RunResult run_enchufe(const std::vector<std::string>& args, RunOptions options) {
+  return run_program(enchufe_binary(), args, std::move(options));
+}
+
+RunResult run_program(const std::string& program, const std::vector<std::string>& args, RunOptions options) {
   RunResult r;
   const auto start = Clock::now();
-  Process p(enchufe_binary(), args);
+  Process p(program, args);
   r.command = p.command_line();
   if (!options.input.empty()) p.write_stdin(options.input, options.timeout);
   if (options.close_stdin) p.close_stdin();

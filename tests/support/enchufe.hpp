@@ -113,6 +113,10 @@ struct RunResult {
 };
 std::ostream& operator<<(std::ostream& os, const RunResult& r);
 
+// Runs `PROGRAM ARGS...` to completion (or the timeout): the real peers
+// (openssl, ...) the way run_enchufe() runs our binary.
+RunResult run_program(const std::string& program, const std::vector<std::string>& args, RunOptions options = {});
+
 // Runs `enchufe ARGS...` to completion (or the timeout).
 RunResult run_enchufe(const std::vector<std::string>& args, RunOptions options = {});
 

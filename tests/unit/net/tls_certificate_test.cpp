@@ -1,8 +1,9 @@
 #include "net/tls_certificate.hpp"
 
 #include "net/errors.hpp"
+#include "net/openssl_owned.hpp"
 #include "net/tls_describe.hpp"
-#include "support/temp_dir.hpp"
+#include "support/files.hpp"
 
 #include <arpa/inet.h>
 #include <openssl/bn.h>
@@ -24,25 +25,16 @@
 #include <vector>
 
 namespace enchufe::net::tls {
+using enchufe::test::mode_of;
+using enchufe::test::read_file;
 using enchufe::test::TempDir;
 
 namespace {
 
 namespace fs = std::filesystem;
 
-template <auto Free>
-struct Freer {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using Certificate = std::unique_ptr<X509, Freer<X509_free>>;
-using Key = std::unique_ptr<EVP_PKEY, Freer<EVP_PKEY_free>>;
-
-std::unique_ptr<BIO, Freer<BIO_free_all>> memory_bio(const std::string& text) {
-  return std::unique_ptr<BIO, Freer<BIO_free_all>>(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
+using Certificate = Owned<X509, X509_free>;
+using Key = Owned<EVP_PKEY, EVP_PKEY_free>;
 
 Certificate parse_certificate(const std::string& pem) {
   auto bio = memory_bio(pem);
@@ -56,7 +48,7 @@ Key parse_key(const std::string& pem) {
 
 // Every subjectAltName as "DNS:name" or "IP:address", in order.
 std::vector<std::string> alt_names(X509* certificate) {
-  std::unique_ptr<GENERAL_NAMES, Freer<GENERAL_NAMES_free>> names(
+  Owned<GENERAL_NAMES, GENERAL_NAMES_free> names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr)));
   std::vector<std::string> out;
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
@@ -94,19 +86,6 @@ long seconds_from_now(const ASN1_TIME* time) {
   return days * 86400L + seconds;
 }
 
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-unsigned mode_of(const fs::path& path) {
-  struct stat st {};
-  ::stat(path.c_str(), &st);
-  return st.st_mode & 07777;
-}
 
 TEST(SelfSignedCertificate, ParsesBackAsPem) {
   const auto pair = make_self_signed({"localhost"}, 30);
@@ -186,7 +165,7 @@ TEST(SelfSignedCertificate, EachHasItsOwnSerialAndKey) {
   const auto cb = parse_certificate(b.certificate);
   ASSERT_TRUE(ca && cb);
   EXPECT_NE(ASN1_INTEGER_cmp(X509_get0_serialNumber(ca.get()), X509_get0_serialNumber(cb.get())), 0);
-  std::unique_ptr<BIGNUM, Freer<BN_free>> serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(ca.get()), nullptr));
+  Owned<BIGNUM, BN_free> serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(ca.get()), nullptr));
   EXPECT_EQ(BN_num_bits(serial.get()), 128);
   EXPECT_NE(EVP_PKEY_eq(parse_key(a.private_key).get(), parse_key(b.private_key).get()), 1);
   EXPECT_NE(a.private_key, b.private_key);

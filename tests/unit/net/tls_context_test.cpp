@@ -3,11 +3,12 @@
 // a reload keeps the old pair when the new one is bad.
 
 #include "net/errors.hpp"
+#include "net/openssl_owned.hpp"
 #include "net/tls_certificate.hpp"
 #include "net/tls_context.hpp"
 #include "net/tls_describe.hpp"
 
-#include "support/temp_dir.hpp"
+#include "support/files.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
@@ -47,7 +48,7 @@ TEST(TlsContext, APairBecomesAContextWithItsFingerprintAndThePosture) {
   EXPECT_NE(options & SSL_OP_NO_RENEGOTIATION, 0u);
   EXPECT_NE(SSL_CTX_get_mode(c) & SSL_MODE_RELEASE_BUFFERS, 0u);
   // TLS 1.2's suites: every one has ECDHE key exchange.
-  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(c), SSL_free);
+  const tls::Owned<SSL, SSL_free> ssl(SSL_new(c));
   STACK_OF(SSL_CIPHER)* ciphers = SSL_get1_supported_ciphers(ssl.get());
   ASSERT_NE(ciphers, nullptr);
   int tls12 = 0;
