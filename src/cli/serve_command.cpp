@@ -45,6 +45,11 @@ constexpr std::string_view kDefaultWebPort = "8080";
 constexpr std::string_view kDefaultGreetTlsPort = "5443";
 constexpr std::string_view kDefaultEchoTlsPort = "6443";
 constexpr std::string_view kDefaultChatTlsPort = "6697";
+// The web doors' TLS twins (https:// and wss://): the chat's page beside
+// 8080 as 8443; the echo's and the greeting's WebSocket ports after it.
+constexpr std::string_view kDefaultWebTlsPort = "8443";
+constexpr std::string_view kDefaultEchoWebTlsPort = "8444";
+constexpr std::string_view kDefaultGreetWebTlsPort = "8445";
 // --tls-self-signed: how long the certificate made at start is valid.
 constexpr int kSelfSignedDays = 30;
 
@@ -84,6 +89,9 @@ struct ServeOptions {
   // TLS ports as typed, used only with a certificate; empty: the default,
   // or 0 when the service's own port is 0 (see run_servers).
   std::string greet_tls_port, echo_tls_port, chat_tls_port;
+  // The same for the web doors: the chat's page (https://) and the echo's
+  // and the greeting's WebSocket ports (wss://).
+  std::string web_tls_port, echo_web_tls_port, greet_web_tls_port;
 
   services::GreetOptions greet;
   bool once = false;
@@ -135,11 +143,21 @@ void add_web_options(CLI::App& cmd, ServeOptions& o) {
       ->excludes(no_web);
 }
 
+// A door's TLS port option, used only with a certificate.
+void add_tls_port(CLI::App& cmd, std::string name, std::string& port, std::string_view what,
+                  std::string_view default_port) {
+  cmd.add_option(std::move(name), port,
+                 fmt::format("{}, with a certificate (default {}; 0: any free port, as with --port 0)", what,
+                             default_port));
+}
+
 // --tls-cert/--tls-key or --tls-self-signed; `port`: the service's --tls-port
-// (serve all names each service's instead).
-void add_tls_options(CLI::App& cmd, ServeOptions& o, std::string* port, std::string_view default_port) {
+// and `web_port` its web door's --web-tls-port (serve all names each
+// service's instead).
+void add_tls_options(CLI::App& cmd, ServeOptions& o, std::string* port, std::string_view default_port,
+                     std::string* web_port, std::string_view default_web_port) {
   auto* cert = cmd.add_option("--tls-cert", o.tls.certificate_file,
-                              "PEM certificate (then its chain): each TCP service also serves TLS on its own port");
+                              "PEM certificate (then its chain): each TCP service and web door also serves TLS on a port of its own");
   auto* key = cmd.add_option("--tls-key", o.tls.key_file, "PEM private key of --tls-cert (keep it mode 600)");
   cert->needs(key);
   key->needs(cert);
@@ -152,11 +170,8 @@ void add_tls_options(CLI::App& cmd, ServeOptions& o, std::string* port, std::str
                  "Seconds a TLS client has to finish its handshake")
       ->capture_default_str()
       ->check(CLI::Range(1u, 3600u));
-  if (port) {
-    cmd.add_option("--tls-port", *port,
-                   fmt::format("TLS port, with a certificate (default {}; 0: any free port, as with --port 0)",
-                               default_port));
-  }
+  if (port) add_tls_port(cmd, "--tls-port", *port, "TLS port", default_port);
+  if (web_port) add_tls_port(cmd, "--web-tls-port", *web_port, "Web door's TLS port (https://, wss://)", default_web_port);
 }
 
 void add_websocket_options(CLI::App& cmd, ServeOptions& o, bool max_message) {
@@ -281,7 +296,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   const auto chat_options = tcp_options(o, o.chat_port, o.chat_lines, services::chat::chat_connection_defaults());
   const bool serve_web = which.chat && !o.no_web;
   const std::string web_port = port_beside(o.web_port, o.chat_port, kDefaultWebPort);
-  auto web_options = serve_web ? tcp_options(o, web_port, o.chat_lines) : net::TcpServerOptions{};
+  const auto web_options = serve_web ? tcp_options(o, web_port, o.chat_lines) : net::TcpServerOptions{};
   // A service's WebSocket port, when the service runs and one was asked for.
   const auto websocket_port = [&](bool serves, const std::string& port) -> std::optional<net::TcpServerOptions> {
     if (!serves || port.empty() || o.no_web) return std::nullopt;
@@ -306,29 +321,55 @@ int run_servers(const ServeOptions& o, Selection which) {
       tls_port(which.greet, o.greet_tls_port, o.greet_port, kDefaultGreetTlsPort, greet_options);
   const auto echo_tls_options = tls_port(which.echo, o.echo_tls_port, o.echo_port, kDefaultEchoTlsPort, echo_options);
   const auto chat_tls_options = tls_port(which.chat, o.chat_tls_port, o.chat_port, kDefaultChatTlsPort, chat_options);
+  const auto web_tls_options = tls_port(serve_web, o.web_tls_port, web_port, kDefaultWebTlsPort, web_options);
+  const auto echo_web_tls_options =
+      tls_port(echo_web_options.has_value(), o.echo_web_tls_port, o.echo_web_port, kDefaultEchoWebTlsPort,
+               echo_web_options.value_or(net::TcpServerOptions{}));
+  const auto greet_web_tls_options =
+      tls_port(greet_web_options.has_value(), o.greet_web_tls_port, o.greet_web_port, kDefaultGreetWebTlsPort,
+               greet_web_options.value_or(net::TcpServerOptions{}));
   const auto certificates = o.tls.enabled() ? server_certificates(o) : nullptr;
+  const net::TlsSessionOptions tls_settings{std::chrono::seconds(o.tls.handshake_timeout_s)};
   auto registry = std::make_shared<net::MetricsRegistry>();
 
   net::Runtime runtime(o.threads);
   struct Named {
     std::string_view service;
     std::unique_ptr<net::TcpServer> server;
+    std::string_view proto = "tcp";  // for the listening line
   };
   std::vector<Named> tcp;
-  std::vector<Named> websocket;  // the echo's and the greeting's WebSocket ports
+  std::vector<Named> websocket;  // the echo's and the greeting's WebSocket ports, and their wss:// twins
   std::vector<Named> tls;        // each TCP service's TLS port
+  std::vector<Named> web;        // the chat's page, and its https:// twin
   std::unique_ptr<net::UdpServer> udp;
-  // A service's WebSocket port beside its TCP one, sharing its --max-connections.
+  // A service's door beside its TCP one, sharing its --max-connections; and
+  // the door's TLS twin, when there is one.
+  const auto add_door = [&](std::vector<Named>& doors, std::string_view service, std::string_view kind,
+                            std::string_view proto, net::TcpServerOptions options, const net::Sessions& sessions,
+                            std::string_view tls_proto, const std::optional<net::TcpServerOptions>& tls_options) {
+    options.shared_count = tcp.back().server->shared_count();
+    doors.push_back({service,
+                     std::make_unique<net::TcpServer>(runtime, fmt::format("{}-{}", service, kind), options, sessions),
+                     proto});
+    if (!tls_options) return;
+    auto shared = *tls_options;
+    shared.shared_count = options.shared_count;
+    doors.push_back({service,
+                     std::make_unique<net::TcpServer>(runtime, fmt::format("{}-{}", service, tls_proto), shared,
+                                                      net::tls_sessions(certificates, tls_settings, sessions)),
+                     tls_proto});
+  };
+  // A service's WebSocket port (and wss:// twin).
   const auto add_websocket = [&](std::string_view service, net::TcpServerOptions options,
+                                 const std::optional<net::TcpServerOptions>& tls_options,
                                  std::function<std::unique_ptr<net::MessageProtocol>()> make_protocol,
                                  std::chrono::seconds idle_timeout) {
-    options.shared_count = tcp.back().server->shared_count();
     auto settings = o.websocket;
     settings.deflate = !o.no_deflate;
     settings.silence_timeout = idle_timeout;
-    websocket.push_back({service, std::make_unique<net::TcpServer>(
-                                      runtime, fmt::format("{}-ws", service), options,
-                                      net::websocket_sessions(std::move(make_protocol), settings))});
+    add_door(websocket, service, "ws", "ws", options, net::websocket_sessions(std::move(make_protocol), settings),
+             "wss", tls_options);
   };
   // A service's TLS port beside its TCP one: the same Protocol, the same
   // --max-connections; the chat's TLS members share its rooms.
@@ -337,9 +378,11 @@ int run_servers(const ServeOptions& o, Selection which) {
     if (!options) return;
     auto shared = *options;
     shared.shared_count = tcp.back().server->shared_count();
-    tls.push_back({service, std::make_unique<net::TcpServer>(
-                                runtime, fmt::format("{}-tls", service), shared, std::move(make_protocol),
-                                net::tls_line_sessions(certificates, {std::chrono::seconds(o.tls.handshake_timeout_s)}))});
+    tls.push_back({service,
+                   std::make_unique<net::TcpServer>(
+                       runtime, fmt::format("{}-tls", service), shared, std::move(make_protocol),
+                       net::tls_sessions(certificates, tls_settings, net::line_sessions(shared.max_connections))),
+                   "tls"});
   };
   if (which.greet) {
     std::function<void()> on_served;
@@ -347,25 +390,25 @@ int run_servers(const ServeOptions& o, Selection which) {
     auto greet = services::greet_protocols(o.greet, std::move(on_served));
     tcp.push_back({"greet", std::make_unique<net::TcpServer>(runtime, "greet", greet_options, greet.line)});
     add_tls("greet", greet_tls_options, greet.line);
-    if (greet_web_options) add_websocket("greet", *greet_web_options, greet.message, std::chrono::seconds(0));
+    if (greet_web_options) {
+      add_websocket("greet", *greet_web_options, greet_web_tls_options, greet.message, std::chrono::seconds(0));
+    }
   }
   if (which.echo) {
     tcp.push_back({"echo", std::make_unique<net::TcpServer>(runtime, "echo", echo_options,
                                                             services::echo_protocol(o.echo))});
     add_tls("echo", echo_tls_options, services::echo_protocol(o.echo));
     if (echo_web_options) {
-      add_websocket("echo", *echo_web_options, services::echo_message_protocol(o.echo),
+      add_websocket("echo", *echo_web_options, echo_web_tls_options, services::echo_message_protocol(o.echo),
                     std::chrono::seconds(o.echo_lines.idle_timeout_s));
     }
   }
-  std::unique_ptr<net::TcpServer> web;
   if (which.chat) {
     const services::chat::ChatService chat(runtime, o.chat, registry.get());
     tcp.push_back({"chat", std::make_unique<net::TcpServer>(runtime, "chat", chat_options, chat.line_protocol())});
     add_tls("chat", chat_tls_options, chat.line_protocol());
     if (serve_web) {
       // One --max-connections for the chat, whichever door people use.
-      web_options.shared_count = tcp.back().server->shared_count();
       auto web_settings = o.web;
       web_settings.websocket.deflate = !o.no_deflate;
       web_settings.websocket.max_message = o.chat_lines.max_line;
@@ -375,8 +418,8 @@ int run_servers(const ServeOptions& o, Selection which) {
             std::min<std::chrono::milliseconds>(std::chrono::seconds(o.chat_lines.idle_timeout_s),
                                                 net::limits::kWebSocketIdleTimeout);
       }
-      web = std::make_unique<net::TcpServer>(runtime, "chat-web", web_options,
-                                             services::chat::web_sessions(chat, std::move(web_settings)));
+      add_door(web, "chat", "web", "http", web_options, services::chat::web_sessions(chat, std::move(web_settings)),
+               "https", web_tls_options);
     }
   }
   if (which.udp) {
@@ -386,7 +429,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   for (const auto& named : tcp) services.push_back(named.server->metrics());
   for (const auto& named : websocket) services.push_back(named.server->metrics());
   for (const auto& named : tls) services.push_back(named.server->metrics());
-  if (web) services.push_back(web->metrics());
+  for (const auto& named : web) services.push_back(named.server->metrics());
   if (udp) services.push_back(udp->metrics());
   for (const auto& s : services) registry->add(s);
   std::unique_ptr<net::TcpServer> metrics;
@@ -402,10 +445,9 @@ int run_servers(const ServeOptions& o, Selection which) {
                 identity.fingerprint.c_str());
     runtime.on_reload([certificates] { certificates->reload(); });
   }
-  for (const auto& [service, server] : tcp) print_listening(service, "tcp", server->local_endpoints());
-  for (const auto& [service, server] : tls) print_listening(service, "tls", server->local_endpoints());
-  for (const auto& [service, server] : websocket) print_listening(service, "ws", server->local_endpoints());
-  if (web) print_listening("chat", "http", web->local_endpoints());
+  for (const auto* doors : {&tcp, &tls, &websocket, &web}) {
+    for (const auto& [service, server, proto] : *doors) print_listening(service, proto, server->local_endpoints());
+  }
   if (udp) print_listening("udp-echo", "udp", udp->local_endpoints());
   if (metrics) print_listening("metrics", "tcp", metrics->local_endpoints());
   if (!tcp.empty()) {
@@ -419,7 +461,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   for (auto& named : tcp) named.server->start();
   for (auto& named : websocket) named.server->start();
   for (auto& named : tls) named.server->start();
-  if (web) web->start();
+  for (auto& named : web) named.server->start();
   if (udp) udp->start();
   if (metrics) metrics->start();
   log::info("serving with {} thread{}; Ctrl-C to stop", runtime.size(), runtime.size() == 1 ? "" : "s");
@@ -445,7 +487,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   greet->add_flag("--once", o.once, "Serve one client, then exit (the tutorial's behaviour)");
   greet->add_option("--web-port", o.greet_web_port,
                     "Also greet WebSocket clients on this port, any path (0: any free port)");
-  add_tls_options(*greet, o, &o.greet_tls_port, kDefaultGreetTlsPort);
+  add_tls_options(*greet, o, &o.greet_tls_port, kDefaultGreetTlsPort, &o.greet_web_tls_port, kDefaultGreetWebTlsPort);
   greet->footer(
       "Examples:\n"
       "  enchufe serve greet\n"
@@ -466,7 +508,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   echo->add_option("--web-port", o.echo_web_port,
                    "Also echo WebSocket messages on this port, any path (0: any free port)");
   add_websocket_options(*echo, o, true);
-  add_tls_options(*echo, o, &o.echo_tls_port, kDefaultEchoTlsPort);
+  add_tls_options(*echo, o, &o.echo_tls_port, kDefaultEchoTlsPort, &o.echo_web_tls_port, kDefaultEchoWebTlsPort);
   echo->footer(
       "A message is a line (the reply keeps its \\n or \\r\\n), or bytes without a newline\n"
       "followed by a pause (--partial-delay), as the tutorial's client sends them.\n"
@@ -502,7 +544,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   chat->add_option("--port", o.chat_port, "TCP port (0: any free port)")->capture_default_str();
   add_web_options(*chat, o);
   add_websocket_options(*chat, o, false);
-  add_tls_options(*chat, o, &o.chat_tls_port, kDefaultChatTlsPort);
+  add_tls_options(*chat, o, &o.chat_tls_port, kDefaultChatTlsPort, &o.web_tls_port, kDefaultWebTlsPort);
   chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
   chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")
       ->capture_default_str()
@@ -547,13 +589,15 @@ void add_serve_command(CLI::App& app, Action& action) {
                   fmt::format("WebSocket port of the echo server (default {})", kDefaultEchoWebPort));
   all->add_option("--greet-web-port", o.greet_web_port, "WebSocket port of the greeting server (default: none)");
   add_websocket_options(*all, o, true);
-  add_tls_options(*all, o, nullptr, {});
-  all->add_option("--greet-tls-port", o.greet_tls_port,
-                  fmt::format("TLS port of the greeting server, with a certificate (default {})", kDefaultGreetTlsPort));
-  all->add_option("--echo-tls-port", o.echo_tls_port,
-                  fmt::format("TLS port of the echo server, with a certificate (default {})", kDefaultEchoTlsPort));
-  all->add_option("--chat-tls-port", o.chat_tls_port,
-                  fmt::format("TLS port of the chat server, with a certificate (default {})", kDefaultChatTlsPort));
+  add_tls_options(*all, o, nullptr, {}, nullptr, {});
+  add_tls_port(*all, "--greet-tls-port", o.greet_tls_port, "TLS port of the greeting server", kDefaultGreetTlsPort);
+  add_tls_port(*all, "--echo-tls-port", o.echo_tls_port, "TLS port of the echo server", kDefaultEchoTlsPort);
+  add_tls_port(*all, "--chat-tls-port", o.chat_tls_port, "TLS port of the chat server", kDefaultChatTlsPort);
+  add_tls_port(*all, "--web-tls-port", o.web_tls_port, "HTTPS port of the chat's page", kDefaultWebTlsPort);
+  add_tls_port(*all, "--echo-web-tls-port", o.echo_web_tls_port, "wss:// port of the echo server",
+               kDefaultEchoWebTlsPort);
+  add_tls_port(*all, "--greet-web-tls-port", o.greet_web_tls_port,
+               "wss:// port of the greeting server (with --greet-web-port)", kDefaultGreetWebTlsPort);
   all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
   all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
   all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();

@@ -88,7 +88,8 @@ struct ServerContext {
   std::string name;  // the service, for logs
   ConnectionOptions options;
   // Runs an accepted socket on its loop (see Sessions in tcp_server.hpp).
-  std::function<void(Loop&, TcpSocket, const asio::ip::tcp::endpoint&, const std::shared_ptr<ServerContext>&)>
+  std::function<void(Loop&, TcpSocket, const asio::ip::tcp::endpoint&, const std::shared_ptr<ServerContext>&,
+                     std::unique_ptr<Transport>)>
       start_session;
   std::function<std::unique_ptr<Protocol>()> make_protocol;  // line services
   // Clients open now; shared by servers that share one --max-connections

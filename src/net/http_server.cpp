@@ -3,11 +3,11 @@
 #include "net/connection.hpp"
 #include "net/coroutine.hpp"
 #include "net/endpoint.hpp"
+#include "net/gathering_socket.hpp"
 #include "net/log.hpp"
 #include "net/metrics.hpp"
 #include "net/websocket_session.hpp"
 
-#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -24,8 +24,6 @@ namespace enchufe::net {
 namespace {
 
 namespace beast = boost::beast;
-
-using Stream = beast::basic_stream<asio::ip::tcp, asio::io_context::executor_type, beast::unlimited_rate_policy>;
 
 struct HttpConfig {
   HttpHandler handler;
@@ -53,18 +51,21 @@ std::optional<http::status> status_for(const error_code& ec) {
 }
 
 // One HTTP client. Like a Connection it is held only by its coroutine and
-// lives on one loop; the loop's member list lets shutdown reach it.
+// lives on one loop; the loop's member list lets shutdown reach it. Its
+// bytes cross a GatheringSocket, plain or TLS, which it hands over whole to
+// a WebSocket session on an upgrade.
 class HttpSession final : public LoopMember, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer, std::shared_ptr<ServerContext> context,
-              std::shared_ptr<const HttpConfig> config)
+  HttpSession(Loop& loop, GatheringSocket stream, const asio::ip::tcp::endpoint& peer,
+              std::shared_ptr<ServerContext> context, std::shared_ptr<const HttpConfig> config)
       : loop_(loop),
-        stream_(std::move(socket)),
+        stream_(std::move(stream)),
         peer_(to_string(peer)),
         context_(std::move(context)),
         config_(std::move(config)),
         counters_(context_->metrics->loop(loop.index())),
-        id_(next_client_id()) {
+        id_(next_client_id()),
+        deadline_(loop.executor()) {
     loop_.members().add(*this);
   }
 
@@ -84,7 +85,7 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
   // then the connection closes.
   void close_for_shutdown() override {
     stopping_ = true;
-    if (awaiting_request_) stream_.cancel();
+    if (awaiting_request_) stream_.cancel_read();
   }
 
  private:
@@ -94,7 +95,7 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
     while (!stopping_) {
       http::request_parser<http::empty_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(config_->options.max_header_bytes));
-      stream_.expires_after(config_->options.request_timeout);
+      expires_after(config_->options.request_timeout);
       awaiting_request_ = true;
       std::tie(ec, std::ignore) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
       awaiting_request_ = false;
@@ -108,7 +109,10 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
       if (config_->websocket &&
           (config_->websocket->path.empty() || path_of(request.target()) == config_->websocket->path)) {
         auto refusal = upgrade(request);
-        if (!refusal) co_return;  // a WebSocket session owns the connection now
+        if (!refusal) {
+          deadline_.cancel();
+          co_return;  // a WebSocket session owns the connection now
+        }
         response = std::move(*refusal);
         response.keep_alive(false);
       } else {
@@ -119,6 +123,7 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
       if (!response.keep_alive()) break;
     }
     co_await lingering_close();
+    deadline_.cancel();
     log::at(log::Level::debug, context(), "closed {}: {}", peer_, ec ? ec.message() : "done");
   }
 
@@ -127,14 +132,25 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
   // close: closing with unread input sends a reset, which can destroy the
   // answer before the client reads it. Not at shutdown: nothing is owed then.
   asio::awaitable<void> lingering_close() {
+    expires_after(limits::kLingeringClose);  // also bounds the flush: a client that reads nothing
+    co_await stream_.async_flush(use_tuple);
     error_code ec;
-    stream_.socket().shutdown(asio::socket_base::shutdown_send, ec);
+    stream_.shutdown_send(ec);
     if (!answered_ || stopping_) co_return;
-    stream_.expires_after(limits::kLingeringClose);
     while (!ec) {
       buffer_.clear();
       std::tie(ec, std::ignore) = co_await stream_.async_read_some(buffer_.prepare(4096), use_tuple);
     }
+  }
+
+  // Bounds what follows (a request, a lingering close): past it the socket
+  // closes, which ends the read or flush under way.
+  void expires_after(std::chrono::steady_clock::duration timeout) {
+    deadline_.expires_after(timeout);
+    deadline_.async_wait([self = weak_from_this()](const error_code& ec) {
+      if (ec) return;
+      if (const auto session = self.lock()) session->stream_.close();
+    });
   }
 
   // Hands the connection to a WebSocket session; or returns why not.
@@ -153,14 +169,14 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
     auto verdict = config_->websocket->accept(request);
     if (auto* refusal = std::get_if<HttpResponse>(&verdict)) return std::move(*refusal);
     upgraded_ = true;
-    start_websocket(loop_, stream_.release_socket(), std::move(request), peer_, context_,
+    start_websocket(loop_, std::move(stream_), std::move(request), peer_, context_,
                     std::move(std::get<std::unique_ptr<MessageProtocol>>(verdict)), *config_->websocket->options);
     return std::nullopt;
   }
 
   // Writes a response; true when the write failed.
   asio::awaitable<bool> send(HttpResponse& response) {
-    stream_.expires_after(config_->options.request_timeout);
+    expires_after(config_->options.request_timeout);
     auto [ec, n] = co_await http::async_write(stream_, response, use_tuple);
     answered_ = true;
     counters_.add(Counter::messages_out);
@@ -179,12 +195,13 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
   log::Context context() const { return {.service = context_->name, .connection = id_, .peer = peer_}; }
 
   Loop& loop_;
-  Stream stream_;
+  GatheringSocket stream_;
   std::string peer_;
   std::shared_ptr<ServerContext> context_;
   std::shared_ptr<const HttpConfig> config_;
   LoopCounters& counters_;
   std::uint64_t id_;
+  Timer deadline_;
   beast::flat_buffer buffer_;
   bool awaiting_request_ = false;
   bool answered_ = false;  // a response went out: linger before closing
@@ -199,8 +216,10 @@ Sessions http_sessions(HttpHandler handler, HttpOptions options, std::optional<W
   return Sessions{
       .start =
           [config](Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-                   const std::shared_ptr<ServerContext>& context) {
-            std::make_shared<HttpSession>(loop, std::move(socket), peer, context, config)->start();
+                   const std::shared_ptr<ServerContext>& context, std::unique_ptr<Transport> transport) {
+            std::make_shared<HttpSession>(loop, GatheringSocket(std::move(socket), std::move(transport)), peer,
+                                          context, config)
+                ->start();
           },
       .refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
                  "Connection: close\r\n\r\nserver full\n",

@@ -32,16 +32,17 @@ bool out_of_resources(const error_code& ec) {
 
 }  // namespace
 
+Sessions line_sessions(std::size_t max_connections) {
+  return Sessions{
+      .start = start_connection,
+      .refusal = fmt::format("error: server full ({} connections); try again later\n", max_connections),
+  };
+}
+
 TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options,
                      std::function<std::unique_ptr<Protocol>()> make_protocol, Sessions sessions)
     : TcpServer(runtime, std::move(name), options,
-                sessions.start ? std::move(sessions)
-                               : Sessions{[](Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-                                             const std::shared_ptr<ServerContext>& context) {
-                                            start_connection(loop, std::move(socket), peer, context);
-                                          },
-                                          fmt::format("error: server full ({} connections); try again later\n",
-                                                      options.max_connections)}) {
+                sessions.start ? std::move(sessions) : line_sessions(options.max_connections)) {
   context_->make_protocol = std::move(make_protocol);
 }
 
@@ -164,7 +165,7 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
                   who);
     }
     asio::post(target.context(), [context, peer, socket = std::move(socket)]() mutable {
-      context->start_session(*Loop::current(), std::move(socket), peer, context);
+      context->start_session(*Loop::current(), std::move(socket), peer, context, nullptr);
     });
   }
 }

@@ -30,13 +30,16 @@ struct TcpServerOptions {
 // What a TcpServer does with the sockets it accepts.
 struct Sessions {
   // Runs an accepted socket, called on the loop that owns it. It must
-  // decrement context->active when the session ends.
-  std::function<void(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-                     const std::shared_ptr<ServerContext>& context)>
-      start;
+  // decrement context->active when the session ends. `transport`: how its
+  // bytes cross the socket (TLS, after a handshake); none: plain TCP.
+  decltype(ServerContext::start_session) start;
   // What a client past --max-connections reads before the server closes.
   std::string refusal;
 };
+
+// A line service's: a Connection per client, started at once; one past
+// `max_connections` reads why it is refused.
+Sessions line_sessions(std::size_t max_connections);
 
 class TcpServer {
  public:

@@ -38,19 +38,25 @@ Refusal explain(const error_code& ec) {
   return {CloseReason::io_error, fmt::format("TLS handshake failed: {}", ec.message())};
 }
 
+struct TlsConfig {
+  std::shared_ptr<tls::ServerCertificates> certificates;
+  TlsSessionOptions options;
+  Sessions then;
+};
+
 // One client from accept to its first decrypted byte: the handshake, then
-// the hand-over to a Connection. A loop member so that shutdown does not
-// wait for a stalled handshake.
+// the hand-over to the service's session. A loop member so that shutdown
+// does not wait for a stalled handshake.
 class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, public LoopMember {
  public:
   TlsHandshake(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-               std::shared_ptr<ServerContext> context, SSL_CTX* ssl_context, TlsSessionOptions options)
+               std::shared_ptr<ServerContext> context, SSL_CTX* ssl_context, std::shared_ptr<const TlsConfig> config)
       : loop_(loop),
         socket_(std::move(socket)),
         peer_(peer),
         peer_text_(to_string(peer)),
         context_(std::move(context)),
-        options_(options),
+        config_(std::move(config)),
         deadline_(loop.executor()) {
     error_code ignored;
     socket_.non_blocking(true, ignored);
@@ -68,7 +74,7 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
   }
 
   void start() {
-    deadline_.expires_after(options_.handshake_timeout);
+    deadline_.expires_after(config_->options.handshake_timeout);
     deadline_.async_wait([self = shared_from_this()](const error_code& ec) {
       if (ec) return;
       self->timed_out_ = true;
@@ -100,7 +106,7 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
             tls::fingerprint(SSL_get_certificate(transport_->ssl())));
     }
     handed_over_ = true;
-    start_connection(loop_, std::move(socket_), peer_, context_, std::move(transport_));
+    config_->then.start(loop_, std::move(socket_), peer_, context_, std::move(transport_));
   }
 
   // Waits for the first bytes and looks at them without taking them: a
@@ -135,7 +141,7 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
     if (timed_out_) {
       co_return Refusal{CloseReason::idle_timeout,
                         fmt::format("no TLS handshake within {} s (--tls-handshake-timeout)",
-                                    std::chrono::duration<double>(options_.handshake_timeout).count())};
+                                    std::chrono::duration<double>(config_->options.handshake_timeout).count())};
     }
     if (stopping_) co_return Refusal{CloseReason::server_shutdown, "server shutting down during the TLS handshake"};
     if (ec) co_return explain(ec);
@@ -165,7 +171,7 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
   asio::ip::tcp::endpoint peer_;
   std::string peer_text_;
   std::shared_ptr<ServerContext> context_;
-  TlsSessionOptions options_;
+  std::shared_ptr<const TlsConfig> config_;
   std::unique_ptr<TlsTransport> transport_;
   Timer deadline_;
   bool timed_out_ = false;
@@ -175,16 +181,17 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
 
 }  // namespace
 
-Sessions tls_line_sessions(std::shared_ptr<tls::ServerCertificates> certificates, TlsSessionOptions options) {
+Sessions tls_sessions(std::shared_ptr<tls::ServerCertificates> certificates, TlsSessionOptions options,
+                      Sessions then) {
+  auto config = std::make_shared<const TlsConfig>(TlsConfig{std::move(certificates), options, std::move(then)});
   return Sessions{
       .start =
-          [certificates = std::move(certificates), options](Loop& loop, TcpSocket socket,
-                                                            const asio::ip::tcp::endpoint& peer,
-                                                            const std::shared_ptr<ServerContext>& context) {
+          [config](Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
+                   const std::shared_ptr<ServerContext>& context, std::unique_ptr<Transport>) {
             // The context of the moment: a reload affects handshakes from now on.
-            const auto ssl_context = certificates->context();
-            auto handshake =
-                std::make_shared<TlsHandshake>(loop, std::move(socket), peer, context, ssl_context.get(), options);
+            const auto ssl_context = config->certificates->context();
+            auto handshake = std::make_shared<TlsHandshake>(loop, std::move(socket), peer, context, ssl_context.get(),
+                                                            config);
             if (loop.stopping()) handshake->close_for_shutdown();
             handshake->start();
           },

@@ -1,8 +1,9 @@
 #pragma once
-// TLS in front of a line service: each accepted client first completes a
+// TLS in front of any TCP service: each accepted client first completes a
 // TLS handshake (bounded by a timeout, refused with one log line when it
-// speaks plaintext or garbage), then becomes an ordinary Connection whose
-// bytes go through TLS. The Protocol never knows.
+// speaks plaintext or garbage), then runs as the service's own sessions say
+// (a line Connection, an HTTP session), its bytes going through TLS. The
+// Protocol never knows.
 
 #include "net/limits.hpp"
 #include "net/tcp_server.hpp"
@@ -17,6 +18,8 @@ struct TlsSessionOptions {
   std::chrono::milliseconds handshake_timeout = limits::kTlsHandshakeTimeout;
 };
 
-Sessions tls_line_sessions(std::shared_ptr<tls::ServerCertificates> certificates, TlsSessionOptions options = {});
+// `then`'s sessions behind a TLS handshake with `certificates`.
+Sessions tls_sessions(std::shared_ptr<tls::ServerCertificates> certificates, TlsSessionOptions options,
+                      Sessions then);
 
 }  // namespace enchufe::net

@@ -67,7 +67,7 @@ class WebSocketSession final : public LoopMember,
                                public MessageLink,
                                public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(Loop& loop, TcpSocket socket, std::string peer, std::shared_ptr<ServerContext> context,
+  WebSocketSession(Loop& loop, GatheringSocket socket, std::string peer, std::shared_ptr<ServerContext> context,
                    std::unique_ptr<MessageProtocol> protocol, const WebSocketOptions& options)
       : loop_(loop),
         ws_(std::move(socket)),
@@ -153,7 +153,9 @@ class WebSocketSession final : public LoopMember,
     if (trace::on()) trace_request(request);
     auto [ec] = co_await ws_.async_accept(request, use_tuple);
     if (ec) {
-      // Beast has answered a malformed upgrade with 400 already.
+      // Beast has answered a malformed upgrade with 400 already: it leaves
+      // now, before the socket closes (no read follows to send it).
+      ws_.next_layer().flush_now();
       reason_ = CloseReason::bad_input;
       log::at(log::Level::info, context("refused"), "WebSocket handshake with {} failed: {}", peer_, ec.message());
       co_return;
@@ -376,7 +378,7 @@ class WebSocketSession final : public LoopMember,
 
 }  // namespace
 
-void start_websocket(Loop& loop, TcpSocket socket, HttpRequest request, std::string peer,
+void start_websocket(Loop& loop, GatheringSocket socket, HttpRequest request, std::string peer,
                      std::shared_ptr<ServerContext> context, std::unique_ptr<MessageProtocol> protocol,
                      const WebSocketOptions& options) {
   std::make_shared<WebSocketSession>(loop, std::move(socket), std::move(peer), std::move(context),

@@ -12,6 +12,7 @@
 //  - ordinary disconnects as error codes, never exceptions.
 
 #include "net/connection.hpp"
+#include "net/gathering_socket.hpp"
 #include "net/http_server.hpp"
 #include "net/message_link.hpp"
 
@@ -41,10 +42,10 @@ struct WebSocketOptions {
   std::chrono::milliseconds handshake_timeout = limits::kHttpRequestTimeout;
 };
 
-// Completes the upgrade `request` asked for on `socket` and runs `protocol`
-// over it, on `loop` (the socket's). Takes over the connection's place in
-// context->active.
-void start_websocket(Loop& loop, TcpSocket socket, HttpRequest request, std::string peer,
+// Completes the upgrade `request` asked for on `socket` (plain or TLS) and
+// runs `protocol` over it, on `loop` (the socket's). Takes over the
+// connection's place in context->active.
+void start_websocket(Loop& loop, GatheringSocket socket, HttpRequest request, std::string peer,
                      std::shared_ptr<ServerContext> context, std::unique_ptr<MessageProtocol> protocol,
                      const WebSocketOptions& options);
 

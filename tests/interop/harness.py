@@ -193,14 +193,15 @@ def run(argv, stdin_data=b"", timeout=CLIENT_TIMEOUT, name=None):
 
 # --- servers ---------------------------------------------------------------
 
-LISTENING = re.compile(r"^listening: (\S+) (tcp|udp|http|ws) (.+):(\d+)$")
+LISTENING = re.compile(r"^listening: (\S+) (tcp|udp|tls|http|https|ws|wss) (.+):(\d+)$")
 
 
 def parse_listening(out):
     """{service: [(host, port), ...]} from the 'listening: ...' lines of enchufe serve.
 
     A service's own sockets (tcp, udp) are keyed by its name ("echo"), its
-    web doors by name and protocol ("chat http", "echo ws")."""
+    TLS port and web doors by name and protocol ("echo tls", "chat http",
+    "chat https", "echo ws", "echo wss")."""
     found = {}
     for line in out.decode("utf-8", "replace").splitlines():
         m = LISTENING.match(line)

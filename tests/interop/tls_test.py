@@ -39,7 +39,7 @@ import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import harness  # noqa: E402
-from harness import CLIENT_TIMEOUT, REPLY_TIMEOUT, START_TIMEOUT, Proc, enchufe_path, run  # noqa: E402
+from harness import CLIENT_TIMEOUT, REPLY_TIMEOUT, Proc, enchufe_path, run  # noqa: E402
 
 SKIP = 77
 PEERS = ("openssl", "ncat", "nc")
@@ -51,35 +51,12 @@ CHAT_WELCOME = b"* Welcome to enchufe chat!"
 CLIENTS = 100  # connected through the certificate reload
 KEYGEN_TIMEOUT = 20.0  # an RSA key on a loaded machine
 
-TLS_LISTENING = re.compile(r"^listening: (\S+) tls (.+):(\d+)$", re.M)
 CERTIFICATE_LINE = re.compile(r"^tls: certificate (.+), SHA-256 fingerprint ([0-9A-F:]+)$", re.M)
 # s_client's summary after a handshake: "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384".
 NEGOTIATED = re.compile(r"^New, (\S+), Cipher is (\S+)$", re.M)
 
 
 # --- servers -----------------------------------------------------------------
-
-def parse_ports(out):
-    """harness.parse_listening's keys, plus "SERVICE tls" for each TLS port."""
-    found = harness.parse_listening(out)
-    for m in TLS_LISTENING.finditer(out.decode("utf-8", "replace")):
-        found.setdefault(f"{m.group(1)} tls", []).append((m.group(2).strip("[]"), int(m.group(3))))
-    return found
-
-
-def start_tls_enchufe(test, *args, services):
-    """`enchufe serve ARGS` with a certificate, once it listens on `services` ("echo tls", ...).
-
-    The harness's server knows no tls lines: asked for no services it is
-    ready at once (its SIGTERM + exit-code check registered), and the wait
-    for the TLS ports happens here."""
-    server = harness.start_enchufe(test, *args, services=[])
-    want = set(services)
-    server.proc.wait_stdout(lambda out: want <= set(parse_ports(out)), START_TIMEOUT,
-                            what=f"'listening:' lines for {sorted(want)}")
-    server.listening = parse_ports(server.proc.out)
-    return server
-
 
 def printed_certificate(test, server):
     """(subject, fingerprint) from the server's "tls: certificate ..." line."""
@@ -225,7 +202,7 @@ class OpensslOnEachService(unittest.TestCase):
         self.cert, self.key = enchufe_certificate(self, self.dir / "a")
 
     def serve(self, command, *services):
-        return start_tls_enchufe(self, command, "--host", "127.0.0.1", "--port", "0",
+        return harness.start_enchufe(self, command, "--host", "127.0.0.1", "--port", "0",
                                  "--tls-cert", self.cert, "--tls-key", self.key,
                                  services=services or [f"{command} tls"])
 
@@ -292,7 +269,7 @@ class OpensslOnEachService(unittest.TestCase):
 class ChatAcrossTlsAndPlaintext(unittest.TestCase):
     def test_ncat_ssl_and_nc_members_hear_each_other(self):
         cert, key = enchufe_certificate(self, temp_dir(self) / "a")
-        server = start_tls_enchufe(self, "chat", "--host", "127.0.0.1", "--port", "0",
+        server = harness.start_enchufe(self, "chat", "--host", "127.0.0.1", "--port", "0",
                                    "--tls-cert", cert, "--tls-key", key, services=["chat", "chat tls"])
         tls_host, tls_port = server.address("chat tls")
         host, port = server.address("chat")
@@ -321,7 +298,7 @@ class TlsPosture(unittest.TestCase):
 
     def setUp(self):
         cert, key = self.certificate(temp_dir(self) / "a")
-        server = start_tls_enchufe(self, "echo", "--host", "127.0.0.1", "--port", "0",
+        server = harness.start_enchufe(self, "echo", "--host", "127.0.0.1", "--port", "0",
                                    "--tls-cert", cert, "--tls-key", key, services=["echo tls"])
         self.address = server.address("echo tls")
 
@@ -407,7 +384,7 @@ class CertificateReload(unittest.TestCase):
         shutil.copyfile(pair[1], self.key)
 
     def serve(self):
-        return start_tls_enchufe(self, "echo", "--host", "127.0.0.1", "--port", "0", "--log-format", "json",
+        return harness.start_enchufe(self, "echo", "--host", "127.0.0.1", "--port", "0", "--log-format", "json",
                                  "--tls-cert", self.cert, "--tls-key", self.key, services=["echo tls"])
 
     def hangup(self, server, event):
@@ -475,7 +452,7 @@ class CertificateReload(unittest.TestCase):
 
 class SelfSignedFingerprint(unittest.TestCase):
     def test_printed_fingerprint_is_the_one_clients_see(self):
-        server = start_tls_enchufe(self, "greet", "--host", "127.0.0.1", "--port", "0", "--tls-self-signed",
+        server = harness.start_enchufe(self, "greet", "--host", "127.0.0.1", "--port", "0", "--tls-self-signed",
                                    "--log-format", "json", services=["greet tls"])
         address = server.address("greet tls")
         subject, printed = printed_certificate(self, server)

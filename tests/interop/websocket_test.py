@@ -7,7 +7,9 @@ Each test starts `enchufe serve echo --host 127.0.0.1 --port 0 --web-port 0`
 and talks to the port of its "listening: echo ws" line: text, binary, 1 MiB,
 a fragmented send, pings, close codes, the quit word, and permessage-deflate
 (which websockets offers by default) with and without the server's
---no-deflate.
+--no-deflate. EchoOverSecureWebSocket runs every one of them again over
+wss:// (the "echo wss" line), with a certificate from `enchufe cert` that
+the client verifies (Python's ssl module: the CA file and the host name).
 
 Without the websockets module the whole run is skipped (exit code 77, which
 CTest reports as skipped), except under CI (the environment variable CI set):
@@ -18,7 +20,10 @@ first (pyenv): the script then runs itself again with that one.
 
 import asyncio
 import os
+import pathlib
+import ssl
 import sys
+import tempfile
 import unittest
 
 import harness
@@ -67,19 +72,27 @@ class EchoOverWebSocket(unittest.TestCase):
     """`enchufe serve echo --web-port 0` with a websockets client."""
 
     extra = ()
+    door, scheme = "echo ws", "ws"  # the listening line's, the URI's
+    client_tls = None  # an ssl.SSLContext for wss://
 
     def setUp(self):
         self.server = harness.start_enchufe(
             self, "echo", "--host", "127.0.0.1", "--port", "0", "--web-port", "0", *self.extra,
-            services=["echo ws"])
-        host, port = self.server.address("echo ws")
-        self.uri = f"ws://{host}:{port}/"
+            *self.server_tls(), services=[self.door])
+        host, port = self.server.address(self.door)
+        self.uri = f"{self.scheme}://{host}:{port}/"
+
+    def server_tls(self):
+        """The server's TLS options (none: plain ws://)."""
+        return ()
 
     def connect(self, **options):
         # Replies carry the prefix: allow past the library's 1 MiB default.
         options.setdefault("max_size", 4 * MIB)
         options.setdefault("open_timeout", STEP)
         options.setdefault("close_timeout", STEP)
+        if self.client_tls:
+            options.setdefault("ssl", self.client_tls)
         return websockets.connect(self.uri, **options)
 
     async def expect_still_echoing(self):
@@ -198,6 +211,31 @@ class EchoOverWebSocket(unittest.TestCase):
                 self.assertEqual(ws.extensions, [])
                 await step(ws.send("sin"))
                 self.assertEqual(await step(ws.recv()), "Eco: sin")
+        run(go())
+
+
+class EchoOverSecureWebSocket(EchoOverWebSocket):
+    """Every test above over wss://, the certificate verified as a browser would."""
+
+    door, scheme = "echo wss", "wss"
+
+    def server_tls(self):
+        directory = tempfile.TemporaryDirectory(prefix="enchufe-wss-")
+        self.addCleanup(directory.cleanup)
+        made = harness.run([harness.enchufe_path(), "cert", "--out", directory.name])
+        self.assertEqual(made.popen.returncode, 0, made.describe())
+        cert, key = pathlib.Path(directory.name) / "cert.pem", pathlib.Path(directory.name) / "key.pem"
+        self.client_tls = ssl.create_default_context(cafile=str(cert))  # and the host name, 127.0.0.1
+        return ("--tls-cert", str(cert), "--tls-key", str(key))
+
+    def test_plain_ws_on_the_wss_port_is_refused(self):
+        async def go():
+            plain = self.uri.replace("wss://", "ws://", 1)
+            with self.assertRaises((ConnectionClosed, OSError, asyncio.TimeoutError, EOFError,
+                                    websockets.exceptions.InvalidHandshake, websockets.exceptions.InvalidMessage)):
+                async with websockets.connect(plain, open_timeout=STEP):
+                    pass
+            await self.expect_still_echoing()
         run(go())
 
 
