@@ -47,7 +47,10 @@ CloseReason reason_for(const error_code& ec) {
   if (ec == beast::error::timeout) return CloseReason::idle_timeout;
   if (ec == websocket::error::message_too_big) return CloseReason::line_too_long;
   if (ec == websocket::condition::protocol_violation) return CloseReason::bad_input;
-  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) return CloseReason::reset;
+  // not_connected: the closing handshake's shutdown found the peer gone.
+  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == asio::error::not_connected) {
+    return CloseReason::reset;
+  }
   return CloseReason::io_error;
 }
 

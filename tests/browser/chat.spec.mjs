@@ -1,15 +1,20 @@
 // End-to-end tests of the chat's web page (src/services/chat/web) in Debian's
 // Chromium, driven by playwright-core, against the real server
 // (`enchufe serve chat`) on 127.0.0.1, with a raw TCP client (Node's net
-// module, standing in for `nc`) in the same rooms. See README.md.
+// module, standing in for `nc`; or its tls module, for `openssl s_client`) in
+// the same rooms. See README.md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -29,10 +34,16 @@ const VIEWPORT = { width: 1000, height: 640 };
 // ---- the server -------------------------------------------------------------
 
 // Starts `enchufe serve chat` on free ports (or the given web port) and
-// resolves once it has printed both listening lines.
-async function startServer({ webPort = 0 } = {}) {
+// resolves once it has printed the listening line of each door: tcp and
+// http; with a `certificate` (from makeCertificate) also tls (the line
+// protocol) and https (the page, and wss://), each on a free port.
+async function startServer({ webPort = 0, certificate } = {}) {
   const args = ['serve', 'chat', '--host', '127.0.0.1', '--port', '0',
-                '--web-port', String(webPort), '--threads', '2'];
+                '--web-port', String(webPort), '--threads', '2',
+                ...(certificate ? ['--tls-cert', certificate.cert, '--tls-key', certificate.key,
+                                   '--tls-port', '0', '--web-tls-port', '0'] : [])];
+  // Each door's listening line, and where its port goes in `server`.
+  const doors = { tcp: 'tcpPort', http: 'webPort', ...(certificate ? { tls: 'tlsPort', https: 'httpsPort' } : {}) };
   const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const server = { child, stderr: '', stdout: '', tcpPort: 0, webPort: 0 };
   child.stderr.setEncoding('utf8');
@@ -44,11 +55,10 @@ async function startServer({ webPort = 0 } = {}) {
     child.on('error', reject);
     child.stdout.on('data', (d) => {
       server.stdout += d;
-      const tcp = /^listening: chat tcp 127\.0\.0\.1:(\d+)$/m.exec(server.stdout);
-      const web = /^listening: chat http 127\.0\.0\.1:(\d+)$/m.exec(server.stdout);
-      if (tcp && web) {
-        server.tcpPort = Number(tcp[1]);
-        server.webPort = Number(web[1]);
+      const ports = Object.keys(doors).map((door) =>
+        new RegExp(`^listening: chat ${door} 127\\.0\\.0\\.1:(\\d+)$`, 'm').exec(server.stdout)?.[1]);
+      if (ports.every(Boolean)) {
+        Object.values(doors).forEach((field, i) => { server[field] = Number(ports[i]); });
         resolve();
       }
     });
@@ -58,7 +68,27 @@ async function startServer({ webPort = 0 } = {}) {
   await withTimeout(listening, WAIT, () => `no listening lines from ${BINARY} ${args.join(' ')};\n` +
                     `stdout: ${server.stdout}\nstderr: ${server.stderr}`);
   server.url = `http://127.0.0.1:${server.webPort}/`;
+  if (certificate) server.httpsUrl = `https://127.0.0.1:${server.httpsPort}/`;
   return server;
+}
+
+// `enchufe cert` into a new temporary directory (for localhost, 127.0.0.1
+// and ::1): the paths of cert.pem and key.pem, the certificate itself, and
+// the base64 SHA-256 of its SubjectPublicKeyInfo (what Chromium pins). The
+// caller removes `dir`.
+async function makeCertificate() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enchufe-browser-'));
+  try {
+    await promisify(execFile)(BINARY, ['cert', '--out', dir], { timeout: WAIT });
+    const cert = path.join(dir, 'cert.pem');
+    const pem = fs.readFileSync(cert, 'utf8');
+    const spki = new crypto.X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+    return { dir, cert, key: path.join(dir, 'key.pem'), pem,
+             spki: crypto.createHash('sha256').update(spki).digest('base64') };
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 // SIGTERM, and the server must exit by itself with status 0.
@@ -89,11 +119,14 @@ function withTimeout(promise, ms, message) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- a raw TCP client: what `nc 127.0.0.1 PORT` would see ------------------
+// With `ca` (a PEM certificate), over TLS instead, trusting only that
+// certificate and checking that it is localhost's: `openssl s_client`.
 
 class TcpClient extends EventEmitter {
-  static async connect(port) {
+  static async connect(port, { ca } = {}) {
     const client = new TcpClient();
-    client.socket = net.createConnection({ host: '127.0.0.1', port });
+    client.socket = ca ? tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' })
+                       : net.createConnection({ host: '127.0.0.1', port });
     client.socket.setEncoding('utf8');
     let partial = '';
     client.socket.on('data', (chunk) => {
@@ -105,8 +138,11 @@ class TcpClient extends EventEmitter {
         client.emit('line');
       }
     });
+    // A refused connection or a failed TLS handshake fails the connect; later
+    // errors are left to the waits.
+    const connected = once(client.socket, ca ? 'secureConnect' : 'connect');
     client.socket.on('error', () => {});
-    await once(client.socket, 'connect');
+    await withTimeout(connected, WAIT, () => `no connection to 127.0.0.1:${port}${ca ? ' over TLS' : ''}`);
     return client;
   }
 
@@ -138,26 +174,38 @@ class TcpClient extends EventEmitter {
 
 let browser;
 
-before(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
+// Debian's Chromium, headless, quiet; `args` adds to its command line.
+function launchBrowser(args = []) {
+  return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
            // A page fulfilled by the test (not by a server on 127.0.0.1) may
            // not open a WebSocket to 127.0.0.1 unless this check is off.
-           ...(WEB_DIR ? ['--disable-features=LocalNetworkAccessChecks'] : [])],
+           ...(WEB_DIR ? ['--disable-features=LocalNetworkAccessChecks'] : []),
+           ...args],
   });
+}
+
+before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchBrowser();
 });
 
 after(async () => { await browser?.close(); });
 
-// Runs a scenario with its own pages; on failure, a screenshot of each page
-// goes to the artifacts for the post-mortem.
-async function scenario(name, body) {
+// Runs a scenario with its own pages (in the shared browser, or in `using`);
+// on failure, a screenshot of each page goes to the artifacts for the
+// post-mortem. Each page records its console errors in page.errors and the
+// URLs of the WebSockets it opened in page.sockets.
+async function scenario(name, body, { browser: using = browser } = {}) {
   const pages = [];
   const open = async (url, { colorScheme = 'light' } = {}) => {
-    const context = await browser.newContext({ viewport: VIEWPORT, colorScheme });
+    // route.fetch() below is Playwright's own request, from Node: Chromium's
+    // certificate pin does not reach it, so with WEB_DIR an https:// page
+    // is opened ignoring certificate errors (never in CTest's runs).
+    const context = await using.newContext({ viewport: VIEWPORT, colorScheme,
+                                             ignoreHTTPSErrors: Boolean(WEB_DIR) && url.startsWith('https:') });
     if (WEB_DIR) {
       await context.route((url) => url.pathname in WEB_FILES, async (route) => {
         const file = path.join(WEB_DIR, WEB_FILES[new URL(route.request().url()).pathname]);
@@ -171,6 +219,8 @@ async function scenario(name, body) {
     page.errors = [];
     page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+    page.sockets = [];
+    page.on('websocket', (ws) => page.sockets.push(ws.url()));
     pages.push(page);
     await page.goto(url);
     await page.waitForSelector('#status[data-state="open"]', { timeout: WAIT });
@@ -245,9 +295,10 @@ async function setNick(page, nick) {
   await waitText(page, '#me', nick);
 }
 
-// A TCP client in general under `nick`, past the greeting.
-async function tcpUser(server, nick) {
-  const client = await TcpClient.connect(server.tcpPort);
+// A TCP client in general under `nick`, past the greeting; with `ca`, a TLS
+// client on the server's tls door.
+async function tcpUser(server, nick, { ca } = {}) {
+  const client = await TcpClient.connect(ca ? server.tlsPort : server.tcpPort, { ca });
   await client.waitFor(/^\* you are in general now/);
   client.send(nick);
   await client.waitFor(`* you are ${nick} now`);
@@ -511,5 +562,66 @@ test('the page reconnects after a server restart, with its nickname and room', {
   } finally {
     dora?.close();
     await stopServer(server);
+  }
+});
+
+test('over TLS: the page on https:// talks on wss:// with a TLS client and a TCP client', { timeout: TEST_TIMEOUT }, async () => {
+  const certificate = await makeCertificate();
+  let server, pinned, carla, dario;
+  try {
+    server = await startServer({ certificate });
+    // No ignoreHTTPSErrors: this Chromium trusts the certificate by its public
+    // key (--ignore-certificate-errors-spki-list, which Chromium honours with
+    // the --user-data-dir that playwright always passes); the shared browser,
+    // without the pin, must refuse it.
+    pinned = await launchBrowser([`--ignore-certificate-errors-spki-list=${certificate.spki}`]);
+    const unpinned = await browser.newContext();
+    try {
+      await assert.rejects((await unpinned.newPage()).goto(server.httpsUrl, { timeout: WAIT }), /ERR_CERT_AUTHORITY_INVALID/);
+    } finally {
+      await unpinned.close();
+    }
+
+    await scenario('tls', async (open) => {
+      const ana = await open(server.httpsUrl);
+      assert.deepEqual(ana.sockets, [`wss://127.0.0.1:${server.httpsPort}/ws`], 'the page\'s WebSockets');
+      assert.match(await ana.textContent('#status'), /connected/);
+      await setNick(ana, 'ana');
+
+      // carla speaks the line protocol over TLS, verifying the certificate as
+      // localhost's; dario the same in plain TCP.
+      carla = await tcpUser(server, 'carla', { ca: certificate.pem });
+      assert.equal(carla.socket.getPeerCertificate().fingerprint256,
+                   new crypto.X509Certificate(certificate.pem).fingerprint256, 'the TLS door\'s certificate');
+      dario = await tcpUser(server, 'dario');
+      await waitLine(ana, { type: 'notice', includes: 'carla' });
+      await waitLine(ana, { type: 'notice', includes: 'dario' });
+      await waitMembers(ana, ['ana', 'carla', 'dario']);
+
+      const [fromCarla, fromDario] = [carla.lines.length, dario.lines.length];
+      await type(ana, 'hola, ¿me leéis por wss?');
+      await carla.waitFor(/^\[\d\d:\d\d:\d\d\] <ana> hola, ¿me leéis por wss\?$/, { from: fromCarla });
+      await dario.waitFor(/^\[\d\d:\d\d:\d\d\] <ana> hola, ¿me leéis por wss\?$/, { from: fromDario });
+      carla.send('sí, desde TLS');
+      await waitLine(ana, { type: 'message', nick: 'carla', text: 'sí, desde TLS' });
+      await dario.waitFor(/<carla> sí, desde TLS$/, { from: fromDario });
+      dario.send('y yo en claro');
+      await waitLine(ana, { type: 'message', nick: 'dario', text: 'y yo en claro' });
+      await carla.waitFor(/<dario> y yo en claro$/, { from: fromCarla });
+
+      const said = (await linesOf(ana)).filter((l) => l.cls.includes('message')).map((l) => l.text);
+      assert.deepEqual(said, ['hola, ¿me leéis por wss?', 'sí, desde TLS', 'y yo en claro'], await dump(ana));
+      assert.deepEqual(ana.sockets, [`wss://127.0.0.1:${server.httpsPort}/ws`], 'one WebSocket, never reopened');
+      assert.deepEqual(ana.errors, [], 'console errors');
+    }, { browser: pinned });
+  } finally {
+    carla?.close();
+    dario?.close();
+    await pinned?.close();
+    try {
+      if (server) await stopServer(server);
+    } finally {
+      fs.rmSync(certificate.dir, { recursive: true, force: true });
+    }
   }
 });

@@ -353,6 +353,27 @@ TEST_F(ConnectTls, WssChecksTheCertificate) {
   expect_one_line(r);
 }
 
+// Our own wss:// door, with the certificate --tls-self-signed made at start
+// pinned by the fingerprint the server printed: what a learner does.
+TEST_F(ConnectTls, WssToOurEchoWithThePrintedFingerprint) {
+  auto server = Server::start_args({"serve", "echo", "--host", "127.0.0.1", "--port", "0", "--web-port", "0",
+                                    "--tls-self-signed"},
+                                   {"echo", "echo wss"});
+  const std::string stdout_text = server.process().stdout_text();
+  const std::string marker = "SHA-256 fingerprint ";
+  const auto at = stdout_text.find(marker);
+  ASSERT_NE(at, std::string::npos) << server.process().diagnostics();
+  const std::string fingerprint = stdout_text.substr(at + marker.size(), 95);
+  const std::string url = "wss://localhost:" + std::to_string(server.socket("echo", "wss").port) + "/";
+  const auto r = run_enchufe({"connect", "--fingerprint", fingerprint, url}, RunOptions{"hola\nsalir\n", true, kRun});
+  EXPECT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(r.out, "Eco: hola\n") << r;
+  // Without the pin the self-signed certificate is not trusted.
+  const auto refused = run_enchufe({"connect", url}, RunOptions{"hola\n", true, kRun});
+  EXPECT_TRUE(refused.exited_with(1)) << refused;
+  EXPECT_TRUE(contains(refused.err, "TLS: certificate not trusted: self-signed")) << refused;
+}
+
 TEST_F(ConnectTls, UnreadableCaFileIsOneLine) {
   const auto r = connect_tls({"--ca", certs().file("missing.crt"), "localhost", "443"});
   EXPECT_TRUE(r.exited_with(1)) << r;

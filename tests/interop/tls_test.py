@@ -12,6 +12,8 @@ and reads the ports from its "listening: SERVICE tls HOST:PORT" lines:
   * OpensslOnEachService: greet, echo and chat over TLS with s_client, which
     also verifies the certificate against a CA file, and refuses a wrong one;
   * ChatAcrossTlsAndPlaintext: an ncat --ssl member and an nc member of one room;
+  * WebOverTls: the chat's page over HTTPS with curl --cacert (and the
+    plain http:// door beside it), plain HTTP sent to the HTTPS port;
   * TlsPosture, TlsPostureRsa: TLS 1.3 by default, TLS 1.2 only with ECDHE
     and AEAD, nothing older, no renegotiation (with an ECDSA and an RSA key);
   * CertificateReload: SIGHUP with 100 clients connected, a broken key file,
@@ -42,7 +44,7 @@ import harness  # noqa: E402
 from harness import CLIENT_TIMEOUT, REPLY_TIMEOUT, Proc, enchufe_path, run  # noqa: E402
 
 SKIP = 77
-PEERS = ("openssl", "ncat", "nc")
+PEERS = ("openssl", "ncat", "nc", "curl")
 
 # src/services/greet.hpp's default, sent without a newline.
 GREETING = b"Hola, cliente. Bienvenido al servidor enchufe!"
@@ -279,6 +281,57 @@ class ChatAcrossTlsAndPlaintext(unittest.TestCase):
                                 "--ssl-servername", "localhost", tls_host, tls_port])
         beto = start_peer(self, ["nc", host, port])
         chat_both_ways(self, ana, beto)
+
+
+# ===========================================================================
+# The chat's page over HTTPS
+# ===========================================================================
+
+class WebOverTls(unittest.TestCase):
+    """`enchufe serve chat --tls-cert A`: the page at https:// beside http://."""
+
+    def setUp(self):
+        self.cert, key = enchufe_certificate(self, temp_dir(self) / "a")
+        self.server = harness.start_enchufe(self, "chat", "--host", "127.0.0.1", "--port", "0", "--log-format", "json",
+                                            "--tls-cert", self.cert, "--tls-key", key,
+                                            services=["chat http", "chat https"])
+        _, self.https_port = self.server.address("chat https")
+
+    def curl(self, url, *options):
+        """curl's output for `url` (the certificate trusted through --cacert, localhost as 127.0.0.1)."""
+        return run(["curl", "--silent", "--show-error", "--max-time", str(CLIENT_TIMEOUT), "--cacert", self.cert,
+                    *options, url])
+
+    def test_page_and_health_check_over_https(self):
+        url = f"https://localhost:{self.https_port}"
+        page = self.curl(f"{url}/", "--include")
+        self.assertEqual(page.popen.returncode, 0, page.describe())
+        head, _, body = page.out.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), page.describe())
+        self.assertIn(b"content-security-policy:", head.lower(), page.describe())
+        self.assertIn(b"<script", body, page.describe())
+        # The same page as the plain door's, byte for byte.
+        _, http_port = self.server.address("chat http")
+        plain = self.curl(f"http://127.0.0.1:{http_port}/")
+        self.assertEqual(plain.out, body, plain.describe())
+        health = self.curl(f"{url}/healthz")
+        self.assertEqual((health.popen.returncode, health.out), (0, b"ok\n"), health.describe())
+
+    def test_untrusted_certificate_is_refused_by_curl(self):
+        other, _ = enchufe_certificate(self, temp_dir(self) / "b")
+        proc = run(["curl", "--silent", "--show-error", "--max-time", str(CLIENT_TIMEOUT), "--cacert", other,
+                    f"https://localhost:{self.https_port}/healthz"])
+        self.assertEqual(proc.popen.returncode, 60, "curl's 'peer certificate cannot be authenticated'" + proc.describe())
+
+    def test_plain_http_to_the_https_port_is_refused_and_logged(self):
+        proc = self.curl(f"http://127.0.0.1:{self.https_port}/healthz")
+        self.assertNotEqual(proc.popen.returncode, 0, proc.describe())
+        self.assertNotIn(b"ok", proc.out, proc.describe())
+        entry = wait_event(self.server.proc, "tls_refused")
+        self.assertIn("does not speak TLS", entry.get("message", ""), entry)
+        self.assertIn("GET /healthz", entry.get("message", ""), entry)
+        health = self.curl(f"https://localhost:{self.https_port}/healthz")  # and it goes on
+        self.assertEqual(health.out, b"ok\n", health.describe())
 
 
 # ===========================================================================

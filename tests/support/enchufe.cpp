@@ -129,8 +129,8 @@ Server Server::start_args(const std::vector<std::string>& args, const std::vecto
 
 const Listening& Server::socket(std::string_view service, std::string_view proto) const {
   for (const auto& l : listening_) {
-    // Without a protocol, the service's own (the web doors are "http" and "ws").
-    if (l.service == service && (proto.empty() ? l.proto != "http" && l.proto != "ws" : l.proto == proto)) return l;
+    // Without a protocol, the service's own (not its TLS port or web doors).
+    if (l.service == service && (proto.empty() ? l.proto == "tcp" || l.proto == "udp" : l.proto == proto)) return l;
   }
   throw std::out_of_range("the server has no socket for " + std::string(service) + " " + std::string(proto));
 }

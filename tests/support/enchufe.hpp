@@ -69,7 +69,8 @@ class Server {
   Process& process() { return *process_; }
   const std::vector<Listening>& listening() const { return listening_; }
   // The first socket of `service` (e.g. "echo") and `proto` (by default
-  // the service's own, not a web door: "http", "ws"); throws if there is none.
+  // the service's own, tcp or udp, not its TLS port or a web door: "tls",
+  // "http", "https", "ws", "wss"); throws if there is none.
   const Listening& socket(std::string_view service, std::string_view proto = {}) const;
   std::uint16_t port(std::string_view service) const { return socket(service).port; }
   std::string host(std::string_view service) const { return socket(service).host; }
