@@ -156,8 +156,9 @@ void add_tls_port(CLI::App& cmd, std::string name, std::string& port, std::strin
 // service's instead).
 void add_tls_options(CLI::App& cmd, ServeOptions& o, std::string* port, std::string_view default_port,
                      std::string* web_port, std::string_view default_web_port) {
-  auto* cert = cmd.add_option("--tls-cert", o.tls.certificate_file,
-                              "PEM certificate (then its chain): each TCP service and web door also serves TLS on a port of its own");
+  auto* cert = cmd.add_option(
+      "--tls-cert", o.tls.certificate_file,
+      "PEM certificate (then its chain): each TCP service and web door also serves TLS on a port of its own");
   auto* key = cmd.add_option("--tls-key", o.tls.key_file, "PEM private key of --tls-cert (keep it mode 600)");
   cert->needs(key);
   key->needs(cert);
@@ -171,7 +172,9 @@ void add_tls_options(CLI::App& cmd, ServeOptions& o, std::string* port, std::str
       ->capture_default_str()
       ->check(CLI::Range(1u, 3600u));
   if (port) add_tls_port(cmd, "--tls-port", *port, "TLS port", default_port);
-  if (web_port) add_tls_port(cmd, "--web-tls-port", *web_port, "Web door's TLS port (https://, wss://)", default_web_port);
+  if (web_port) {
+    add_tls_port(cmd, "--web-tls-port", *web_port, "Web door's TLS port (https://, wss://)", default_web_port);
+  }
 }
 
 void add_websocket_options(CLI::App& cmd, ServeOptions& o, bool max_message) {

@@ -16,7 +16,9 @@ void release_if_large(std::string& buffer) {
 
 struct GatheringSocket::State : std::enable_shared_from_this<State> {
   State(TcpSocket s, std::unique_ptr<Transport> t)
-      : socket(std::move(s)), owned_transport(std::move(t)), transport(owned_transport ? *owned_transport : plain_transport()) {}
+      : socket(std::move(s)),
+        owned_transport(std::move(t)),
+        transport(owned_transport ? *owned_transport : plain_transport()) {}
 
   TcpSocket socket;
   std::unique_ptr<Transport> owned_transport;  // none: plain TCP

@@ -193,7 +193,8 @@ class GatheringSocket {
       std::size_t n = 0;
       if (!ec) n = read_now(*state, first_buffer(buffers), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        return read_when_ready(std::move(state), buffers, std::move(handler), true);  // nothing yet, or a spurious wake-up
+        // Nothing yet, or a spurious wake-up.
+        return read_when_ready(std::move(state), buffers, std::move(handler), true);
       }
       reader_works(*state, !ec);
       std::move(handler)(ec, n);

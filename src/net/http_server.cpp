@@ -6,6 +6,7 @@
 #include "net/gathering_socket.hpp"
 #include "net/log.hpp"
 #include "net/metrics.hpp"
+#include "net/tls_describe.hpp"
 #include "net/websocket_session.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -100,6 +101,7 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
       std::tie(ec, std::ignore) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
       awaiting_request_ = false;
       if (ec) {
+        if (tls_client_hello()) break;
         if (const auto status = status_for(ec)) co_await refuse(*status, ec);
         break;
       }
@@ -153,6 +155,16 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
     });
   }
 
+  // A TLS client on a plaintext port: any answer would be garbage to it, so
+  // it gets none, and the operator hears why (as on the line ports).
+  bool tls_client_hello() const {
+    const auto data = buffer_.cdata();
+    if (!tls::looks_like_client_hello({static_cast<const char*>(data.data()), data.size()})) return false;
+    log::at(log::Level::info, context("tls_on_plaintext"),
+            "{} sent a TLS handshake to a plaintext HTTP port (https:// is on the TLS port); closing", peer_);
+    return true;
+  }
+
   // Hands the connection to a WebSocket session; or returns why not.
   std::optional<HttpResponse> upgrade(HttpRequest& request) {
     const auto refuse = [&](http::status status, std::string_view why) {
@@ -192,7 +204,9 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
     co_await send(response);
   }
 
-  log::Context context() const { return {.service = context_->name, .connection = id_, .peer = peer_}; }
+  log::Context context(std::string_view event = {}) const {
+    return {.service = context_->name, .connection = id_, .peer = peer_, .event = event};
+  }
 
   Loop& loop_;
   GatheringSocket stream_;

@@ -676,12 +676,15 @@ std::string http_status_of(std::uint16_t port, const std::string& request) {
   return r.data.substr(0, r.data.find("\r\n"));
 }
 
+std::string websocket_upgrade_request(std::string_view extra_headers) {
+  return "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+         std::string(extra_headers) + "\r\n";
+}
+
 TcpClient websocket_upgraded(std::uint16_t port, std::string_view extra_headers, std::string* response) {
   auto c = TcpClient::connect("127.0.0.1", port);
-  EXPECT_TRUE(c.send_all(
-      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-      std::string(extra_headers) + "\r\n"));
+  EXPECT_TRUE(c.send_all(websocket_upgrade_request(extra_headers)));
   const auto answer = c.recv_until("\r\n\r\n", kIo);
   EXPECT_EQ(answer.data.rfind("HTTP/1.1 101", 0), 0u) << answer;
   if (response) *response = answer.data;
@@ -720,29 +723,6 @@ std::string WsFrame::describe() const {
   s << kNames[opcode()] << (fin() ? " FIN" : "") << ((first & 0x70) != 0 ? " RSV" : "") << " " << payload.size()
     << " bytes \"" << escape(payload, 60) << "\"";
   return s.str();
-}
-
-std::optional<WsFrame> read_ws_frame(TcpClient& client, Duration timeout) {
-  const auto deadline = Clock::now() + timeout;
-  const auto left = [&] { return std::max(Duration(0), std::chrono::duration_cast<Duration>(deadline - Clock::now())); };
-  const auto head = client.recv_exact(2, left());
-  if (!head.complete()) return std::nullopt;
-  WsFrame frame;
-  frame.first = static_cast<std::uint8_t>(head.data[0]);
-  const auto second = static_cast<std::uint8_t>(head.data[1]);
-  if (second & 0x80) return std::nullopt;  // a masked frame from a server
-  std::uint64_t n = second & 0x7f;
-  if (n >= 126) {
-    const auto extended = client.recv_exact(n == 126 ? 2 : 8, left());
-    if (!extended.complete()) return std::nullopt;
-    n = 0;
-    for (const char c : extended.data) n = n << 8 | static_cast<std::uint8_t>(c);
-  }
-  if (n > (64u << 20)) return std::nullopt;
-  const auto payload = client.recv_exact(static_cast<std::size_t>(n), left());
-  if (!payload.complete()) return std::nullopt;
-  frame.payload = payload.data;
-  return frame;
 }
 
 int read_close_code(TcpClient& client, Duration timeout, std::vector<WsFrame>* before) {

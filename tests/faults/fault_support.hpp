@@ -280,8 +280,34 @@ struct WsFrame {
   std::string describe() const;  // "text FIN 9 bytes \"Eco: hola\""
 };
 // The next frame; nullopt on timeout, EOF or a header that makes no sense
-// from a server (masked, or longer than 64 MiB).
-std::optional<WsFrame> read_ws_frame(TcpClient& client, Duration timeout);
+// from a server (masked, or longer than 64 MiB). `client`: anything with
+// recv_exact(n, timeout), a TcpClient or (over TLS) a TlsClient.
+template <typename Client>
+std::optional<WsFrame> read_ws_frame(Client& client, Duration timeout) {
+  const auto deadline = Clock::now() + timeout;
+  const auto left = [&] { return std::max(Duration(0), std::chrono::duration_cast<Duration>(deadline - Clock::now())); };
+  const auto head = client.recv_exact(2, left());
+  if (!head.complete()) return std::nullopt;
+  WsFrame frame;
+  frame.first = static_cast<std::uint8_t>(head.data[0]);
+  const auto second = static_cast<std::uint8_t>(head.data[1]);
+  if (second & 0x80) return std::nullopt;  // a masked frame from a server
+  std::uint64_t n = second & 0x7f;
+  if (n >= 126) {
+    const auto extended = client.recv_exact(n == 126 ? 2 : 8, left());
+    if (!extended.complete()) return std::nullopt;
+    n = 0;
+    for (const char c : extended.data) n = n << 8 | static_cast<std::uint8_t>(c);
+  }
+  if (n > (64u << 20)) return std::nullopt;
+  const auto payload = client.recv_exact(static_cast<std::size_t>(n), left());
+  if (!payload.complete()) return std::nullopt;
+  frame.payload = payload.data;
+  return frame;
+}
+// A browser's upgrade request for the chat's /ws (version 13, a fixed key),
+// with `extra_headers` ("Name: value\r\n" each) before the blank line.
+std::string websocket_upgrade_request(std::string_view extra_headers = {});
 // Reads frames until a close frame and returns its code (0: it had none);
 // -1 if the connection ended or `timeout` passed first. The frames before
 // it go to *before.

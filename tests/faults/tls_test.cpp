@@ -1,15 +1,14 @@
 // TLS faults (`--tls-self-signed`): handshakes that stall, carry garbage or
 // plaintext, or end in a reset; a TLS client on the plaintext port; TLS
 // clients that never read; a record cut in half; SIGTERM with handshakes
-// pending. The client here is OpenSSL on memory BIOs, its bytes carried by a
-// TcpClient, so a case can stop after any flight, put any bytes on the wire
-// and see every byte the server sent.
+// pending. The client (tls_client.hpp) is OpenSSL on memory BIOs, its bytes
+// carried by a TcpClient, so a case can stop after any flight, put any bytes
+// on the wire and see every byte the server sent.
 
 #include "fault_support.hpp"
+#include "tls_client.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -24,179 +23,6 @@ using namespace enchufe::test;
 using namespace enchufe::test::faults;
 
 namespace {
-
-std::string openssl_error() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "no OpenSSL error queued";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return text;
-}
-
-// The certificate is made at the server's start and not checked here: these
-// cases are about what the server does with bytes, not about trust.
-SSL_CTX* client_context() {
-  static const std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context = [] {
-    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> c(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-    if (!c) throw std::runtime_error("SSL_CTX_new: " + openssl_error());
-    SSL_CTX_set_verify(c.get(), SSL_VERIFY_NONE, nullptr);
-    return c;
-  }();
-  return context.get();
-}
-
-Duration left_until(Clock::time_point deadline) {
-  return std::max(Duration(1), std::chrono::duration_cast<Duration>(deadline - Clock::now()));
-}
-
-class TlsClient {
- public:
-  // `tcp` may be unconnected (TcpClient{}) to only make bytes (first_flight).
-  explicit TlsClient(TcpClient tcp) : tcp_(std::move(tcp)), ssl_(SSL_new(client_context()), SSL_free) {
-    if (!ssl_) throw std::runtime_error("SSL_new: " + openssl_error());
-    in_ = BIO_new(BIO_s_mem());
-    out_ = BIO_new(BIO_s_mem());
-    SSL_set_bio(ssl_.get(), in_, out_);  // the SSL owns both
-    SSL_set_connect_state(ssl_.get());
-  }
-  static TlsClient connect(std::uint16_t port) { return TlsClient(TcpClient::connect("127.0.0.1", port)); }
-
-  TcpClient& tcp() { return tcp_; }
-  std::uint16_t local_port() const { return tcp_.local_port(); }
-  // Every byte the server sent, as it came off the wire.
-  const std::string& received() const { return received_; }
-  // Why the last read ended in a TLS error (ReadEnd::error, EPROTO).
-  const std::string& tls_error() const { return tls_error_; }
-
-  // The client's first flight (the ClientHello), not sent.
-  std::string first_flight() {
-    SSL_do_handshake(ssl_.get());
-    return take_output();
-  }
-
-  // The whole handshake within `timeout`: "" once done, else why not.
-  std::string handshake(Duration timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-      ERR_clear_error();
-      const int result = SSL_do_handshake(ssl_.get());
-      const int error = SSL_get_error(ssl_.get(), result);
-      const std::string why = result == 1 || error == SSL_ERROR_WANT_READ ? "" : openssl_error();
-      // An alert we raise goes out too.
-      if (const auto out = take_output(); !out.empty() && !tcp_.send_all(out, left_until(deadline))) {
-        return "cannot send: " + std::string(std::strerror(tcp_.last_error()));
-      }
-      if (result == 1) return {};
-      if (error != SSL_ERROR_WANT_READ) return "TLS: " + why;
-      if (const auto r = feed(deadline); !r.complete()) return "the server's next flight did not come: " + r.describe();
-    }
-  }
-
-  // `text` as TLS records, not sent (once the handshake is done).
-  std::string seal(std::string_view text) {
-    std::size_t written = 0;
-    if (SSL_write_ex(ssl_.get(), text.data(), text.size(), &written) != 1 || written != text.size()) {
-      throw std::runtime_error("SSL_write: " + openssl_error());
-    }
-    return take_output();
-  }
-  bool send(std::string_view text) { return tcp_.send_all(seal(text), kIo); }
-
-  // Decrypted text up to and including `delimiter`.
-  ReadResult recv_until(std::string_view delimiter, Duration timeout) {
-    return read(timeout, [delimiter](const std::string& s) {
-      const auto at = s.find(delimiter);
-      return at == std::string::npos ? at : at + delimiter.size();
-    });
-  }
-  // Decrypted text until the server ends the session (close_notify or
-  // FIN): complete() once it has.
-  ReadResult recv_until_end(Duration timeout) {
-    auto r = read(timeout, [](const std::string&) { return std::string::npos; });
-    if (r.end == ReadEnd::eof) r.end = ReadEnd::complete;
-    return r;
-  }
-
-  // Our close_notify alert, not sent.
-  std::string close_notify() {
-    SSL_shutdown(ssl_.get());
-    return take_output();
-  }
-
-  // close_notify, then close.
-  void close() {
-    tcp_.send_all(close_notify(), 100ms);
-    tcp_.close();
-  }
-
- private:
-  std::string take_output() {
-    std::string out(BIO_ctrl_pending(out_), '\0');
-    if (!out.empty()) BIO_read(out_, out.data(), static_cast<int>(out.size()));
-    return out;
-  }
-
-  // The next bytes from the server, handed to OpenSSL.
-  ReadResult feed(Clock::time_point deadline) {
-    auto r = tcp_.recv_some(left_until(deadline));
-    if (r.complete()) {
-      received_ += r.data;
-      BIO_write(in_, r.data.data(), static_cast<int>(r.data.size()));
-    }
-    return r;
-  }
-
-  // Decrypts until `take(plain_)` says how much to return (npos: not yet),
-  // the session ends (eof), or the deadline.
-  template <typename Take>
-  ReadResult read(Duration timeout, Take take) {
-    const auto deadline = Clock::now() + timeout;
-    ReadResult r;
-    tls_error_.clear();
-    for (;;) {
-      if (const auto taken = take(plain_); taken != std::string::npos) {
-        r.end = ReadEnd::complete;
-        r.data = plain_.substr(0, taken);
-        plain_.erase(0, taken);
-        return r;
-      }
-      char buffer[16 * 1024];
-      std::size_t n = 0;
-      ERR_clear_error();
-      if (SSL_read_ex(ssl_.get(), buffer, sizeof buffer, &n) == 1) {
-        plain_.append(buffer, n);
-        continue;
-      }
-      const int error = SSL_get_error(ssl_.get(), 0);
-      if (error == SSL_ERROR_ZERO_RETURN) {  // close_notify
-        r.end = ReadEnd::eof;
-        break;
-      }
-      if (error != SSL_ERROR_WANT_READ) {
-        r.end = ReadEnd::error;
-        r.error = EPROTO;
-        tls_error_ = openssl_error();
-        break;
-      }
-      if (const auto got = feed(deadline); !got.complete()) {
-        r.end = got.end;
-        r.error = got.error;
-        break;
-      }
-    }
-    r.data = std::exchange(plain_, {});
-    return r;
-  }
-
-  TcpClient tcp_;
-  std::unique_ptr<SSL, decltype(&SSL_free)> ssl_;
-  BIO* in_ = nullptr;   // from the server; owned by ssl_
-  BIO* out_ = nullptr;  // to the server; owned by ssl_
-  std::string plain_;   // decrypted, not yet returned
-  std::string received_;
-  std::string tls_error_;
-};
 
 // A handshake, then `line` -> "Eco: line": "" if all went right, else what
 // did not.
@@ -226,25 +52,6 @@ std::unique_ptr<Steady> steady_tls(std::uint16_t port) {
     return error.empty();
   });
 }
-
-// Connections to `port` that stall a handshake: the odd ones send the first
-// half of a real ClientHello, the even ones nothing.
-std::vector<TcpClient> stall_handshakes(std::uint16_t port, std::size_t n,
-                                        std::vector<Clock::time_point>* connected = nullptr) {
-  const std::string hello = TlsClient(TcpClient{}).first_flight();
-  std::vector<TcpClient> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(TcpClient::connect("127.0.0.1", port));
-    if (connected) connected->push_back(Clock::now());
-    if (i % 2 == 1 && !out.back().send_all(std::string_view(hello).substr(0, hello.size() / 2))) {
-      throw std::runtime_error("cannot send half a ClientHello: " +
-                               std::string(std::strerror(out.back().last_error())));
-    }
-  }
-  return out;
-}
-
-std::string peer(std::uint16_t client_port) { return "127.0.0.1:" + std::to_string(client_port); }
 
 const std::vector<std::string> kTlsEcho = {"--tls-self-signed"};
 

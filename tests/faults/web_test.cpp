@@ -16,9 +16,7 @@ using namespace enchufe::test::faults;
 
 namespace {
 
-constexpr std::string_view kUpgrade =
-    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+const std::string kUpgrade = websocket_upgrade_request();
 
 Server start_chat(std::vector<std::string> extra = {}) {
   extra.insert(extra.begin(), {"-q", "--threads", "2"});
@@ -98,7 +96,7 @@ TEST(Web, ResetsMidHandshakeOrFrameGiveTheirSlotBack) {
   const auto port = server.web_port();
   for (int i = 0; i < 50; ++i) {
     auto request = TcpClient::connect("127.0.0.1", port);
-    request.send_all(std::string(kUpgrade.substr(0, 40)));
+    request.send_all(kUpgrade.substr(0, 40));
     request.reset();
     auto frame = websocket_upgraded(port);
     frame.send_all(std::string("\x81\xFE\x10\x00\x00\x00\x00\x00hol", 11));  // 4 KiB announced, 3 sent
