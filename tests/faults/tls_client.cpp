@@ -1,9 +1,11 @@
 #include "tls_client.hpp"
 
+#include <gtest/gtest.h>
 #include <openssl/err.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -170,6 +172,66 @@ std::vector<TcpClient> stall_handshakes(std::uint16_t port, std::size_t n, std::
     }
   }
   return out;
+}
+
+void expect_stalled_handshakes_cut(FaultServer& server, std::uint16_t port, Steady& steady, std::size_t n) {
+  std::vector<Clock::time_point> connected;
+  auto stalled = stall_handshakes(port, n, &connected);
+  ASSERT_TRUE(steady.wait_rounds(5, kIo)) << "no new handshake while " << n << " stall\n" << server.diagnostics();
+
+  std::size_t cut = 0, early = 0;
+  std::string example;
+  const auto deadline = connected.back() + 2000ms + kIo;
+  for (std::size_t i = 0; i < stalled.size(); ++i) {
+    const auto r = stalled[i].recv_until_eof(left_until(deadline));
+    // A timer never fires early: a close seen before the timeout had
+    // passed since connect (less slack for the accept) came from elsewhere.
+    if (Clock::now() < connected[i] + 1900ms) ++early;
+    if (r.complete() && r.data.empty()) {
+      ++cut;
+    } else if (example.empty()) {
+      example = r.describe();
+    }
+  }
+  EXPECT_EQ(cut, n) << "closed without a word; e.g. " << example << "\n" << server.diagnostics();
+  EXPECT_EQ(early, 0u) << "closed before --tls-handshake-timeout";
+  ASSERT_TRUE(server.wait_stderr_count("no TLS handshake within 2 s (--tls-handshake-timeout)", n, kIo))
+      << server.diagnostics();
+  const std::string log = server.process().stderr_text();
+  std::size_t logged = 0;
+  for (const auto& s : stalled) {
+    if (log.find(peer(s.local_port()) + ": no TLS handshake within 2 s") != std::string::npos) ++logged;
+  }
+  EXPECT_EQ(logged, n) << "a timeout line for each, with its address";
+}
+
+void expect_sigterm_ends_stalled_handshakes(FaultServer& server, std::vector<TcpClient>& stalled) {
+  ASSERT_TRUE(server.process().send_signal(SIGTERM));
+  const auto signalled = Clock::now();
+  const auto status = server.process().wait_exit(3000ms);
+  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - signalled);
+  report_figure("shutdown", "exited " + std::to_string(took.count()) + " ms after SIGTERM");
+  ASSERT_TRUE(status) << "still running 3 s after SIGTERM\n" << server.diagnostics();
+  EXPECT_TRUE(status->is_exit_code(0)) << server.diagnostics();
+  EXPECT_LE(took, 2000ms) << server.diagnostics();
+  EXPECT_EQ(server.stderr_count("server shutting down during the TLS handshake"), stalled.size())
+      << server.diagnostics();
+  std::size_t closed = 0;
+  for (auto& s : stalled) {
+    const auto r = s.recv_until_eof(kIo);
+    if ((r.complete() || r.end == ReadEnd::error) && r.data.empty()) ++closed;
+  }
+  EXPECT_EQ(closed, stalled.size());
+}
+
+std::optional<TlsClient> TlsClient::try_connect(std::uint16_t port, std::string& error) {
+  int e = 0;
+  auto tcp = TcpClient::try_connect("127.0.0.1", port, kIo, &e);
+  if (!tcp) {
+    error = "connect failed: " + std::string(std::strerror(e));
+    return std::nullopt;
+  }
+  return TlsClient(std::move(*tcp));
 }
 
 }  // namespace enchufe::test::faults

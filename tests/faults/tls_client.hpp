@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,8 @@ class TlsClient {
   // `tcp` may be unconnected (TcpClient{}) to only make bytes (first_flight).
   explicit TlsClient(TcpClient tcp);
   static TlsClient connect(std::uint16_t port) { return TlsClient(TcpClient::connect("127.0.0.1", port)); }
+  // The same without throwing: nothing, and why in `error`, if the connect failed.
+  static std::optional<TlsClient> try_connect(std::uint16_t port, std::string& error);
 
   TcpClient& tcp() { return tcp_; }
   std::uint16_t local_port() const { return tcp_.local_port(); }
@@ -93,5 +96,15 @@ class TlsClient {
 // goes to *connected.
 std::vector<TcpClient> stall_handshakes(std::uint16_t port, std::size_t n,
                                         std::vector<Clock::time_point>* connected = nullptr);
+
+// `n` connections stall their handshake on `port` (stall_handshakes) while
+// `steady` keeps being served; then each is closed without a word at the
+// --tls-handshake-timeout of 2 s the server was started with, not before,
+// and logged with its address. The stalled connections are closed after.
+void expect_stalled_handshakes_cut(FaultServer& server, std::uint16_t port, Steady& steady, std::size_t n);
+
+// SIGTERM while `stalled` handshakes are pending: the server exits 0 within
+// 2 s, logs each as ended by the shutdown, and closes each without a word.
+void expect_sigterm_ends_stalled_handshakes(FaultServer& server, std::vector<TcpClient>& stalled);
 
 }  // namespace enchufe::test::faults

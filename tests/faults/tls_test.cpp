@@ -40,15 +40,10 @@ std::string echo_over(TlsClient& c, const std::string& line) {
 std::unique_ptr<Steady> steady_tls(std::uint16_t port) {
   auto n = std::make_shared<std::size_t>(0);
   return std::make_unique<Steady>("steady TLS echo client", 50ms, [port, n](std::string& error, std::size_t&) {
-    int e = 0;
-    auto tcp = TcpClient::try_connect("127.0.0.1", port, kIo, &e);
-    if (!tcp) {
-      error = "connect failed: " + std::string(std::strerror(e));
-      return false;
-    }
-    TlsClient c(std::move(*tcp));
-    error = echo_over(c, "steady " + std::to_string(++*n) + "\n");
-    c.close();
+    auto c = TlsClient::try_connect(port, error);
+    if (!c) return false;
+    error = echo_over(*c, "steady " + std::to_string(++*n) + "\n");
+    c->close();
     return error.empty();
   });
 }
@@ -72,35 +67,7 @@ TEST(Tls, StalledHandshakesAreCutAtTheTimeoutWhileOthersAreServed) {
   ASSERT_TRUE(steady->wait_rounds(3, kIo)) << server.diagnostics();
   MemoryWatch memory(server);
 
-  std::vector<Clock::time_point> connected;
-  auto stalled = stall_handshakes(server.tls_port(), kStalled, &connected);
-  ASSERT_TRUE(steady->wait_rounds(5, kIo)) << "no new handshake while 300 stall\n" << server.diagnostics();
-
-  std::size_t cut = 0, early = 0;
-  std::string example;
-  const auto deadline = connected.back() + 2000ms + kIo;
-  for (std::size_t i = 0; i < stalled.size(); ++i) {
-    const auto r = stalled[i].recv_until_eof(left_until(deadline));
-    // A timer never fires early: a close seen before the timeout had
-    // passed since connect (less slack for the accept) came from elsewhere.
-    if (Clock::now() < connected[i] + 1900ms) ++early;
-    if (r.complete() && r.data.empty()) {
-      ++cut;
-    } else if (example.empty()) {
-      example = r.describe();
-    }
-  }
-  EXPECT_EQ(cut, kStalled) << "closed without a word; e.g. " << example << "\n" << server.diagnostics();
-  EXPECT_EQ(early, 0u) << "closed before --tls-handshake-timeout";
-  ASSERT_TRUE(server.wait_stderr_count("no TLS handshake within 2 s (--tls-handshake-timeout)", kStalled, kIo))
-      << server.diagnostics();
-  const std::string log = server.process().stderr_text();
-  std::size_t logged = 0;
-  for (const auto& s : stalled) {
-    if (log.find(peer(s.local_port()) + ": no TLS handshake within 2 s") != std::string::npos) ++logged;
-  }
-  EXPECT_EQ(logged, kStalled) << "a timeout line for each, with its address";
-  stalled.clear();
+  expect_stalled_handshakes_cut(server, server.tls_port(), *steady, kStalled);
 
   // Every slot is free again. The steady client stops first, so that the
   // count is exact: 319 plaintext clients and one TLS client fit.
@@ -453,19 +420,5 @@ TEST(Tls, SigtermWithStalledHandshakesExitsZeroWithinTwoSeconds) {
   ASSERT_EQ(echo_over(c, "hola\n"), "") << server.diagnostics();
   c.close();
 
-  ASSERT_TRUE(server.process().send_signal(SIGTERM));
-  const auto signalled = Clock::now();
-  const auto status = server.process().wait_exit(3000ms);
-  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - signalled);
-  report_figure("shutdown", "exited " + std::to_string(took.count()) + " ms after SIGTERM");
-  ASSERT_TRUE(status) << "still running 3 s after SIGTERM\n" << server.diagnostics();
-  EXPECT_TRUE(status->is_exit_code(0)) << server.diagnostics();
-  EXPECT_LE(took, 2000ms) << server.diagnostics();
-  EXPECT_EQ(server.stderr_count("server shutting down during the TLS handshake"), kStalled) << server.diagnostics();
-  std::size_t closed = 0;
-  for (auto& s : stalled) {
-    const auto r = s.recv_until_eof(kIo);
-    if ((r.complete() || r.end == ReadEnd::error) && r.data.empty()) ++closed;
-  }
-  EXPECT_EQ(closed, kStalled);
+  expect_sigterm_ends_stalled_handshakes(server, stalled);
 }

@@ -101,16 +101,11 @@ std::string page_served(std::uint16_t https_port) {
 // fault.
 std::unique_ptr<Steady> steady_https(std::uint16_t port) {
   return std::make_unique<Steady>("steady HTTPS client", 50ms, [port](std::string& error, std::size_t&) {
-    int e = 0;
-    auto tcp = TcpClient::try_connect("127.0.0.1", port, kIo, &e);
-    if (!tcp) {
-      error = "connect failed: " + std::string(std::strerror(e));
-      return false;
-    }
-    TlsClient c(std::move(*tcp));
+    auto c = TlsClient::try_connect(port, error);
+    if (!c) return false;
     std::string response;
-    error = https_get(c, "/healthz", response);
-    c.close();
+    error = https_get(*c, "/healthz", response);
+    c->close();
     if (error.empty() && (response.rfind("HTTP/1.1 200 OK\r\n", 0) != 0 || !response.ends_with("\r\n\r\nok\n"))) {
       error = "GET /healthz answered \"" + escape(response) + "\"";
     }
@@ -188,35 +183,7 @@ TEST(WebTls, StalledHttpsHandshakesAreCutAtTheTimeoutWhilePagesAreServed) {
   ASSERT_TRUE(steady->wait_rounds(3, kIo)) << server.diagnostics();
   MemoryWatch memory(server);
 
-  std::vector<Clock::time_point> connected;
-  auto stalled = stall_handshakes(s.https, kStalled, &connected);
-  ASSERT_TRUE(steady->wait_rounds(5, kIo)) << "no new HTTPS round while 300 stall\n" << server.diagnostics();
-
-  std::size_t cut = 0, early = 0;
-  std::string example;
-  const auto deadline = connected.back() + 2000ms + kIo;
-  for (std::size_t i = 0; i < stalled.size(); ++i) {
-    const auto r = stalled[i].recv_until_eof(left_until(deadline));
-    // A timer never fires early: a close seen before the timeout had
-    // passed since connect (less slack for the accept) came from elsewhere.
-    if (Clock::now() < connected[i] + 1900ms) ++early;
-    if (r.complete() && r.data.empty()) {
-      ++cut;
-    } else if (example.empty()) {
-      example = r.describe();
-    }
-  }
-  EXPECT_EQ(cut, kStalled) << "closed without a word; e.g. " << example << "\n" << server.diagnostics();
-  EXPECT_EQ(early, 0u) << "closed before --tls-handshake-timeout";
-  ASSERT_TRUE(server.wait_stderr_count("no TLS handshake within 2 s (--tls-handshake-timeout)", kStalled, kIo))
-      << server.diagnostics();
-  const std::string log = server.process().stderr_text();
-  std::size_t logged = 0;
-  for (const auto& c : stalled) {
-    if (log.find(peer(c.local_port()) + ": no TLS handshake within 2 s") != std::string::npos) ++logged;
-  }
-  EXPECT_EQ(logged, kStalled) << "a timeout line for each, with its address";
-  stalled.clear();
+  expect_stalled_handshakes_cut(server, s.https, *steady, kStalled);
   ASSERT_TRUE(steady->wait_rounds(3, kIo)) << server.diagnostics();
   expect_server_healthy(server, steady.get(), memory, 24 * 1024);
 }
@@ -448,19 +415,5 @@ TEST(WebTls, SigtermWithStalledHttpsHandshakesExitsZeroWithinTwoSeconds) {
   ASSERT_GE(server.open_fds(), fds_before + static_cast<int>(kStalled)) << server.diagnostics();
   ASSERT_EQ(page_served(s.https), "") << server.diagnostics();
 
-  ASSERT_TRUE(server.process().send_signal(SIGTERM));
-  const auto signalled = Clock::now();
-  const auto status = server.process().wait_exit(3000ms);
-  const auto took = std::chrono::duration_cast<Duration>(Clock::now() - signalled);
-  report_figure("shutdown", "exited " + std::to_string(took.count()) + " ms after SIGTERM");
-  ASSERT_TRUE(status) << "still running 3 s after SIGTERM\n" << server.diagnostics();
-  EXPECT_TRUE(status->is_exit_code(0)) << server.diagnostics();
-  EXPECT_LE(took, 2000ms) << server.diagnostics();
-  EXPECT_EQ(server.stderr_count("server shutting down during the TLS handshake"), kStalled) << server.diagnostics();
-  std::size_t closed = 0;
-  for (auto& c : stalled) {
-    const auto r = c.recv_until_eof(kIo);
-    if ((r.complete() || r.end == ReadEnd::error) && r.data.empty()) ++closed;
-  }
-  EXPECT_EQ(closed, kStalled);
+  expect_sigterm_ends_stalled_handshakes(server, stalled);
 }
