@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev                               # Asio (networking runtime) and Beast (HTTP, WebSocket)
   libboost-json1.81-dev libboost-url1.81-dev     # JSON (logs, web protocol) and URLs
   libssl-dev openssl                             # TLS (OpenSSL under Asio's ssl::stream); openssl s_client/s_server in tests
+  libsqlite3-dev libsqlitecpp-dev                # the chat's history on disk (SQLite, through SQLiteCpp)
   libcli11-dev                                   # command line parsing
   libfmt-dev                                     # formatting and logging
   libgtest-dev libgmock-dev                      # unit and integration tests

@@ -13,6 +13,7 @@
 #include "net/udp_server.hpp"
 #include "net/websocket_session.hpp"
 #include "services/chat/chat.hpp"
+#include "services/chat/sqlite_history.hpp"
 #include "services/chat/web.hpp"
 #include "services/echo.hpp"
 #include "services/metrics_endpoint.hpp"
@@ -99,6 +100,8 @@ struct ServeOptions {
   LineSettings echo_lines{net::limits::kMaxLineBytes, 0, 0};
   services::UdpEchoOptions udp;
   services::chat::ChatOptions chat;
+  // --history-db: the chat's SQLite file; empty or "none": history in memory only.
+  std::string history_db = "none";
   services::chat::WebOptions web;
   LineSettings chat_lines{services::chat::kChatMaxLine,
                           static_cast<unsigned>(std::chrono::seconds(services::chat::kChatIdleTimeout).count()),
@@ -287,6 +290,21 @@ std::shared_ptr<net::tls::ServerCertificates> server_certificates(const ServeOpt
       net::tls::make_server_identity(pair.certificate, pair.private_key, "--tls-self-signed", "--tls-self-signed"));
 }
 
+// The chat's history store: --history-db PATH, or none.
+std::shared_ptr<services::chat::HistoryStore> history_store_at(const std::string& path) {
+  if (path.empty() || path == "none") return nullptr;
+  auto store = std::make_shared<services::chat::SqliteHistory>(path);
+  log::info("history: kept in {}", path);
+  return store;
+}
+
+void add_history_db_option(CLI::App& cmd, ServeOptions& o) {
+  cmd.add_option("--history-db", o.history_db,
+                 "SQLite file where the chat keeps its rooms' lines across restarts (created with its folder; "
+                 "one server per file); none: in memory only")
+      ->capture_default_str();
+}
+
 int run_servers(const ServeOptions& o, Selection which) {
   log::set_level(o.quiet ? log::Level::warn : o.verbose ? log::Level::debug : log::Level::info);
   log::set_format(o.log_format == "json" ? log::Format::json : log::Format::text);
@@ -332,6 +350,7 @@ int run_servers(const ServeOptions& o, Selection which) {
       tls_port(greet_web_options.has_value(), o.greet_web_tls_port, o.greet_web_port, kDefaultGreetWebTlsPort,
                greet_web_options.value_or(net::TcpServerOptions{}));
   const auto certificates = o.tls.enabled() ? server_certificates(o) : nullptr;
+  const auto history_store = which.chat ? history_store_at(o.history_db) : nullptr;
   const net::TlsSessionOptions tls_settings{std::chrono::seconds(o.tls.handshake_timeout_s)};
   auto registry = std::make_shared<net::MetricsRegistry>();
 
@@ -407,7 +426,7 @@ int run_servers(const ServeOptions& o, Selection which) {
     }
   }
   if (which.chat) {
-    const services::chat::ChatService chat(runtime, o.chat, registry.get());
+    const services::chat::ChatService chat(runtime, o.chat, registry.get(), history_store);
     tcp.push_back({"chat", std::make_unique<net::TcpServer>(runtime, "chat", chat_options, chat.line_protocol())});
     add_tls("chat", chat_tls_options, chat.line_protocol());
     if (serve_web) {
@@ -549,6 +568,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   add_websocket_options(*chat, o, false);
   add_tls_options(*chat, o, &o.chat_tls_port, kDefaultChatTlsPort, &o.web_tls_port, kDefaultWebTlsPort);
   chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
+  add_history_db_option(*chat, o);
   chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
@@ -601,6 +621,7 @@ void add_serve_command(CLI::App& app, Action& action) {
                kDefaultEchoWebTlsPort);
   add_tls_port(*all, "--greet-web-tls-port", o.greet_web_tls_port,
                "wss:// port of the greeting server (with --greet-web-port)", kDefaultGreetWebTlsPort);
+  add_history_db_option(*all, o);
   all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
   all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
   all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();

@@ -6,6 +6,7 @@
 #include "net/message_link.hpp"
 #include "net/metrics.hpp"
 #include "net/runtime.hpp"
+#include "services/chat/history_store.hpp"
 #include "services/chat/options.hpp"
 
 #include <functional>
@@ -17,10 +18,12 @@ class ChatHub;
 
 // One chat: a hub (rooms, names) spread over `runtime`'s loops, reached
 // through any number of doors that all share it. With a registry, the rooms
-// and their members are published as gauges.
+// and their members are published as gauges; with a store, rooms keep
+// their lines beyond memory (sqlite_history.hpp).
 class ChatService {
  public:
-  ChatService(net::Runtime& runtime, ChatOptions options, net::MetricsRegistry* registry = nullptr);
+  ChatService(net::Runtime& runtime, ChatOptions options, net::MetricsRegistry* registry = nullptr,
+              std::shared_ptr<HistoryStore> store = nullptr);
 
   // For a net::TcpServer: terminals speaking lines of text.
   std::function<std::unique_ptr<net::Protocol>()> line_protocol() const;

@@ -17,8 +17,8 @@ namespace {
 constexpr std::string_view kLobby = "general";
 }
 
-ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options)
-    : runtime_(runtime), options_(std::move(options)), loops_(runtime.size()) {}
+ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store)
+    : runtime_(runtime), options_(std::move(options)), store_(std::move(store)), loops_(runtime.size()) {}
 
 ChatHub::LoopState& ChatHub::here() { return loops_[net::Loop::current()->index()]; }
 
@@ -158,7 +158,10 @@ void ChatHub::leave(ChatSession& session, RoomId room) {
 void ChatHub::home_join(RoomId room, const std::string& name, std::size_t loop, std::uint64_t session_id,
                         std::uint64_t seq) {
   RoomHome& home = here().homes[room];
-  if (home.members_per_loop.empty()) home.members_per_loop.resize(loops_.size());
+  if (home.members_per_loop.empty()) {
+    home.members_per_loop.resize(loops_.size());
+    if (store_) resume_from_store(home, name);
+  }
   ++home.members_per_loop[loop];
   // The history as of now goes back to the joiner's loop; any later line
   // this home loop forwards there is posted after it, so the joiner sees
@@ -172,6 +175,17 @@ void ChatHub::home_join(RoomId room, const std::string& name, std::size_t loop, 
     state.members[room].push_back(it->second);
     it->second->joined(name, history);
   });
+}
+
+void ChatHub::resume_from_store(RoomHome& home, const std::string& name) {
+  // A room made again (after a restart, or after it emptied) replays what
+  // the store kept and goes on numbering from its last line.
+  auto recent = store_->recent(fold(name), options_.history);
+  for (auto& line : recent.lines) {
+    encode(*line, {options_.local_time});
+    home.history.push_back(std::move(line));
+  }
+  home.next_line_id = recent.last_id + 1;
 }
 
 void ChatHub::home_leave(RoomId room, std::size_t loop) {
@@ -199,6 +213,7 @@ void ChatHub::home_broadcast(RoomId room, std::shared_ptr<ChatLine>& draft, std:
     home.history.push_back(line);
     if (home.history.size() > options_.history) home.history.pop_front();
   }
+  if (keep && store_) store_->append(line);
   for (std::size_t loop = 0; loop < home.members_per_loop.size(); ++loop) {
     if (home.members_per_loop[loop] == 0) continue;
     on_loop(loop, [this, room, line, sender_id] { deliver_local(room, line, sender_id); });

@@ -14,6 +14,7 @@
 // rarely; they live in a Directory under a mutex, off the message path.
 
 #include "net/outbox.hpp"
+#include "services/chat/history_store.hpp"
 #include "services/chat/lines.hpp"
 #include "net/runtime.hpp"
 #include "services/chat/options.hpp"
@@ -36,7 +37,8 @@ using RoomId = std::uint32_t;
 
 class ChatHub {
  public:
-  ChatHub(net::Runtime& runtime, ChatOptions options);
+  // `store`: where room lines are kept beyond memory (none: in memory only).
+  ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store = nullptr);
 
   const ChatOptions& options() const { return options_; }
 
@@ -109,11 +111,13 @@ class ChatHub {
   void home_join(RoomId room, const std::string& name, std::size_t loop, std::uint64_t session_id,
                  std::uint64_t seq);
   void home_leave(RoomId room, std::size_t loop);
+  void resume_from_store(RoomHome& home, const std::string& name);
   void home_broadcast(RoomId room, std::shared_ptr<ChatLine>& line, std::uint64_t sender_id, bool keep);
   void deliver_local(RoomId room, const SharedLine& line, std::uint64_t sender_id);
 
   net::Runtime& runtime_;
   const ChatOptions options_;
+  const std::shared_ptr<HistoryStore> store_;
   std::vector<LoopState> loops_;
 
   mutable std::mutex directory_mutex_;
