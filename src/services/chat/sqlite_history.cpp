@@ -69,7 +69,9 @@ int lock_file(const std::string& path) {
   const auto folder = std::filesystem::path(path).parent_path();
   std::error_code ec;
   if (!folder.empty()) std::filesystem::create_directories(folder, ec);
-  if (ec) throw unusable(path, fmt::format("cannot create its folder {}: {}", folder.string(), ec.message()), kOtherFile);
+  if (ec) {
+    throw unusable(path, fmt::format("cannot create its folder {}: {}", folder.string(), ec.message()), kOtherFile);
+  }
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) throw unusable(path, fmt::format("cannot open it: {}", std::strerror(errno)), kOtherFile);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -121,6 +123,13 @@ SqliteHistory::SqliteHistory(std::string path) : path_(std::move(path)), lock_fd
     writer_db_->exec("PRAGMA journal_mode = WAL");
     writer_db_->exec("PRAGMA synchronous = NORMAL");
     migrate(*writer_db_, path_);
+    add_room_ =
+        std::make_unique<SQLite::Statement>(*writer_db_, "INSERT OR IGNORE INTO rooms (key, name) VALUES (?, ?)");
+    find_room_ = std::make_unique<SQLite::Statement>(*writer_db_, "SELECT id FROM rooms WHERE key = ?");
+    add_line_ = std::make_unique<SQLite::Statement>(
+        *writer_db_,
+        "INSERT OR IGNORE INTO lines (room, id, time_ms, kind, what, nick, target, text) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     reader_db_ = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READONLY);
   } catch (const SQLite::Exception& e) {
     ::close(lock_fd_);
@@ -144,6 +153,9 @@ SqliteHistory::~SqliteHistory() {
   }
   queue_changed_.notify_one();
   writer_.join();
+  add_room_.reset();
+  find_room_.reset();
+  add_line_.reset();
   writer_db_.reset();
   reader_db_.reset();
   ::close(lock_fd_);
@@ -207,13 +219,11 @@ void SqliteHistory::write_loop() {
 }
 
 bool SqliteHistory::write(const std::vector<SharedLine>& batch) {
+  auto& add_room = *add_room_;
+  auto& find_room = *find_room_;
+  auto& add_line = *add_line_;
   try {
     SQLite::Transaction transaction(*writer_db_);
-    SQLite::Statement add_room(*writer_db_, "INSERT OR IGNORE INTO rooms (key, name) VALUES (?, ?)");
-    SQLite::Statement find_room(*writer_db_, "SELECT id FROM rooms WHERE key = ?");
-    SQLite::Statement add_line(*writer_db_,
-                               "INSERT OR IGNORE INTO lines (room, id, time_ms, kind, what, nick, target, text) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     // Room ids by the name lines carry; rebuilt per batch (a handful of
     // rooms), so a rolled-back batch leaves nothing stale behind.
     std::unordered_map<std::string_view, std::int64_t> room_ids;
@@ -243,6 +253,8 @@ bool SqliteHistory::write(const std::vector<SharedLine>& batch) {
     }
     transaction.commit();
   } catch (const std::exception& e) {
+    // A statement the failure stopped half-way must start afresh next time.
+    for (auto* statement : {&add_room, &find_room, &add_line}) statement->tryReset();
     if (!failing_) {
       log::warn("history: writing to {} failed: {}; the chat goes on, and the lines wait (up to {}) until "
                 "writing works again",

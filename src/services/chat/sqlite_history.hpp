@@ -27,7 +27,8 @@
 
 namespace SQLite {
 class Database;
-}
+class Statement;
+}  // namespace SQLite
 
 namespace enchufe::services::chat {
 
@@ -63,6 +64,8 @@ class SqliteHistory final : public HistoryStore {
   std::string path_;
   int lock_fd_ = -1;
   std::unique_ptr<SQLite::Database> writer_db_;  // the writer thread's only
+  // The writer's statements, prepared once (a batch may be one line).
+  std::unique_ptr<SQLite::Statement> add_room_, find_room_, add_line_;
   std::unique_ptr<SQLite::Database> reader_db_;  // recent(), under reader_mutex_
   std::mutex reader_mutex_;
 
