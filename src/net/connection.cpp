@@ -205,7 +205,15 @@ asio::awaitable<void> Connection::read_loop() {
     if (outbox_.size() > limits::kOutputHighWater) {
       // The client is not reading its replies: read no more of its requests
       // until they drain (TCP back-pressure instead of unbounded memory).
+      // The pause is ours, not the client's: a line cut by it is no
+      // newline-less message, so the partial-message deadline waits too.
+      reading_paused_ = true;
       co_await wait_timer_until(Clock::time_point::max());
+      reading_paused_ = false;
+      if (framer_.has_pending()) {
+        last_input_ = Clock::now();  // the client's pause starts when we read again
+        arm_watchdog();              // the deadline it skipped while paused
+      }
       continue;
     }
     error_code ec;
@@ -346,12 +354,17 @@ void Connection::deliver_pending() {
 
 // ---- deadlines --------------------------------------------------------------
 
+Clock::time_point Connection::partial_deadline() const {
+  const auto& options = server_->options;
+  if (!framer_.has_pending() || options.whole_lines_only || options.partial_delay.count() == 0 || reading_paused_) {
+    return Clock::time_point::max();
+  }
+  return last_input_ + options.partial_delay;
+}
+
 Clock::time_point Connection::next_deadline() const {
   const auto& options = server_->options;
-  auto deadline = Clock::time_point::max();
-  if (framer_.has_pending() && !options.whole_lines_only && options.partial_delay.count() > 0) {
-    deadline = last_input_ + options.partial_delay;
-  }
+  auto deadline = partial_deadline();
   if (options.idle_timeout.count() > 0) deadline = std::min(deadline, last_input_ + options.idle_timeout);
   return deadline;
 }
@@ -380,7 +393,7 @@ asio::awaitable<void> Connection::watchdog() {
       co_await watchdog_timer_->async_wait(use_tuple);
       continue;  // re-check: the state or the deadlines may have changed
     }
-    if (framer_.has_pending() && now >= last_input_ + server_->options.partial_delay) {
+    if (now >= partial_deadline()) {
       deliver_pending();
       flush();
       continue;

@@ -175,6 +175,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   void after_send();
   void deliver(std::string_view text, std::string_view terminator);
   void deliver_pending();
+  Clock::time_point partial_deadline() const;  // max() when none applies
   Clock::time_point next_deadline() const;
   void arm_watchdog();
   bool write_pending();
@@ -220,6 +221,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   std::unique_ptr<Timer> watchdog_timer_;
   Clock::time_point last_input_;
   bool watchdog_running_ = false;
+  bool reading_paused_ = false;  // back-pressure: the reader waits for the outbox to drain
   // The reader's own timer: it waits on it for the writer to drain the
   // outbox (the writer cancels it), then uses it to bound the lingering close.
   // Like the watchdog's, created on first use.

@@ -346,3 +346,30 @@ TEST_F(Echo, BackPressureLosesNothing) {
   ASSERT_TRUE(r.complete()) << r.end << " after " << r.data.size() << " of " << expected.size() << " bytes";
   EXPECT_TRUE(r.data == expected) << "replies differ from the lines sent";
 }
+
+// The server's own pause is no client's pause: when it stops reading a client
+// that does not read its replies, a line it had read half of is not answered
+// as a newline-less message (--partial-delay) but whole, once reading resumes.
+TEST_F(Echo, BackPressureNeverCutsALine) {
+  auto client = connect();
+  std::string request, expected;
+  for (int i = 0; i < 8'000; ++i) {
+    // 1,000-byte lines: the server's 64 KiB reads end inside one.
+    const std::string number = std::to_string(i);
+    const std::string line = number + std::string(999 - number.size(), 'x') + "\n";
+    request += line;
+    expected += "Eco: " + line;
+  }
+  bool sent = false;
+  std::thread sender([&] { sent = client.send_all(request, 30'000ms); });
+  // Far longer than --partial-delay, and the replies fill every buffer on
+  // the way (several MB), so the server pauses its reading in mid-line.
+  std::this_thread::sleep_for(500ms);
+  const auto r = client.recv_exact(expected.size(), 30'000ms);
+  sender.join();
+  EXPECT_TRUE(sent) << "errno " << client.last_error();
+  ASSERT_TRUE(r.complete()) << r.end << " after " << r.data.size() << " of " << expected.size() << " bytes";
+  const auto differ = std::mismatch(r.data.begin(), r.data.end(), expected.begin());
+  EXPECT_TRUE(differ.first == r.data.end()) << "replies differ from byte " << (differ.first - r.data.begin()) << ": "
+                                            << std::string(differ.first, r.data.end()).substr(0, 80);
+}
