@@ -1,5 +1,6 @@
 // Fuzzes the chat's command parser and name rules: no crash, and what they
-// return stays inside the line and obeys the rules.
+// return stays inside the line and obeys the rules (the bounds of /history
+// and /search included).
 #include "services/chat/commands.hpp"
 #include "services/chat/names.hpp"
 
@@ -23,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if ((c.kind == CommandKind::nick || c.kind == CommandKind::join || c.kind == CommandKind::msg) && c.target.empty()) {
     std::abort();
   }
+  // /history and /search arguments stay within what the store may be asked.
+  if (c.kind == CommandKind::history_back && c.number > kMaxHistoryPage) std::abort();
+  if (c.kind == CommandKind::history_age && (c.number == 0 || c.number > 366 * 24 * 3600)) std::abort();
+  if (c.kind == CommandKind::search && (c.text.empty() || c.text.size() > kMaxSearchText)) std::abort();
   if (valid_nickname(line)) {
     if (line.empty() || line.size() > kMaxNicknameLength || fold(line).size() != line.size()) std::abort();
   }

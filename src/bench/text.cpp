@@ -118,13 +118,15 @@ std::uint64_t parse_size(std::string_view text) {
 std::chrono::nanoseconds parse_duration(std::string_view text) {
   std::string_view unit;
   const auto value = leading_number(text, unit);
-  if (!value) throw UsageError(fmt::format("'{}' is not a duration (e.g. 5, 1.5s, 500ms, 2m)", text));
+  if (!value) throw UsageError(fmt::format("'{}' is not a duration (e.g. 5, 1.5s, 500ms, 2m, 1h, 30d)", text));
   double ns_per_unit = 0;
   if (unit.empty() || unit == "s") ns_per_unit = 1e9;
   else if (unit == "ms") ns_per_unit = 1e6;
   else if (unit == "us") ns_per_unit = 1e3;
   else if (unit == "m" || unit == "min") ns_per_unit = 60e9;
-  else throw UsageError(fmt::format("'{}': unknown time unit '{}' (use s, ms, us or m)", text, unit));
+  else if (unit == "h") ns_per_unit = 3600e9;
+  else if (unit == "d") ns_per_unit = 86400e9;
+  else throw UsageError(fmt::format("'{}': unknown time unit '{}' (use s, ms, us, m, h or d)", text, unit));
   const double ns = *value * ns_per_unit;
   if (ns < 1 || ns > 1e18) throw UsageError(fmt::format("'{}': the duration must be above zero", text));
   return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));

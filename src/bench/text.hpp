@@ -22,8 +22,8 @@ std::string decode_escapes(std::string_view text);
 // case-insensitive, optional "i" and "B"). Throws UsageError.
 std::uint64_t parse_size(std::string_view text);
 
-// "5" (seconds), "1.5s", "500ms", "250us", "2m". Must be positive. Throws
-// UsageError.
+// "5" (seconds), "1.5s", "500ms", "250us", "2m", "1h", "30d". Must be
+// positive. Throws UsageError.
 std::chrono::nanoseconds parse_duration(std::string_view text);
 
 // A request with placeholders: {c} becomes the connection's number, {n} the

@@ -25,4 +25,7 @@ void add_bench_command(CLI::App& app, Action& action);
 // Adds `cert --out DIR`, a self-signed certificate and key for TLS.
 void add_cert_command(CLI::App& app, Action& action);
 
+// Adds `chat-export`, the chat's history file as JSON lines or text.
+void add_chat_export_command(CLI::App& app, Action& action);
+
 }  // namespace enchufe::cli

@@ -1,7 +1,9 @@
 // `enchufe serve greet|echo|udp-echo|chat|all`: wires services to servers;
 // all behaviour lives in src/net and src/services.
 
+#include "bench/text.hpp"
 #include "cli/commands.hpp"
+#include "cli/state_paths.hpp"
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
 #include "net/http_server.hpp"
@@ -100,8 +102,14 @@ struct ServeOptions {
   LineSettings echo_lines{net::limits::kMaxLineBytes, 0, 0};
   services::UdpEchoOptions udp;
   services::chat::ChatOptions chat;
-  // --history-db: the chat's SQLite file; empty or "none": history in memory only.
-  std::string history_db = "none";
+  // --history-db: the chat's SQLite file; "none": history in memory only.
+  std::string history_db = default_history_db();
+  // The store's other settings, as typed (durations parsed at start).
+  std::string history_sync = "batch";
+  std::string history_window = "50ms";
+  std::string history_keep = "forever";
+  std::size_t history_max_lines = 0;
+  bool store_private = false;
   services::chat::WebOptions web;
   LineSettings chat_lines{services::chat::kChatMaxLine,
                           static_cast<unsigned>(std::chrono::seconds(services::chat::kChatIdleTimeout).count()),
@@ -291,18 +299,53 @@ std::shared_ptr<net::tls::ServerCertificates> server_certificates(const ServeOpt
 }
 
 // The chat's history store: --history-db PATH, or none.
-std::shared_ptr<services::chat::HistoryStore> history_store_at(const std::string& path) {
-  if (path.empty() || path == "none") return nullptr;
-  auto store = std::make_shared<services::chat::SqliteHistory>(path);
-  log::info("history: kept in {}", path);
+// A duration option, or a usage error that names it.
+template <typename Duration>
+Duration duration_option(std::string_view flag, const std::string& typed) {
+  try {
+    return std::chrono::duration_cast<Duration>(bench::parse_duration(typed));
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("{}: {}", flag, e.what()));
+  }
+}
+
+std::shared_ptr<services::chat::HistoryStore> open_history_store(const ServeOptions& o) {
+  if (o.history_db == "none") return nullptr;
+  if (o.history_db.empty()) {
+    throw UsageError("--history-db: no default (neither XDG_STATE_HOME nor HOME is set); give a file, or none");
+  }
+  services::chat::SqliteHistorySettings settings;
+  settings.path = o.history_db;
+  settings.sync = o.history_sync == "full" ? services::chat::HistorySync::full : services::chat::HistorySync::batch;
+  settings.window = duration_option<std::chrono::milliseconds>("--history-window", o.history_window);
+  if (o.history_keep != "forever") settings.keep = duration_option<std::chrono::seconds>("--history-keep", o.history_keep);
+  settings.max_lines = o.history_max_lines;
+  settings.store_private = o.store_private;
+  auto store = std::make_shared<services::chat::SqliteHistory>(std::move(settings));
   return store;
 }
 
-void add_history_db_option(CLI::App& cmd, ServeOptions& o) {
+void add_history_options(CLI::App& cmd, ServeOptions& o) {
   cmd.add_option("--history-db", o.history_db,
                  "SQLite file where the chat keeps its rooms' lines across restarts (created with its folder; "
-                 "one server per file); none: in memory only")
+                 "one server per file); none: in memory only; the default follows $XDG_STATE_HOME")
       ->capture_default_str();
+  cmd.add_option("--history-sync", o.history_sync,
+                 "batch: lines go out at once and are written within --history-window; full: a line goes out "
+                 "only once it is on disk, so even kill -9 loses no line anyone saw")
+      ->check(CLI::IsMember({"batch", "full"}))
+      ->capture_default_str();
+  cmd.add_option("--history-window", o.history_window,
+                 "batch: how long lines gather before they are written together (at most what kill -9 loses)")
+      ->capture_default_str();
+  cmd.add_option("--history-keep", o.history_keep,
+                 "drop stored lines older than this (e.g. 30d, 12h), checked every minute; forever: keep them")
+      ->capture_default_str();
+  cmd.add_option("--history-max-lines", o.history_max_lines,
+                 "keep at most this many stored lines per room (older ones are dropped); 0: no bound")
+      ->capture_default_str();
+  cmd.add_flag("--store-private", o.store_private,
+               "also store private messages (/msg); they are not by default");
 }
 
 int run_servers(const ServeOptions& o, Selection which) {
@@ -350,7 +393,7 @@ int run_servers(const ServeOptions& o, Selection which) {
       tls_port(greet_web_options.has_value(), o.greet_web_tls_port, o.greet_web_port, kDefaultGreetWebTlsPort,
                greet_web_options.value_or(net::TcpServerOptions{}));
   const auto certificates = o.tls.enabled() ? server_certificates(o) : nullptr;
-  const auto history_store = which.chat ? history_store_at(o.history_db) : nullptr;
+  const auto history_store = which.chat ? open_history_store(o) : nullptr;
   const net::TlsSessionOptions tls_settings{std::chrono::seconds(o.tls.handshake_timeout_s)};
   auto registry = std::make_shared<net::MetricsRegistry>();
 
@@ -486,8 +529,17 @@ int run_servers(const ServeOptions& o, Selection which) {
   for (auto& named : web) named.server->start();
   if (udp) udp->start();
   if (metrics) metrics->start();
+  if (history_store) {
+    // Said once everything is bound: a server that cannot start says only why.
+    log::info("history: kept in {} ({}{})", o.history_db,
+              o.history_sync == "full" ? "every line written before it is sent" : "written within " + o.history_window,
+              o.store_private ? "; private messages too" : "");
+  }
   log::info("serving with {} thread{}; Ctrl-C to stop", runtime.size(), runtime.size() == 1 ? "" : "s");
   runtime.run();
+  // The loops have stopped: the store writes what they queued, and its
+  // threads end before anything they would post to goes away.
+  if (history_store) history_store->close();
   log_summary(services, std::chrono::steady_clock::now() - started);
   return 0;
 }
@@ -568,7 +620,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   add_websocket_options(*chat, o, false);
   add_tls_options(*chat, o, &o.chat_tls_port, kDefaultChatTlsPort, &o.web_tls_port, kDefaultWebTlsPort);
   chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
-  add_history_db_option(*chat, o);
+  add_history_options(*chat, o);
   chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
@@ -621,7 +673,7 @@ void add_serve_command(CLI::App& app, Action& action) {
                kDefaultEchoWebTlsPort);
   add_tls_port(*all, "--greet-web-tls-port", o.greet_web_tls_port,
                "wss:// port of the greeting server (with --greet-web-port)", kDefaultGreetWebTlsPort);
-  add_history_db_option(*all, o);
+  add_history_options(*all, o);
   all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
   all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
   all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();

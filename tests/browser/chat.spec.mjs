@@ -33,6 +33,21 @@ const VIEWPORT = { width: 1000, height: 640 };
 
 // ---- the server -------------------------------------------------------------
 
+// Spawns `enchufe ARGS` with a fresh XDG_STATE_HOME of its own, removed
+// when the process ends. The chat keeps its history in
+// $XDG_STATE_HOME/enchufe/chat.db by default, one server per file: a
+// restarted server must start as empty as the first, and no test may write
+// to the home of whoever runs it.
+function spawnWithPrivateState(args) {
+  const stateHome = fs.mkdtempSync(path.join(os.tmpdir(), 'enchufe-state-'));
+  const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'],
+                                      env: { ...process.env, XDG_STATE_HOME: stateHome } });
+  const remove = () => fs.rmSync(stateHome, { recursive: true, force: true });
+  child.once('exit', remove);
+  child.once('error', remove);  // never started: no 'exit' may come
+  return child;
+}
+
 // Starts `enchufe serve chat` on free ports (or the given web port) and
 // resolves once it has printed the listening line of each door: tcp and
 // http; with a `certificate` (from makeCertificate) also tls (the line
@@ -44,7 +59,7 @@ async function startServer({ webPort = 0, certificate } = {}) {
                                    '--tls-port', '0', '--web-tls-port', '0'] : [])];
   // Each door's listening line, and where its port goes in `server`.
   const doors = { tcp: 'tcpPort', http: 'webPort', ...(certificate ? { tls: 'tlsPort', https: 'httpsPort' } : {}) };
-  const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnWithPrivateState(args);
   const server = { child, stderr: '', stdout: '', tcpPort: 0, webPort: 0 };
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d) => { server.stderr = (server.stderr + d).slice(-20_000); });

@@ -103,12 +103,14 @@ FaultServer FaultServer::start(const std::string& service, const std::vector<std
   args.insert(args.end(), extra.begin(), extra.end());
   FaultServer server;
   server.service_ = service;
+  SpawnOptions spawn;
+  server.state_home_ = private_state_home(args, spawn.env);
   if (options.nofile) {
     std::vector<std::string> wrapped{"nofile", std::to_string(*options.nofile), "--", enchufe_binary()};
     wrapped.insert(wrapped.end(), args.begin(), args.end());
-    server.process_ = std::make_unique<Process>(fault_client_binary(), wrapped);
+    server.process_ = std::make_unique<Process>(fault_client_binary(), wrapped, std::move(spawn));
   } else {
-    server.process_ = std::make_unique<Process>(enchufe_binary(), args);
+    server.process_ = std::make_unique<Process>(enchufe_binary(), args, std::move(spawn));
   }
   auto& p = *server.process_;
   const auto deadline = Clock::now() + options.startup_timeout;

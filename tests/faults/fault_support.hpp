@@ -79,7 +79,8 @@ class FaultServer {
   ~FaultServer();
   FaultServer(FaultServer&&) noexcept = default;
   FaultServer& operator=(FaultServer&&) noexcept = default;
-  // `enchufe serve SERVICE --host 127.0.0.1 --port 0 EXTRA...`; waits for its
+  // `enchufe serve SERVICE --host 127.0.0.1 --port 0 EXTRA...` (with a
+  // private_state_home(), support/enchufe.hpp); waits for its
   // listening line (and, with --web-port in EXTRA, its "ws" one; with
   // --tls-self-signed or --tls-cert, its "tls" one). Throws
   // std::runtime_error with the diagnostics if it does not come.
@@ -128,6 +129,8 @@ class FaultServer {
 
  private:
   FaultServer() = default;
+  // Its private_state_home(), removed after the process ended (declared first).
+  std::unique_ptr<TempDir> state_home_;
   std::unique_ptr<Process> process_;
   std::string service_;
   std::uint16_t port_ = 0;

@@ -151,6 +151,7 @@ TEST(Cli, HelpOnEveryCommandExitsZeroWithExamples) {
       {"serve", "udp-echo"},
       {"serve", "all"},
       {"connect"},
+      {"chat-export"},
   };
   for (auto args : commands) {
     for (const std::string flag : {"--help", "-h"}) {

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -220,11 +221,26 @@ def pick_v4(addresses):
     return addresses[0]
 
 
+def private_state_home(args):
+    """A fresh XDG_STATE_HOME for one `enchufe serve ARGS`, or None when ARGS give --history-db.
+
+    serve chat|all keeps the chat's history in $XDG_STATE_HOME/enchufe/chat.db
+    by default, one server per file (flock): servers of tests running at once
+    must not share it, no history may pass from one test to the next, and no
+    test may write to the home of whoever runs it. The caller cleans it up
+    once the server ended."""
+    if any(str(a).startswith("--history-db") for a in args):
+        return None
+    return tempfile.TemporaryDirectory(prefix="enchufe-state-")
+
+
 class EnchufeServer:
-    """`enchufe serve ...`, started and known to listen."""
+    """`enchufe serve ...`, started (with a private_state_home) and known to listen."""
 
     def __init__(self, args, services):
-        self.proc = Proc([enchufe_path(), "serve", *args], name="enchufe serve " + args[0])
+        self.state_home = private_state_home(args)
+        env = ENV if self.state_home is None else dict(ENV, XDG_STATE_HOME=self.state_home.name)
+        self.proc = Proc([enchufe_path(), "serve", *args], name="enchufe serve " + args[0], env=env)
         want = set(services)
 
         def ready(out):
@@ -233,7 +249,7 @@ class EnchufeServer:
         try:
             self.proc.wait_stdout(ready, START_TIMEOUT, what=f"'listening:' lines for {sorted(want)}")
         except AssertionError:
-            self.proc.stop()
+            self.stop()
             raise
         self.listening = parse_listening(self.proc.out)
         self.checked = False
@@ -244,13 +260,20 @@ class EnchufeServer:
     def port(self, service):
         return self.address(service)[1]
 
+    def stop(self):
+        """Proc.stop(), then the state folder goes. Returns (exit code, True if it had to be killed)."""
+        stopped = self.proc.stop()
+        if self.state_home is not None:
+            self.state_home.cleanup()
+        return stopped
+
     def stop_and_check(self, test):
         """The contract: SIGTERM -> exit code 0 within 2 s. Checked once."""
         if self.checked:
             return
         self.checked = True
         alive = self.proc.popen.poll() is None
-        rc, killed = self.proc.stop()
+        rc, killed = self.stop()
         test.assertTrue(alive, "our server died during the test" + self.proc.describe())
         test.assertFalse(killed, f"our server did not exit within {STOP_TIMEOUT} s of SIGTERM (killed)" + self.proc.describe())
         test.assertEqual(rc, 0, "our server did not exit 0 on SIGTERM" + self.proc.describe())

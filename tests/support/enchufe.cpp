@@ -67,6 +67,19 @@ std::vector<std::string> services_of(std::string_view service, const std::vector
   return out;
 }
 
+std::unique_ptr<TempDir> private_state_home(const std::vector<std::string>& args, std::vector<std::string>& env) {
+  const auto names_state = [](std::string_view e) { return e == "XDG_STATE_HOME" || e.starts_with("XDG_STATE_HOME="); };
+  // "--history-db PATH" or "--history-db=PATH".
+  const auto names_db = [](std::string_view a) { return a.starts_with("--history-db"); };
+  if (args.empty() || args.front() != "serve" || std::any_of(args.begin(), args.end(), names_db) ||
+      std::any_of(env.begin(), env.end(), names_state)) {
+    return nullptr;
+  }
+  auto dir = std::make_unique<TempDir>();
+  env.push_back("XDG_STATE_HOME=" + dir->path.string());
+  return dir;
+}
+
 namespace {
 
 // N of "--threads N" in `args`; 0 when absent (the server picks).
@@ -91,6 +104,7 @@ Server Server::start(const std::string& service, const std::vector<std::string>&
 Server Server::start_args(const std::vector<std::string>& args, const std::vector<std::string>& services,
                           Duration startup_timeout, SpawnOptions spawn) {
   Server server;
+  server.state_home_ = private_state_home(args, spawn.env);
   server.process_ = std::make_unique<Process>(enchufe_binary(), args, std::move(spawn));
   auto& p = *server.process_;
   const auto deadline = Clock::now() + startup_timeout;
@@ -186,13 +200,14 @@ std::string RunResult::describe() const {
 std::ostream& operator<<(std::ostream& os, const RunResult& r) { return os << r.describe(); }
 
 RunResult run_enchufe(const std::vector<std::string>& args, RunOptions options) {
+  const auto state_home = private_state_home(args, options.env);
   return run_program(enchufe_binary(), args, std::move(options));
 }
 
 RunResult run_program(const std::string& program, const std::vector<std::string>& args, RunOptions options) {
   RunResult r;
   const auto start = Clock::now();
-  Process p(program, args);
+  Process p(program, args, {.env = std::move(options.env)});
   r.command = p.command_line();
   if (!options.input.empty()) p.write_stdin(options.input, options.timeout);
   if (options.close_stdin) p.close_stdin();

@@ -3,9 +3,11 @@
 // ports read from the "listening: SERVICE PROTO ADDR:PORT" lines on stdout)
 // and one-shot runs (CLI checks, `enchufe connect`).
 
+#include "support/files.hpp"
 #include "support/process.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +27,18 @@ struct Listening {
   std::uint16_t port = 0;
 };
 std::optional<Listening> parse_listening_line(std::string_view line);
+
+// `serve chat|all` keeps the chat's history in $XDG_STATE_HOME/enchufe/chat.db
+// by default, and only one server may use that file (flock). So every server a
+// test starts gets a state folder of its own: servers of tests that run at
+// once never share the file, no history leaks from one test into another,
+// and no test writes to the home of whoever runs it.
+// Returns a fresh folder for `enchufe ARGS` and names it in `env` (the
+// child's SpawnOptions::env) as XDG_STATE_HOME; the caller keeps it until the
+// child ended (destroying it removes the folder). nullptr when the run needs
+// none: it is no `serve`, it gives --history-db, or `env` already sets (or
+// removes) XDG_STATE_HOME: the test chose.
+std::unique_ptr<TempDir> private_state_home(const std::vector<std::string>& args, std::vector<std::string>& env);
 
 struct ServerOptions {
   // Added as --host unless empty. An explicit numeric host keeps the
@@ -61,8 +75,8 @@ class Server {
   // Throws std::runtime_error (with the server's stderr) if they do not come.
   static Server start(const std::string& service, const std::vector<std::string>& extra = {},
                       ServerOptions options = {});
-  // `enchufe ARGS...` exactly as given; waits for the listening lines of
-  // `services`.
+  // `enchufe ARGS...` exactly as given (with a private_state_home()); waits
+  // for the listening lines of `services`.
   static Server start_args(const std::vector<std::string>& args, const std::vector<std::string>& services,
                            Duration startup_timeout = 10'000ms, SpawnOptions spawn = {});
 
@@ -84,6 +98,8 @@ class Server {
 
  private:
   Server() = default;
+  // Declared before process_, so it is removed after the process ended.
+  std::unique_ptr<TempDir> state_home_;
   std::unique_ptr<Process> process_;
   std::vector<Listening> listening_;
 };
@@ -100,6 +116,7 @@ struct RunOptions {
   std::string input;          // written to stdin
   bool close_stdin = true;    // then stdin is closed (EOF); false: left open
   Duration timeout = 10'000ms;  // killed (and timed_out set) past this
+  std::vector<std::string> env;  // as SpawnOptions::env
 };
 
 struct RunResult {
@@ -118,7 +135,8 @@ std::ostream& operator<<(std::ostream& os, const RunResult& r);
 // (openssl, ...) the way run_enchufe() runs our binary.
 RunResult run_program(const std::string& program, const std::vector<std::string>& args, RunOptions options = {});
 
-// Runs `enchufe ARGS...` to completion (or the timeout).
+// Runs `enchufe ARGS...` to completion (or the timeout), a `serve` with a
+// private_state_home().
 RunResult run_enchufe(const std::vector<std::string>& args, RunOptions options = {});
 
 // Lines of `text` (split on '\n'; a last line without '\n' counts).

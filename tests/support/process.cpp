@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <system_error>
@@ -33,6 +35,9 @@ int poll_ms(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 100));
 }
+
+// NAME of an environment entry "NAME=value" (or of a bare "NAME").
+std::string_view env_name(std::string_view entry) { return entry.substr(0, entry.find('=')); }
 
 std::string tail(const std::string& text, std::size_t max) {
   if (text.size() <= max) return text;
@@ -180,15 +185,17 @@ Process::Process(const std::string& program, const std::vector<std::string>& arg
   for (auto& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
 
+  // The inherited entries the options do not name, then the options' own
+  // (the bare names among them only removed theirs).
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view entry(*e);
-    const auto name = entry.substr(0, entry.find('=') + 1);
-    bool replaced = false;
-    for (const auto& o : options.env) replaced = replaced || std::string_view(o).substr(0, o.find('=') + 1) == name;
-    if (!replaced) env_strings.emplace_back(entry);
+    const bool named = std::any_of(options.env.begin(), options.env.end(),
+                                   [&](const std::string& o) { return env_name(o) == env_name(entry); });
+    if (!named) env_strings.emplace_back(entry);
   }
-  env_strings.insert(env_strings.end(), options.env.begin(), options.env.end());
+  std::copy_if(options.env.begin(), options.env.end(), std::back_inserter(env_strings),
+               [](const std::string& o) { return o.find('=') != std::string::npos; });
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

@@ -46,7 +46,8 @@ std::ostream& operator<<(std::ostream& os, const ExitStatus& status);
 struct SpawnOptions {
   // false: stdin is /dev/null instead of a pipe.
   bool pipe_stdin = true;
-  // "NAME=value" entries added to (or replacing in) the inherited environment.
+  // "NAME=value" entries added to (or replacing in) the inherited environment;
+  // a bare "NAME" removes NAME from it (a child that must run without HOME).
   std::vector<std::string> env;
 };
 

@@ -10,6 +10,7 @@ namespace enchufe::services::chat {
 ChatService::ChatService(net::Runtime& runtime, ChatOptions options, net::MetricsRegistry* registry,
                          std::shared_ptr<HistoryStore> store)
     : hub_(std::make_shared<ChatHub>(runtime, std::move(options), std::move(store))) {
+  hub_->wait_for_store();
   if (registry != nullptr) {
     std::weak_ptr<ChatHub> weak = hub_;
     registry->add_gauge("enchufe_chat_rooms", "Chat rooms that exist now.", [weak] {

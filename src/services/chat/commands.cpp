@@ -1,6 +1,9 @@
 #include "services/chat/commands.hpp"
 
 #include "net/text.hpp"
+#include "services/chat/since.hpp"
+
+#include <optional>
 
 namespace enchufe::services::chat {
 
@@ -19,6 +22,47 @@ std::string_view first_word(std::string_view text, std::string_view& rest) {
 }
 
 Command invalid(std::string_view error) { return {CommandKind::invalid, {}, {}, error}; }
+
+// Digits only, no sign, within `max`; nothing otherwise.
+std::optional<std::uint64_t> number_in(std::string_view digits, std::uint64_t max) {
+  if (digits.empty() || digits.size() > 19) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (value > max) return std::nullopt;
+  return value;
+}
+
+// "90s", "30m", "1h", "7d", "2w" as seconds, up to a year.
+std::optional<std::uint64_t> age_in_seconds(std::string_view text) {
+  constexpr std::chrono::seconds kYear = std::chrono::days(366);
+  const auto back = span(text);
+  if (!back || back->count() == 0 || *back > kYear) return std::nullopt;
+  return static_cast<std::uint64_t>(back->count());
+}
+
+constexpr std::string_view kHistoryUsage =
+    "usage: /history [N | 1h | since ID]: N earlier lines (up to 200), the last 90s/30m/1h/7d/2w, or the lines after "
+    "line ID";
+
+Command history(std::string_view target, std::string_view after_target) {
+  if (target.empty()) return {CommandKind::history_back};
+  if (net::is_word(target, "since")) {
+    std::string_view rest;
+    const std::string_view id = first_word(after_target, rest);
+    const auto number = number_in(id.starts_with('#') ? id.substr(1) : id, UINT64_MAX / 2);
+    if (!number || !rest.empty()) return invalid(kHistoryUsage);
+    return {CommandKind::history_since, {}, {}, {}, *number};
+  }
+  if (!after_target.empty()) return invalid(kHistoryUsage);
+  if (const auto count = number_in(target, kMaxHistoryPage); count && *count > 0) {
+    return {CommandKind::history_back, {}, {}, {}, *count};
+  }
+  if (const auto seconds = age_in_seconds(target)) return {CommandKind::history_age, {}, {}, {}, *seconds};
+  return invalid(kHistoryUsage);
+}
 
 }  // namespace
 
@@ -51,6 +95,11 @@ Command parse_command(std::string_view line, std::string_view quit_word) {
     return args.empty() ? invalid("usage: /me ACTION") : Command{CommandKind::me, {}, args};
   }
   if (net::is_word(name, "quit")) return {CommandKind::quit, {}, args};
+  if (net::is_word(name, "history")) return history(target, after_target);
+  if (net::is_word(name, "search")) {
+    if (args.empty() || args.size() > kMaxSearchText) return invalid("usage: /search WORDS (up to 200 characters)");
+    return {CommandKind::search, {}, args};
+  }
   const struct {
     std::string_view name;
     CommandKind kind;

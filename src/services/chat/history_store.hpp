@@ -1,18 +1,26 @@
 #pragma once
 // Where a room's lines are kept beyond the memory of its home loop: across
 // the room emptying and across restarts. The hub talks to this interface
-// only, from a room's home loop, so that another store (Redis, for nodes
-// that share rooms) can follow SQLite's (sqlite_history.hpp).
+// only, so that another store (Redis, for nodes that share rooms) can
+// follow SQLite's (sqlite_history.hpp).
 
 #include "services/chat/lines.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace enchufe::services::chat {
+
+// --history-sync: `batch` fans a line out at once and writes it within the
+// commit window; `full` fans it out only once it is written, so a `kill -9`
+// loses no line anyone has seen.
+enum class HistorySync { batch, full };
 
 // A room's most recent lines, oldest first (not encoded: the hub encodes
 // them as it does new lines), and the id of its last line, 0 if it has
@@ -22,17 +30,55 @@ struct RecentLines {
   std::uint64_t last_id = 0;
 };
 
+// What /history and /search ask of a room.
+struct HistoryQuery {
+  enum class Kind {
+    before,      // the `limit` lines before line `id` (0: the newest), oldest first
+    since_id,    // the `limit` lines after line `id`, oldest first
+    since_time,  // the first `limit` lines said at or after `since`, oldest first
+    search,      // the newest `limit` messages and actions with every word of `text`, newest first
+  };
+  Kind kind = Kind::before;
+  std::string room_key;  // the folded room name
+  std::uint64_t id = 0;
+  std::chrono::system_clock::time_point since;
+  std::string text;
+  std::size_t limit = 20;
+};
+
+struct HistoryPage {
+  std::vector<std::shared_ptr<ChatLine>> lines;  // not encoded
+  bool more = false;                             // lines beyond `limit` match too
+  std::string error;                             // set when the store could not answer
+};
+
 class HistoryStore {
  public:
   virtual ~HistoryStore() = default;
 
-  // A numbered room line (line->room names the room). Never waits for the
-  // disk: the store writes on a thread of its own.
-  virtual void append(SharedLine line) = 0;
-  // The last `n` lines of `room_key`, including those appended and not yet
-  // written. Called when a room's home is made (its first member since
-  // the start, or since it emptied).
+  // A numbered room line (line->room names the room; line->room_id its id),
+  // or, if the store keeps them, a private one. Never waits for the disk.
+  // False if the line is not kept (the store is overwhelmed).
+  virtual bool append(SharedLine line) = 0;
+  // The last `n` messages and actions of `room_key`, including those
+  // appended and not yet written. Called when a room's home is made (its
+  // first member since the start, or since it emptied).
   virtual RecentLines recent(std::string_view room_key, std::size_t n) = 0;
+  // Answers `query` on a thread of the store's: `answer` runs there, so it
+  // must only hand the page on (post it to a loop).
+  virtual void query(HistoryQuery query, std::function<void(HistoryPage)> answer) = 0;
+
+  // When every line must be stored before anyone sees it (--history-sync
+  // full): `settled` runs on the store's thread with each batch of room
+  // lines once they are written, or once writing them failed (the chat
+  // then goes on from memory). Set before the first append().
+  virtual void on_settled(std::function<void(std::vector<SharedLine>)> settled) = 0;
+  virtual HistorySync sync() const = 0;
+  // Once the loops have stopped: writes what is queued and ends the
+  // store's threads (queries not answered yet are dropped), so that no
+  // callback runs after this returns. Idempotent; appends after it are
+  // not kept.
+  virtual void close() = 0;
 };
 
 }  // namespace enchufe::services::chat

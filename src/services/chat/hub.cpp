@@ -207,16 +207,60 @@ void ChatHub::home_broadcast(RoomId room, std::shared_ptr<ChatLine>& draft, std:
   RoomHome& home = found->second;
   // Numbered here, where the room's order is decided; encoded once for all.
   draft->id = home.next_line_id++;
+  draft->room_id = room;
   encode(*draft, {options_.local_time});
   const SharedLine line = std::move(draft);
+  const bool stored = store_ && store_->append(line);
+  if (store_ && store_->sync() == HistorySync::full && (stored || !home.waiting.empty())) {
+    // Out once written (home_settled), in the room's order.
+    home.waiting.push_back({line, sender_id, keep, !stored});
+    return;
+  }
+  fan_out(home, line, sender_id, keep);
+}
+
+void ChatHub::fan_out(RoomHome& home, const SharedLine& line, std::uint64_t sender_id, bool keep) {
   if (keep && options_.history > 0) {
     home.history.push_back(line);
     if (home.history.size() > options_.history) home.history.pop_front();
   }
-  if (keep && store_) store_->append(line);
+  const RoomId room = line->room_id;
   for (std::size_t loop = 0; loop < home.members_per_loop.size(); ++loop) {
     if (home.members_per_loop[loop] == 0) continue;
     on_loop(loop, [this, room, line, sender_id] { deliver_local(room, line, sender_id); });
+  }
+}
+
+void ChatHub::wait_for_store() {
+  if (!store_ || store_->sync() != HistorySync::full) return;
+  store_->on_settled([weak = weak_from_this()](std::vector<SharedLine> lines) {
+    const auto hub = weak.lock();
+    if (!hub) return;
+    // One post per home loop with lines in this batch.
+    std::vector<std::vector<SharedLine>> per_home(hub->loops_.size());
+    for (auto& line : lines) per_home[hub->home_of(line->room_id)].push_back(std::move(line));
+    for (std::size_t loop = 0; loop < per_home.size(); ++loop) {
+      if (per_home[loop].empty()) continue;
+      asio::post(hub->runtime_.loop(loop).context(),
+                 [hub, settled = std::move(per_home[loop])] { hub->home_settled(settled); });
+    }
+  });
+}
+
+void ChatHub::home_settled(const std::vector<SharedLine>& lines) {
+  for (const auto& line : lines) {
+    auto found = here().homes.find(line->room_id);
+    if (found == here().homes.end()) continue;  // the room emptied meanwhile
+    RoomHome& home = found->second;
+    auto& waiting = home.waiting;
+    if (waiting.empty() || waiting.front().line != line) continue;  // a room made again
+    waiting.front().released = true;
+    // This line, and those after it the store could not take.
+    while (!waiting.empty() && waiting.front().released) {
+      const Waiting next = std::move(waiting.front());
+      waiting.pop_front();
+      fan_out(home, next.line, next.sender_id, next.keep);
+    }
   }
 }
 
@@ -226,6 +270,22 @@ void ChatHub::deliver_local(RoomId room, const SharedLine& line, std::uint64_t s
   for (ChatSession* session : members->second) {
     if (session->id() != sender_id) session->deliver(line);
   }
+}
+
+void ChatHub::ask_history(ChatSession& session, HistoryQuery query) {
+  const Stamp stamp{options_.local_time};
+  store_->query(query, [weak = weak_from_this(), stamp, asked = query, loop = net::Loop::current()->index(),
+                        session_id = session.id(), seq = session.join_seq()](HistoryPage page) mutable {
+    const auto hub = weak.lock();
+    if (!hub) return;
+    for (auto& line : page.lines) encode(*line, stamp);  // here, off the loops
+    asio::post(hub->runtime_.loop(loop).context(),
+               [hub, session_id, seq, asked = std::move(asked), page = std::move(page)] {
+                 auto& sessions = hub->here().sessions;
+                 auto it = sessions.find(session_id);
+                 if (it != sessions.end() && it->second->join_seq() == seq) it->second->history_page(asked, page);
+               });
+  });
 }
 
 std::optional<std::string> ChatHub::send_private(std::string_view nick, std::shared_ptr<ChatLine> line) {
@@ -242,6 +302,7 @@ std::optional<std::string> ChatHub::send_private(std::string_view nick, std::sha
   }
   line->to = found;
   encode(*line, {options_.local_time});
+  if (store_) store_->append(line);  // kept only with --store-private
   on_loop(loop, [this, session_id, line = SharedLine(std::move(line))] {
     auto& sessions = here().sessions;
     if (auto it = sessions.find(session_id); it != sessions.end()) it->second->deliver(line);

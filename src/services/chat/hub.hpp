@@ -35,10 +35,13 @@ namespace enchufe::services::chat {
 class ChatSession;
 using RoomId = std::uint32_t;
 
-class ChatHub {
+class ChatHub : public std::enable_shared_from_this<ChatHub> {
  public:
   // `store`: where room lines are kept beyond memory (none: in memory only).
   ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store = nullptr);
+  // With --history-sync full, lines reach their room once the store has
+  // them: hooks the hub to the store (once it is owned by a shared_ptr).
+  void wait_for_store();
 
   const ChatOptions& options() const { return options_; }
 
@@ -79,6 +82,13 @@ class ChatHub {
   // it (the line's `to` becomes that), or nothing if there is no such user.
   std::optional<std::string> send_private(std::string_view nick, std::shared_ptr<ChatLine> line);
 
+  // --- history (on the session's loop) ---
+
+  bool has_store() const { return store_ != nullptr; }
+  // Asks the store; the session's history_page() runs on its loop with the
+  // answer, unless it has left the room (or the server) meanwhile.
+  void ask_history(ChatSession& session, HistoryQuery query);
+
  private:
   struct Member {
     std::string nick;
@@ -92,10 +102,19 @@ class ChatHub {
     std::map<std::string, std::string> members;  // folded -> display nick
   };
   // Per loop, touched only by that loop's thread.
+  // A line numbered and handed to the store, waiting for it to be written
+  // before it is fanned out (--history-sync full).
+  struct Waiting {
+    SharedLine line;
+    std::uint64_t sender_id;
+    bool keep;
+    bool released;  // the store could not take it: it goes out in its turn
+  };
   struct RoomHome {  // on the room's home loop
     std::vector<std::uint32_t> members_per_loop;
     std::deque<SharedLine> history;
     std::uint64_t next_line_id = 1;
+    std::deque<Waiting> waiting;
   };
   struct LoopState {
     std::unordered_map<std::uint64_t, ChatSession*> sessions;
@@ -113,6 +132,8 @@ class ChatHub {
   void home_leave(RoomId room, std::size_t loop);
   void resume_from_store(RoomHome& home, const std::string& name);
   void home_broadcast(RoomId room, std::shared_ptr<ChatLine>& line, std::uint64_t sender_id, bool keep);
+  void fan_out(RoomHome& home, const SharedLine& line, std::uint64_t sender_id, bool keep);
+  void home_settled(const std::vector<SharedLine>& lines);
   void deliver_local(RoomId room, const SharedLine& line, std::uint64_t sender_id);
 
   net::Runtime& runtime_;

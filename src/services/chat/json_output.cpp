@@ -56,6 +56,21 @@ class JsonOutput final : public ChatOutput {
     });
   }
   void line(net::MessageLink& to, const SharedLine& line) const override { to.send(json_of(line)); }
+  // Pages can be large (200 lines): built in the heap, not send_event's
+  // stack buffer.
+  void history_page(net::MessageLink& to, std::string_view room, const HistoryQuery& asked,
+                    const HistoryPage& page) const override {
+    json::object event;
+    const bool search = asked.kind == HistoryQuery::Kind::search;
+    event["type"] = search ? "search" : "history";
+    event["room"] = room;
+    if (search) event["text"] = asked.text;
+    json::array& lines = event["lines"].emplace_array();
+    for (const auto& line : page.lines) to_json(*line, lines.emplace_back(json::object()).as_object());
+    event["more"] = page.more;
+    event["ts"] = utc_timestamp(std::chrono::system_clock::now());
+    to.send(std::make_shared<const std::string>(json::serialize(event)));
+  }
   void rooms(net::MessageLink& to, const RoomList& rooms) const override {
     send_event(to, "rooms", [&](json::object& e) {
       json::array& list = e["rooms"].emplace_array();

@@ -82,6 +82,7 @@ void encode_text(ChatLine& line, Stamp stamp) {
     case LineKind::private_echo: before = "-> *", name = line.to, after = "* "; break;
   }
   std::string& out = line.as_text;
+  out.clear();  // a line copied from the store's queue comes encoded already
   out.reserve(11 + before.size() + name.size() + after.size() + line.text.size() + 1);
   out += clock_stamp(line.time, stamp);
   out += before;

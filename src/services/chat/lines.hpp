@@ -38,6 +38,7 @@ struct ChatLine {
   std::string text;  // sanitised user text, or a notice's server text
   std::chrono::system_clock::time_point time;
   std::uint64_t id = 0;  // a room line's number in its room, from 1; 0: private
+  std::uint32_t room_id = 0;  // the room's id on this server, set by its home
 
   // Filled by encode(), then never changed: every recipient shares them.
   std::string as_text;

@@ -5,6 +5,7 @@
 // user and a terminal user in one room learn the same things.
 
 #include "net/message_link.hpp"
+#include "services/chat/history_store.hpp"
 #include "services/chat/lines.hpp"
 
 #include <cstddef>
@@ -27,6 +28,9 @@ class ChatOutput {
   virtual void entered(net::MessageLink& to, std::string_view room) const = 0;
   virtual void history(net::MessageLink& to, std::string_view room, const std::vector<SharedLine>& lines) const = 0;
   virtual void line(net::MessageLink& to, const SharedLine& line) const = 0;
+  // What /history or /search (`asked`) found in `room`.
+  virtual void history_page(net::MessageLink& to, std::string_view room, const HistoryQuery& asked,
+                            const HistoryPage& page) const = 0;
   virtual void rooms(net::MessageLink& to, const RoomList& rooms) const = 0;
   virtual void who(net::MessageLink& to, std::string_view room, const std::vector<std::string>& members) const = 0;
   // Server text for this client only (help, goodbyes).

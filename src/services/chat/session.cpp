@@ -13,6 +13,9 @@ namespace {
 
 constexpr std::string_view kLobby = "general";
 constexpr std::size_t kMaxQuitReason = 200;
+// A bare /history's page, and how many lines /search shows at most.
+constexpr std::uint64_t kHistoryPage = 20;
+constexpr std::size_t kSearchResults = 20;
 
 std::string_view why_left(net::CloseReason reason) {
   switch (reason) {
@@ -87,7 +90,18 @@ void ChatSession::depart(net::CloseReason reason) {
 }
 
 void ChatSession::joined(std::string_view room_name, const std::vector<SharedLine>& history) {
+  oldest_seen_ = history.empty() ? 0 : history.front()->id;
   if (link_ != nullptr) output_.history(*link_, room_name, history);
+}
+
+void ChatSession::history_page(const HistoryQuery& asked, const HistoryPage& page) {
+  if (link_ == nullptr) return;
+  if (!page.error.empty()) {
+    error(page.error);
+    return;
+  }
+  if (asked.kind == HistoryQuery::Kind::before && !page.lines.empty()) oldest_seen_ = page.lines.front()->id;
+  output_.history_page(*link_, room_name_, asked, page);
 }
 
 // ---- commands -------------------------------------------------------------------
@@ -131,6 +145,19 @@ void ChatSession::run(const Command& command) {
     case CommandKind::who: output_.who(*link_, room_name_, hub_->who(room_)); break;
     case CommandKind::msg: send_private(command.target, command.text); break;
     case CommandKind::me: say(LineKind::action, command.text); break;
+    case CommandKind::history_back:
+      ask_history({HistoryQuery::Kind::before, {}, oldest_seen_, {}, {}, command.number ? command.number : kHistoryPage});
+      break;
+    case CommandKind::history_age:
+      ask_history({HistoryQuery::Kind::since_time, {}, 0,
+                   std::chrono::system_clock::now() - std::chrono::seconds(command.number), {}, kMaxHistoryPage});
+      break;
+    case CommandKind::history_since:
+      ask_history({HistoryQuery::Kind::since_id, {}, command.number, {}, {}, kMaxHistoryPage});
+      break;
+    case CommandKind::search:
+      ask_history({HistoryQuery::Kind::search, {}, 0, {}, sanitized(command.text), kSearchResults});
+      break;
     case CommandKind::help: help(); break;
     case CommandKind::quit:
       // Shown to the room in a notice, which is otherwise server text.
@@ -219,6 +246,17 @@ void ChatSession::send_private(std::string_view to, std::string_view text) {
   deliver(std::move(echo));
 }
 
+void ChatSession::ask_history(HistoryQuery query) {
+  if (!hub_->has_store()) {
+    error(fmt::format("this server keeps no history beyond the last {} lines of each room (it runs with "
+                      "--history-db none)",
+                      hub_->options().history));
+    return;
+  }
+  query.room_key = fold(room_name_);
+  hub_->ask_history(*this, std::move(query));
+}
+
 void ChatSession::help() {
   static constexpr std::string_view kHelp[] = {
       "commands:",
@@ -229,6 +267,9 @@ void ChatSession::help() {
       "  /who             who is in this room",
       "  /msg NICK TEXT   a private message",
       "  /me ACTION       say what you do (* ana waves)",
+      "  /history [N]     earlier lines of this room (again: earlier still)",
+      "  /history 1h      the last hour (90s, 30m, 1h, 7d); /history since ID: after line #ID",
+      "  /search WORDS    the newest lines of this room with all these words",
       "  /quit [REASON]   leave (so does 'salir')",
       "anything else is said to the room; start a line with // to say something beginning with /",
   };

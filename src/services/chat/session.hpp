@@ -33,6 +33,7 @@ class ChatSession final : public net::MessageProtocol {
     if (link_ != nullptr) output_.line(*link_, line);
   }
   void joined(std::string_view room_name, const std::vector<SharedLine>& history);
+  void history_page(const HistoryQuery& asked, const HistoryPage& page);
 
   // "error: ..." to this client only.
   void error(std::string_view text);
@@ -48,6 +49,7 @@ class ChatSession final : public net::MessageProtocol {
   void renamed(std::string old);
   void switch_room(std::string_view room);
   void send_private(std::string_view to, std::string_view text);
+  void ask_history(HistoryQuery query);
   void help();
   void info(std::string_view text);
   // A notice about `subject` (renamed: to `to`) for the rest of the room.
@@ -64,6 +66,9 @@ class ChatSession final : public net::MessageProtocol {
   std::string room_name_;
   std::uint64_t join_seq_ = 0;
   bool in_room_ = false;
+  // The oldest line of this room shown so far (join replay or /history): a
+  // bare /history pages back from it. 0: from the newest.
+  std::uint64_t oldest_seen_ = 0;
   bool departed_ = false;  // left its room and the directory (closing)
   bool awaiting_nick_ = true;  // the first plain line may be a nickname
   std::string quit_reason_;

@@ -35,8 +35,11 @@ using namespace std::chrono_literals;
 // (a full disk does not empty in a millisecond).
 constexpr auto kRetryAfterFailure = 1s;
 
-// Schema version 1. A room is its folded name (the hub's notion of "the
-// same room"); a line is numbered within its room by the room's home loop.
+// The schema, one script per version; a file is brought up to date by
+// running the scripts after its PRAGMA user_version in order.
+//
+// Version 1. A room is its folded name (the hub's notion of "the same
+// room"); a line is numbered within its room by the room's home loop.
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE rooms (
   id   INTEGER PRIMARY KEY,
@@ -55,6 +58,33 @@ CREATE TABLE lines (
   PRIMARY KEY (room, id)
 ) WITHOUT ROWID;
 )sql";
+
+// Version 2: notices are stored too; full-text search over messages and
+// actions; private messages (--store-private); retention by age; a room's
+// last id survives the pruning of its lines, so numbering never restarts.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE rooms ADD COLUMN last_id INTEGER NOT NULL DEFAULT 0;
+UPDATE rooms SET last_id = coalesce((SELECT max(id) FROM lines WHERE lines.room = rooms.id), 0);
+CREATE INDEX lines_by_time ON lines (time_ms);
+-- Contentless: the words only, the text stays in lines. A row's rowid is
+-- its line's (room, id) as room * 2^40 + id.
+CREATE VIRTUAL TABLE line_words USING fts5 (text, content = '', tokenize = 'unicode61 remove_diacritics 2');
+INSERT INTO line_words (rowid, text) SELECT room * 1099511627776 + id, text FROM lines WHERE kind IN (0, 1);
+CREATE TABLE private_lines (
+  id      INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  nick    TEXT NOT NULL,      -- the sender
+  target  TEXT NOT NULL,      -- the recipient
+  text    TEXT NOT NULL
+);
+CREATE INDEX private_lines_by_time ON private_lines (time_ms);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+static_assert(std::size(kMigrations) == SqliteHistory::kSchemaVersion);
+
+// A line's rowid in line_words.
+constexpr std::int64_t kRoomStride = std::int64_t{1} << 40;
 
 RuntimeError unusable(const std::string& path, std::string_view why, std::string_view what_to_do) {
   return RuntimeError(fmt::format("--history-db {}: {}; {}", path, why, what_to_do));
@@ -85,7 +115,8 @@ int lock_file(const std::string& path) {
   return fd;
 }
 
-// Sets the schema up, or checks it is ours and one this build knows.
+// Sets the schema up or brings it up to date, or checks it is ours and
+// one this build knows.
 void migrate(SQLite::Database& db, const std::string& path) {
   const int version = db.execAndGet("PRAGMA user_version").getInt();
   if (version > SqliteHistory::kSchemaVersion) {
@@ -95,13 +126,14 @@ void migrate(SQLite::Database& db, const std::string& path) {
                    "run that version, or " + std::string(kOtherFile));
   }
   if (version == SqliteHistory::kSchemaVersion) return;
-  if (db.execAndGet("SELECT count(*) FROM sqlite_schema").getInt() != 0) {
+  if (version == 0 && db.execAndGet("SELECT count(*) FROM sqlite_schema").getInt() != 0) {
     throw unusable(path, "it is an SQLite database of another program", kOtherFile);
   }
   SQLite::Transaction transaction(db);
-  db.exec(kSchemaV1);
+  for (int v = version; v < SqliteHistory::kSchemaVersion; ++v) db.exec(kMigrations[v]);
   db.exec(fmt::format("PRAGMA user_version = {}", SqliteHistory::kSchemaVersion));
   transaction.commit();
+  if (version > 0) log::info("history: {} brought from schema {} to {}", path, version, SqliteHistory::kSchemaVersion);
 }
 
 std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
@@ -112,25 +144,95 @@ std::int64_t to_ms(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
 }
 
+// Reads a row of `SELECT id, time_ms, kind, what, nick, target, text, name`.
+std::shared_ptr<ChatLine> line_from(SQLite::Statement& row) {
+  auto line = std::make_shared<ChatLine>();
+  line->id = static_cast<std::uint64_t>(row.getColumn(0).getInt64());
+  line->time = from_ms(row.getColumn(1).getInt64());
+  line->kind = static_cast<LineKind>(row.getColumn(2).getInt());
+  line->what = static_cast<NoticeWhat>(row.getColumn(3).getInt());
+  line->nick = row.getColumn(4).getString();
+  line->to = row.getColumn(5).getString();
+  line->text = row.getColumn(6).getString();
+  line->room = row.getColumn(7).getString();
+  return line;
+}
+
+constexpr const char* kLineColumns =
+    "SELECT l.id, l.time_ms, l.kind, l.what, l.nick, l.target, l.text, r.name "
+    "FROM lines l JOIN rooms r ON r.id = l.room ";
+
+bool said(const ChatLine& line) { return line.kind == LineKind::message || line.kind == LineKind::action; }
+
+// The words of `text` as an FTS5 query that finds lines with all of them:
+// each word quoted, so nothing a user types is FTS5 syntax.
+std::string fts_query(std::string_view text) {
+  std::string query;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto start = text.find_first_not_of(" \t", at);
+    if (start == std::string_view::npos) break;
+    const auto end = std::min(text.find_first_of(" \t", start), text.size());
+    if (!query.empty()) query += ' ';
+    query += '"';
+    for (char c : text.substr(start, end - start)) query.append(c == '"' ? 2 : 1, c);
+    query += '"';
+    at = end;
+  }
+  return query;
+}
+
+// Lines by id, from the store and the queue: a line the writer commits
+// meanwhile is seen twice, and kept once.
+using ById = std::map<std::uint64_t, std::shared_ptr<ChatLine>>;
+
 }  // namespace
 
-SqliteHistory::SqliteHistory(std::string path) : path_(std::move(path)), lock_fd_(lock_file(path_)) {
-  try {
-    writer_db_ = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+struct SqliteHistory::Writer {
+  SQLite::Database db;
+  SQLite::Statement add_room, find_room, add_line, add_words, set_last_id, add_private;
+
+  Writer(const std::string& path, HistorySync sync)
+      : db(open(path, sync)),
+        add_room(db, "INSERT OR IGNORE INTO rooms (key, name) VALUES (?, ?)"),
+        find_room(db, "SELECT id FROM rooms WHERE key = ?"),
+        add_line(db,
+                 "INSERT OR IGNORE INTO lines (room, id, time_ms, kind, what, nick, target, text) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+        add_words(db, "INSERT INTO line_words (rowid, text) VALUES (?, ?)"),
+        set_last_id(db, "UPDATE rooms SET last_id = max(last_id, ?) WHERE id = ?"),
+        add_private(db, "INSERT INTO private_lines (time_ms, nick, target, text) VALUES (?, ?, ?, ?)") {}
+
+  static SQLite::Database open(const std::string& path, HistorySync sync) {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     // WAL: readers never wait for the writer, and a commit is one append
     // to the log. NORMAL: a commit survives the process dying (kill -9);
-    // only a power loss can take the last ones.
-    writer_db_->exec("PRAGMA journal_mode = WAL");
-    writer_db_->exec("PRAGMA synchronous = NORMAL");
-    migrate(*writer_db_, path_);
-    add_room_ =
-        std::make_unique<SQLite::Statement>(*writer_db_, "INSERT OR IGNORE INTO rooms (key, name) VALUES (?, ?)");
-    find_room_ = std::make_unique<SQLite::Statement>(*writer_db_, "SELECT id FROM rooms WHERE key = ?");
-    add_line_ = std::make_unique<SQLite::Statement>(
-        *writer_db_,
-        "INSERT OR IGNORE INTO lines (room, id, time_ms, kind, what, nick, target, text) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    reader_db_ = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READONLY);
+    // only a power loss can take the last ones. FULL (--history-sync full)
+    // syncs each commit to the disk.
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(sync == HistorySync::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    migrate(db, path);
+    return db;
+  }
+
+  // A statement a failed batch stopped half-way must start afresh next time.
+  void reset() {
+    for (auto* statement : {&add_room, &find_room, &add_line, &add_words, &set_last_id, &add_private}) {
+      statement->tryReset();
+    }
+  }
+};
+
+struct SqliteHistory::Reader {
+  SQLite::Database db;
+  explicit Reader(const std::string& path) : db(path, SQLite::OPEN_READONLY) {}
+};
+
+SqliteHistory::SqliteHistory(SqliteHistorySettings settings)
+    : settings_(std::move(settings)), lock_fd_(lock_file(path_)) {
+  try {
+    writer_db_ = std::make_unique<Writer>(path_, settings_.sync);
+    reader_db_ = std::make_unique<Reader>(path_);
   } catch (const SQLite::Exception& e) {
     ::close(lock_fd_);
     const int code = e.getErrorCode();
@@ -144,41 +246,55 @@ SqliteHistory::SqliteHistory(std::string path) : path_(std::move(path)), lock_fd
     throw;
   }
   writer_ = std::thread([this] { write_loop(); });
+  reader_ = std::thread([this] { read_loop(); });
 }
 
-SqliteHistory::~SqliteHistory() {
+void SqliteHistory::close() {
+  {
+    std::lock_guard lock(queries_mutex_);
+    queries_stopping_ = true;
+  }
+  queries_changed_.notify_one();
+  if (reader_.joinable()) reader_.join();
   {
     std::lock_guard lock(queue_mutex_);
     stopping_ = true;
   }
   queue_changed_.notify_one();
-  writer_.join();
-  add_room_.reset();
-  find_room_.reset();
-  add_line_.reset();
+  if (writer_.joinable()) writer_.join();
+}
+
+SqliteHistory::~SqliteHistory() {
+  close();
   writer_db_.reset();
   reader_db_.reset();
   ::close(lock_fd_);
 }
 
-void SqliteHistory::append(SharedLine line) {
+// ---- writing ----------------------------------------------------------------
+
+bool SqliteHistory::append(SharedLine line) {
+  if (line->room.empty() && (!settings_.store_private || line->kind != LineKind::private_message)) return false;
   std::lock_guard lock(queue_mutex_);
+  if (stopping_) return false;  // closed
   if (queue_.size() >= kHistoryQueueMax) {
     if (dropped_++ == 0) {
       log::warn("history: {} lines wait to be written to {}; new lines are not stored until they are (the chat "
                 "goes on)",
                 queue_.size(), path_);
     }
-    return;
+    return false;
   }
   if (dropped_ > 0) {
     log::warn("history: storing lines again; {} were not stored", dropped_);
     dropped_ = 0;
   }
-  const bool was_empty = queue_.empty();
   queue_.push_back(std::move(line));
-  // The writer waits only for an empty queue to fill: one wake-up per batch.
-  if (was_empty) queue_changed_.notify_one();
+  ++appended_;
+  // The writer waits for an empty queue to fill, or for its window to end:
+  // one wake-up per batch.
+  if (queue_.size() == 1) queue_changed_.notify_one();
+  return true;
 }
 
 void SqliteHistory::write_loop() {
@@ -187,7 +303,11 @@ void SqliteHistory::write_loop() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  // With --history-sync full, lines wait for their commit before anyone
+  // sees them: no window then.
+  const auto window = settings_.sync == HistorySync::full ? std::chrono::milliseconds(0) : settings_.window;
   std::vector<SharedLine> batch;
+  std::size_t settled_already = 0;  // lines at the front of the queue the hub has had
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
@@ -198,9 +318,24 @@ void SqliteHistory::write_loop() {
       batch = writing_;
     }
     const bool written = write(batch);
+    if (settled_) {
+      // Written, or not and never to be waited for: the chat goes on from
+      // memory. Either way, once.
+      batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(settled_already));
+      std::erase_if(batch, [](const SharedLine& line) { return line->room.empty(); });
+      settled_already = 0;
+      if (!batch.empty()) settled_(std::move(batch));
+    }
+    if ((settings_.keep.count() > 0 || settings_.max_lines > 0) &&
+        std::chrono::steady_clock::now() - last_prune_ >= kPruneEvery) {
+      prune();
+    }
     std::unique_lock lock(queue_mutex_);
     if (written) {
+      written_ += writing_.size();
       writing_.clear();
+      written_changed_.notify_all();
+      if (window.count() > 0) queue_changed_.wait_for(lock, window, [&] { return stopping_; });
       continue;
     }
     if (stopping_) {
@@ -213,48 +348,79 @@ void SqliteHistory::write_loop() {
     const std::size_t keep = std::min(room, writing_.size());
     queue_.insert(queue_.begin(), writing_.end() - static_cast<std::ptrdiff_t>(keep), writing_.end());
     dropped_ += writing_.size() - keep;
+    written_ += writing_.size() - keep;  // given up: nobody waits for them
+    settled_already = keep;
     writing_.clear();
     queue_changed_.wait_for(lock, kRetryAfterFailure, [&] { return stopping_; });
   }
 }
 
+void SqliteHistory::wait_written() {
+  std::unique_lock lock(queue_mutex_);
+  const auto target = appended_;
+  written_changed_.wait(lock, [&] { return written_ >= target; });
+}
+
 bool SqliteHistory::write(const std::vector<SharedLine>& batch) {
-  auto& add_room = *add_room_;
-  auto& find_room = *find_room_;
-  auto& add_line = *add_line_;
+  auto& w = *writer_db_;
   try {
-    SQLite::Transaction transaction(*writer_db_);
-    // Room ids by the name lines carry; rebuilt per batch (a handful of
-    // rooms), so a rolled-back batch leaves nothing stale behind.
-    std::unordered_map<std::string_view, std::int64_t> room_ids;
+    SQLite::Transaction transaction(w.db);
+    // Room ids and last ids by the name lines carry; rebuilt per batch (a
+    // handful of rooms), so a rolled-back batch leaves nothing stale behind.
+    struct Seen {
+      std::int64_t id = 0;
+      std::uint64_t last = 0;
+    };
+    std::unordered_map<std::string_view, Seen> rooms;
     for (const auto& line : batch) {
-      auto [at, added] = room_ids.try_emplace(line->room, 0);
+      if (line->room.empty()) {
+        w.add_private.bind(1, to_ms(line->time));
+        w.add_private.bindNoCopy(2, line->nick);
+        w.add_private.bindNoCopy(3, line->to);
+        w.add_private.bindNoCopy(4, line->text);
+        w.add_private.exec();
+        w.add_private.reset();
+        continue;
+      }
+      auto [at, added] = rooms.try_emplace(line->room);
       if (added) {
         const std::string key = fold(line->room);
-        add_room.bind(1, key);
-        add_room.bind(2, line->room);
-        add_room.exec();
-        add_room.reset();
-        find_room.bind(1, key);
-        find_room.executeStep();
-        at->second = find_room.getColumn(0).getInt64();
-        find_room.reset();
+        w.add_room.bind(1, key);
+        w.add_room.bind(2, line->room);
+        w.add_room.exec();
+        w.add_room.reset();
+        w.find_room.bind(1, key);
+        w.find_room.executeStep();
+        at->second.id = w.find_room.getColumn(0).getInt64();
+        w.find_room.reset();
       }
-      add_line.bind(1, at->second);
-      add_line.bind(2, static_cast<std::int64_t>(line->id));
-      add_line.bind(3, to_ms(line->time));
-      add_line.bind(4, static_cast<int>(line->kind));
-      add_line.bind(5, static_cast<int>(line->what));
-      add_line.bindNoCopy(6, line->nick);
-      add_line.bindNoCopy(7, line->to);
-      add_line.bindNoCopy(8, line->text);
-      add_line.exec();
-      add_line.reset();
+      at->second.last = std::max(at->second.last, line->id);
+      w.add_line.bind(1, at->second.id);
+      w.add_line.bind(2, static_cast<std::int64_t>(line->id));
+      w.add_line.bind(3, to_ms(line->time));
+      w.add_line.bind(4, static_cast<int>(line->kind));
+      w.add_line.bind(5, static_cast<int>(line->what));
+      w.add_line.bindNoCopy(6, line->nick);
+      w.add_line.bindNoCopy(7, line->to);
+      w.add_line.bindNoCopy(8, line->text);
+      const int added_rows = w.add_line.exec();
+      w.add_line.reset();
+      if (added_rows == 1 && said(*line)) {  // a retried batch indexes nothing twice
+        w.add_words.bind(1, at->second.id * kRoomStride + static_cast<std::int64_t>(line->id));
+        w.add_words.bindNoCopy(2, line->text);
+        w.add_words.exec();
+        w.add_words.reset();
+      }
+    }
+    for (const auto& [name, seen] : rooms) {
+      w.set_last_id.bind(1, static_cast<std::int64_t>(seen.last));
+      w.set_last_id.bind(2, seen.id);
+      w.set_last_id.exec();
+      w.set_last_id.reset();
     }
     transaction.commit();
   } catch (const std::exception& e) {
-    // A statement the failure stopped half-way must start afresh next time.
-    for (auto* statement : {&add_room, &find_room, &add_line}) statement->tryReset();
+    w.reset();
     if (!failing_) {
       log::warn("history: writing to {} failed: {}; the chat goes on, and the lines wait (up to {}) until "
                 "writing works again",
@@ -268,42 +434,86 @@ bool SqliteHistory::write(const std::vector<SharedLine>& batch) {
   return true;
 }
 
-void SqliteHistory::add_unwritten(std::string_view room_key, std::vector<std::shared_ptr<ChatLine>>& out) const {
+void SqliteHistory::prune() {
+  last_prune_ = std::chrono::steady_clock::now();
+  auto& db = writer_db_->db;
+  // The words go first, while their lines still give the text a
+  // contentless index needs to forget them.
+  const auto forget = [&](const std::string& which, const auto&... values) {
+    SQLite::Statement words(db, "INSERT INTO line_words (line_words, rowid, text) SELECT 'delete', room * " +
+                                    std::to_string(kRoomStride) + " + id, text FROM lines WHERE kind IN (0, 1) AND " +
+                                    which);
+    SQLite::Statement lines(db, "DELETE FROM lines WHERE " + which);
+    int i = 0;
+    ((words.bind(++i, values)), ...);
+    i = 0;
+    ((lines.bind(++i, values)), ...);
+    words.exec();
+    return lines.exec();
+  };
+  try {
+    SQLite::Transaction transaction(db);
+    int pruned = 0;
+    if (settings_.keep.count() > 0) {
+      const std::int64_t cutoff = to_ms(std::chrono::system_clock::now() - settings_.keep);
+      pruned += forget("time_ms < ?", cutoff);
+      SQLite::Statement privates(db, "DELETE FROM private_lines WHERE time_ms < ?");
+      privates.bind(1, cutoff);
+      pruned += privates.exec();
+    }
+    if (settings_.max_lines > 0) {
+      SQLite::Statement over(db, "SELECT id, last_id FROM rooms WHERE last_id > ?");
+      over.bind(1, static_cast<std::int64_t>(settings_.max_lines));
+      std::vector<std::pair<std::int64_t, std::int64_t>> rooms;
+      while (over.executeStep()) rooms.emplace_back(over.getColumn(0).getInt64(), over.getColumn(1).getInt64());
+      for (const auto& [room, last] : rooms) {
+        pruned += forget("room = ? AND id <= ?", room, last - static_cast<std::int64_t>(settings_.max_lines));
+      }
+    }
+    transaction.commit();
+    if (pruned > 0) log::info("history: pruned {} lines from {} (retention)", pruned, path_);
+  } catch (const std::exception& e) {
+    log::warn("history: pruning {} failed: {}; it is tried again in {} s", path_, e.what(), kPruneEvery.count());
+  }
+}
+
+// ---- reading ----------------------------------------------------------------
+
+std::vector<std::shared_ptr<ChatLine>> SqliteHistory::unwritten(
+    std::string_view room_key, const std::function<bool(const ChatLine&)>& keep) const {
+  std::vector<std::shared_ptr<ChatLine>> out;
   std::lock_guard lock(queue_mutex_);
   const auto add = [&](const SharedLine& line) {
-    if (fold(line->room) == room_key) out.push_back(std::make_shared<ChatLine>(*line));
+    if (!line->room.empty() && keep(*line) && fold(line->room) == room_key) {
+      out.push_back(std::make_shared<ChatLine>(*line));
+    }
   };
   std::for_each(writing_.begin(), writing_.end(), add);
   std::for_each(queue_.begin(), queue_.end(), add);
+  return out;
 }
 
 RecentLines SqliteHistory::recent(std::string_view room_key, std::size_t n) {
-  // What is not written yet first: a line the writer commits meanwhile is
-  // then seen twice (and kept once), never missed. No line of this room is
+  // What is not written yet first: see ById. No line of this room is
   // appended meanwhile: appends and this call come from the room's home.
-  std::vector<std::shared_ptr<ChatLine>> unwritten;
-  add_unwritten(room_key, unwritten);
-  std::map<std::uint64_t, std::shared_ptr<ChatLine>> by_id;
-  for (auto& line : unwritten) by_id.emplace(line->id, std::move(line));
+  ById by_id;
+  std::uint64_t last_id = 0;
+  for (auto& line : unwritten(room_key, [](const ChatLine&) { return true; })) {
+    last_id = std::max(last_id, line->id);
+    if (said(*line)) by_id.emplace(line->id, std::move(line));
+  }
   try {
     std::lock_guard lock(reader_mutex_);
-    SQLite::Statement last(*reader_db_,
-                           "SELECT l.id, l.time_ms, l.kind, l.what, l.nick, l.target, l.text, r.name "
-                           "FROM lines l JOIN rooms r ON r.id = l.room WHERE r.key = ? ORDER BY l.id DESC LIMIT ?");
+    auto& db = reader_db_->db;
+    SQLite::Statement last(db, "SELECT last_id FROM rooms WHERE key = ?");
     last.bind(1, std::string(room_key));
-    // At least one row: the newest gives the last id even when no line is
-    // replayed (--history 0).
-    last.bind(2, static_cast<std::int64_t>(std::max<std::size_t>(n, 1)));
-    while (last.executeStep()) {
-      auto line = std::make_shared<ChatLine>();
-      line->id = static_cast<std::uint64_t>(last.getColumn(0).getInt64());
-      line->time = from_ms(last.getColumn(1).getInt64());
-      line->kind = static_cast<LineKind>(last.getColumn(2).getInt());
-      line->what = static_cast<NoticeWhat>(last.getColumn(3).getInt());
-      line->nick = last.getColumn(4).getString();
-      line->to = last.getColumn(5).getString();
-      line->text = last.getColumn(6).getString();
-      line->room = last.getColumn(7).getString();
+    if (last.executeStep()) last_id = std::max(last_id, static_cast<std::uint64_t>(last.getColumn(0).getInt64()));
+    SQLite::Statement rows(db, std::string(kLineColumns) +
+                                   "WHERE r.key = ? AND l.kind IN (0, 1) ORDER BY l.id DESC LIMIT ?");
+    rows.bind(1, std::string(room_key));
+    rows.bind(2, static_cast<std::int64_t>(n));
+    while (rows.executeStep()) {
+      auto line = line_from(rows);
       by_id.emplace(line->id, std::move(line));
     }
   } catch (const std::exception& e) {
@@ -311,11 +521,97 @@ RecentLines SqliteHistory::recent(std::string_view room_key, std::size_t n) {
               e.what());
   }
   RecentLines out;
-  if (!by_id.empty()) out.last_id = by_id.rbegin()->first;
+  out.last_id = last_id;
   auto from = by_id.begin();
   if (by_id.size() > n) std::advance(from, static_cast<std::ptrdiff_t>(by_id.size() - n));
   for (auto it = from; it != by_id.end(); ++it) out.lines.push_back(std::move(it->second));
   return out;
+}
+
+void SqliteHistory::query(HistoryQuery query, std::function<void(HistoryPage)> answer) {
+  {
+    std::lock_guard lock(queries_mutex_);
+    if (queries_.size() < kHistoryQueriesMax) {
+      queries_.emplace_back(std::move(query), std::move(answer));
+      if (queries_.size() == 1) queries_changed_.notify_one();
+      return;
+    }
+  }
+  answer(HistoryPage{{}, false, "the history is busy; try again in a moment"});
+}
+
+void SqliteHistory::read_loop() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  for (;;) {
+    std::pair<HistoryQuery, std::function<void(HistoryPage)>> next;
+    {
+      std::unique_lock lock(queries_mutex_);
+      queries_changed_.wait(lock, [&] { return queries_stopping_ || !queries_.empty(); });
+      if (queries_stopping_) return;
+      next = std::move(queries_.front());
+      queries_.pop_front();
+    }
+    next.second(answer(next.first));
+  }
+}
+
+HistoryPage SqliteHistory::answer(const HistoryQuery& q) {
+  using Kind = HistoryQuery::Kind;
+  const auto limit = static_cast<std::int64_t>(q.limit);
+  const std::int64_t since_ms = to_ms(q.since);
+  // Lines not written yet take part too (but not in a search: the words of
+  // a line are searchable once written, within the commit window).
+  std::function<bool(const ChatLine&)> wanted = [](const ChatLine&) { return false; };
+  std::string where;
+  switch (q.kind) {
+    case Kind::before:
+      wanted = [&](const ChatLine& l) { return q.id == 0 || l.id < q.id; };
+      where = q.id == 0 ? "WHERE r.key = ?1 ORDER BY l.id DESC LIMIT ?2"
+                        : "WHERE r.key = ?1 AND l.id < ?3 ORDER BY l.id DESC LIMIT ?2";
+      break;
+    case Kind::since_id:
+      wanted = [&](const ChatLine& l) { return l.id > q.id; };
+      where = "WHERE r.key = ?1 AND l.id > ?3 ORDER BY l.id LIMIT ?2";
+      break;
+    case Kind::since_time:
+      wanted = [&](const ChatLine& l) { return to_ms(l.time) >= since_ms; };
+      where = "WHERE r.key = ?1 AND l.time_ms >= ?4 ORDER BY l.id LIMIT ?2";
+      break;
+    case Kind::search:
+      where = "JOIN line_words w ON w.rowid = l.room * " + std::to_string(kRoomStride) +
+              " + l.id WHERE r.key = ?1 AND line_words MATCH ?5 ORDER BY l.id DESC LIMIT ?2";
+      break;
+  }
+  ById by_id;
+  for (auto& line : unwritten(q.room_key, wanted)) by_id.emplace(line->id, std::move(line));
+  try {
+    std::lock_guard lock(reader_mutex_);
+    SQLite::Statement rows(reader_db_->db, std::string(kLineColumns) + where);
+    rows.bind(1, q.room_key);
+    rows.bind(2, limit + 1);  // one more: are there more?
+    if (rows.getBindParameterCount() >= 3) rows.bind(3, static_cast<std::int64_t>(q.id));
+    if (rows.getBindParameterCount() >= 4) rows.bind(4, since_ms);
+    if (rows.getBindParameterCount() >= 5) rows.bind(5, fts_query(q.text));
+    while (rows.executeStep()) {
+      auto line = line_from(rows);
+      by_id.emplace(line->id, std::move(line));
+    }
+  } catch (const std::exception& e) {
+    log::warn("history: a query on room {} in {} failed: {}", q.room_key, path_, e.what());
+    return HistoryPage{{}, false, "the history cannot be read right now"};
+  }
+  HistoryPage page;
+  page.more = by_id.size() > q.limit;
+  const bool newest = q.kind == Kind::before || q.kind == Kind::search;
+  auto from = by_id.begin();
+  auto to = by_id.end();
+  if (page.more && newest) std::advance(from, static_cast<std::ptrdiff_t>(by_id.size() - q.limit));
+  if (page.more && !newest) to = std::next(by_id.begin(), static_cast<std::ptrdiff_t>(q.limit));
+  for (auto it = from; it != to; ++it) page.lines.push_back(std::move(it->second));
+  if (q.kind == Kind::search) std::reverse(page.lines.begin(), page.lines.end());
+  return page;
 }
 
 }  // namespace enchufe::services::chat

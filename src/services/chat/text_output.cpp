@@ -28,6 +28,35 @@ class TextOutput final : public ChatOutput {
     for (const auto& l : lines) line(to, l);
   }
   void line(net::MessageLink& to, const SharedLine& line) const override { to.send(text_of(line)); }
+  void history_page(net::MessageLink& to, std::string_view room, const HistoryQuery& asked,
+                    const HistoryPage& page) const override {
+    using Kind = HistoryQuery::Kind;
+    const std::size_t n = page.lines.size();
+    const std::string_view s = n == 1 ? "" : "s";
+    switch (asked.kind) {
+      case Kind::before:
+        info(to, n == 0 ? fmt::format("no earlier lines in {}", room) : fmt::format("{} earlier line{} in {}:", n, s, room));
+        break;
+      case Kind::since_id:
+      case Kind::since_time:
+        info(to, n == 0 ? fmt::format("no lines in {} since then", room) : fmt::format("{} line{} in {}:", n, s, room));
+        break;
+      case Kind::search:
+        info(to, n == 0 ? fmt::format("nothing in {} has '{}'", room, asked.text)
+                        : fmt::format("{} line{} in {} with '{}', newest first:", n, s, room, asked.text));
+        break;
+    }
+    // Numbered, so that `/history since ID` can go on from any of them.
+    for (const auto& l : page.lines) to.send({"#", std::to_string(l->id), " ", l->as_text});
+    if (!page.more || n == 0) return;
+    if (asked.kind == Kind::before) {
+      info(to, "/history shows earlier ones");
+    } else if (asked.kind == Kind::search) {
+      info(to, "more lines match: add words to narrow the search");
+    } else {
+      info(to, fmt::format("more follow: /history since {}", page.lines.back()->id));
+    }
+  }
   void rooms(net::MessageLink& to, const RoomList& rooms) const override {
     info(to, fmt::format("{} room{}:", rooms.size(), rooms.size() == 1 ? "" : "s"));
     for (const auto& [name, members] : rooms) info(to, fmt::format("  {} ({})", name, members));

@@ -312,6 +312,9 @@ TEST_F(ChatBasics, HelpListsTheCommands) {
       "*   /who             who is in this room",
       "*   /msg NICK TEXT   a private message",
       "*   /me ACTION       say what you do (* ana waves)",
+      "*   /history [N]     earlier lines of this room (again: earlier still)",
+      "*   /history 1h      the last hour (90s, 30m, 1h, 7d); /history since ID: after line #ID",
+      "*   /search WORDS    the newest lines of this room with all these words",
       "*   /quit [REASON]   leave (so does 'salir')",
       "* anything else is said to the room; start a line with // to say something beginning with /",
   };

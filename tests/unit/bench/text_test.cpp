@@ -50,7 +50,9 @@ TEST(BenchDurations, SecondsByDefault) {
   EXPECT_EQ(parse_duration("500ms"), 500ms);
   EXPECT_EQ(parse_duration("250us"), 250us);
   EXPECT_EQ(parse_duration("2m"), 120s);
-  for (const char* bad : {"", "0", "0s", "x", "5h", "-1", "1..2"}) {
+  EXPECT_EQ(parse_duration("1h"), 3600s);
+  EXPECT_EQ(parse_duration("30d"), std::chrono::hours(30 * 24));
+  for (const char* bad : {"", "0", "0s", "x", "5y", "-1", "1..2"}) {
     EXPECT_THROW(parse_duration(bad), UsageError) << bad;
   }
 }

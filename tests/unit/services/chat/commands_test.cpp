@@ -76,5 +76,40 @@ TEST(Commands, UnknownCommandsAreInvalid) {
   }
 }
 
+
+TEST(Commands, HistoryTakesACountAnAgeOrALineId) {
+  EXPECT_EQ(parse("/history").kind, CommandKind::history_back);
+  EXPECT_EQ(parse("/history").number, 0u);
+  const auto count = parse("/history 200");
+  EXPECT_EQ(count.kind, CommandKind::history_back);
+  EXPECT_EQ(count.number, 200u);
+  const auto age = parse("/history 90m");
+  EXPECT_EQ(age.kind, CommandKind::history_age);
+  EXPECT_EQ(age.number, 90u * 60);
+  EXPECT_EQ(parse("/history 7d").number, 7u * 24 * 3600);
+  EXPECT_EQ(parse("/history 45s").number, 45u);
+  const auto since = parse("/history since #42");
+  EXPECT_EQ(since.kind, CommandKind::history_since);
+  EXPECT_EQ(since.number, 42u);
+  EXPECT_EQ(parse("/HISTORY SINCE 0").number, 0u);
+  for (const auto bad : {"/history 0", "/history 201", "/history -3", "/history 1.5h", "/history 0m", "/history 367d",
+                         "/history 99999999999999999999", "/history since", "/history since -1", "/history since 4 5",
+                         "/history 3 4", "/history h", "/history since #"}) {
+    const auto c = parse(bad);
+    EXPECT_EQ(c.kind, CommandKind::invalid) << bad;
+    EXPECT_TRUE(c.error.starts_with("usage: /history")) << bad;
+  }
+}
+
+TEST(Commands, SearchTakesBoundedText) {
+  const auto c = parse("/search  hola   mundo ");
+  EXPECT_EQ(c.kind, CommandKind::search);
+  EXPECT_EQ(c.text, "hola   mundo");
+  EXPECT_EQ(parse("/search " + std::string(200, 'a')).kind, CommandKind::search);
+  EXPECT_EQ(parse("/search " + std::string(201, 'a')).kind, CommandKind::invalid);
+  EXPECT_EQ(parse("/search").kind, CommandKind::invalid);
+  EXPECT_EQ(parse("/search   ").kind, CommandKind::invalid);
+}
+
 }  // namespace
 }  // namespace enchufe::services::chat

@@ -86,5 +86,18 @@ TEST(ChatLines, EncodingsShareTheLinesLife) {
   EXPECT_EQ(event->front(), '{');
 }
 
+
+// A line read back from the store's queue is a copy of an encoded one: the
+// hub encodes it again, and must get the same bytes, not twice the text.
+TEST(ChatLines, EncodingAgainGivesTheSameForms) {
+  auto line = said_line(LineKind::message, "general", "ana", "hola");
+  encode(*line, {});
+  const std::string text = line->as_text, json = line->as_json;
+  ChatLine copy = *line;
+  encode(copy, {});
+  EXPECT_EQ(copy.as_text, text);
+  EXPECT_EQ(copy.as_json, json);
+}
+
 }  // namespace
 }  // namespace enchufe::services::chat
