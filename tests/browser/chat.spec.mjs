@@ -37,12 +37,16 @@ const VIEWPORT = { width: 1000, height: 640 };
 // when the process ends. The chat keeps its history in
 // $XDG_STATE_HOME/enchufe/chat.db by default, one server per file: a
 // restarted server must start as empty as the first, and no test may write
-// to the home of whoever runs it.
-function spawnWithPrivateState(args) {
-  const stateHome = fs.mkdtempSync(path.join(os.tmpdir(), 'enchufe-state-'));
+// to the home of whoever runs it. With `stateHome` (a folder the caller
+// made and removes), that one instead: servers started in turn on the same
+// folder share their history, as a restarted server does.
+function spawnWithPrivateState(args, stateHome) {
+  if (stateHome) return spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'],
+                                              env: { ...process.env, XDG_STATE_HOME: stateHome } });
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'enchufe-state-'));
   const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'],
-                                      env: { ...process.env, XDG_STATE_HOME: stateHome } });
-  const remove = () => fs.rmSync(stateHome, { recursive: true, force: true });
+                                      env: { ...process.env, XDG_STATE_HOME: home } });
+  const remove = () => fs.rmSync(home, { recursive: true, force: true });
   child.once('exit', remove);
   child.once('error', remove);  // never started: no 'exit' may come
   return child;
@@ -51,15 +55,16 @@ function spawnWithPrivateState(args) {
 // Starts `enchufe serve chat` on free ports (or the given web port) and
 // resolves once it has printed the listening line of each door: tcp and
 // http; with a `certificate` (from makeCertificate) also tls (the line
-// protocol) and https (the page, and wss://), each on a free port.
-async function startServer({ webPort = 0, certificate } = {}) {
+// protocol) and https (the page, and wss://), each on a free port; with
+// `stateHome`, its history is kept there (see spawnWithPrivateState).
+async function startServer({ webPort = 0, certificate, stateHome } = {}) {
   const args = ['serve', 'chat', '--host', '127.0.0.1', '--port', '0',
                 '--web-port', String(webPort), '--threads', '2',
                 ...(certificate ? ['--tls-cert', certificate.cert, '--tls-key', certificate.key,
                                    '--tls-port', '0', '--web-tls-port', '0'] : [])];
   // Each door's listening line, and where its port goes in `server`.
   const doors = { tcp: 'tcpPort', http: 'webPort', ...(certificate ? { tls: 'tlsPort', https: 'httpsPort' } : {}) };
-  const child = spawnWithPrivateState(args);
+  const child = spawnWithPrivateState(args, stateHome);
   const server = { child, stderr: '', stdout: '', tcpPort: 0, webPort: 0 };
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d) => { server.stderr = (server.stderr + d).slice(-20_000); });
@@ -637,6 +642,91 @@ test('over TLS: the page on https:// talks on wss:// with a TLS client and a TCP
       if (server) await stopServer(server);
     } finally {
       fs.rmSync(certificate.dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test('the page asks for /history and /search and shows the answers', { timeout: TEST_TIMEOUT }, async () => {
+  const server = await startServer();
+  let carla;
+  try {
+    await scenario('history', async (open) => {
+      const ana = await open(server.url);
+      await setNick(ana, 'ana');
+      carla = await tcpUser(server, 'carla');
+      carla.send('mañana vamos a la playa');
+      carla.send('<b>hola</b>');
+      await waitLine(ana, { type: 'message', nick: 'carla', text: '<b>hola</b>' });
+      await sleep(300);  // past the writer's commit window: searchable
+
+      await type(ana, '/history 1h');
+      await waitLine(ana, { type: 'info', includes: 'earlier lines in general:' });
+      await waitLine(ana, { type: 'quoted', nick: 'carla', text: '<b>hola</b>' });
+      await type(ana, '/search PLAYA');
+      await waitLine(ana, { type: 'info', text: "1 line in general with 'PLAYA', newest first:" });
+      await type(ana, '/search nadie');
+      await waitLine(ana, { type: 'info', text: "nothing in general has 'nadie'" });
+
+      const lines = await linesOf(ana);
+      // Live once, then once in the history, once in the search.
+      assert.equal(lines.filter((l) => l.text === 'mañana vamos a la playa').length, 3, await dump(ana));
+      assert.equal(lines.filter((l) => l.text === '<b>hola</b>').length, 2, await dump(ana));
+      assert.deepEqual(await ana.$$eval('#messages b', (els) => els.length), 0, 'markup from the history');
+      assert.deepEqual(ana.errors, [], 'console errors');
+    });
+  } finally {
+    carla?.close();
+    await stopServer(server);
+  }
+});
+
+test('after a restart the page shows what it missed, once each, in order', { timeout: TEST_TIMEOUT }, async () => {
+  // The servers in turn keep the same history file, as one server restarted.
+  const stateHome = fs.mkdtempSync(path.join(os.tmpdir(), 'enchufe-state-'));
+  let server = await startServer({ stateHome });
+  let carla;
+  try {
+    await scenario('resume', async (open) => {
+      const ana = await open(server.url);
+      await setNick(ana, 'ana');
+      carla = await tcpUser(server, 'carla');
+      carla.send('antes');
+      await waitLine(ana, { type: 'message', nick: 'carla', text: 'antes' });
+
+      // Away: the page's server stops; in between, one on another web port
+      // (so the page cannot come back yet) hears carla.
+      const webPort = server.webPort;
+      carla.close();
+      await stopServer(server);
+      await ana.waitForSelector('#status[data-state="connecting"]', { timeout: WAIT });
+      server = await startServer({ stateHome });
+      carla = await tcpUser(server, 'carla');
+      const missed = ['perdida uno', 'perdida dos', 'perdida tres'];
+      for (const text of missed) carla.send(text);
+      carla.send('/who');  // answered after the three lines: they are in
+      await carla.waitFor(/^\* \d+ in general/);
+      carla.close();
+      await stopServer(server);
+
+      // Back on the page's port, with the same history.
+      server = await startServer({ webPort, stateHome });
+      await ana.waitForSelector('#status[data-state="open"]', { timeout: 20_000 });
+      await waitLine(ana, { type: 'info', includes: 'caught up:' }, 20_000);
+      await waitLine(ana, { type: 'message', nick: 'carla', text: 'perdida tres' });
+      const said = (await linesOf(ana)).filter((l) => l.cls.includes('message')).map((l) => l.text);
+      assert.deepEqual(said, ['antes', ...missed], await dump(ana));
+      const ids = (await linesOf(ana)).filter((l) => l.id !== null).map((l) => Number(l.id));
+      // Every line of the room once, none missing: notices, and its own
+      // coming back, included.
+      assert.ok(ids.every((id, i) => i === 0 || id === ids[i - 1] + 1), `ids not consecutive: ${ids}\n${await dump(ana)}`);
+      assert.deepEqual(ana.errors, [], 'console errors');
+    });
+  } finally {
+    carla?.close();
+    try {
+      await stopServer(server);
+    } finally {
+      fs.rmSync(stateHome, { recursive: true, force: true });
     }
   }
 });

@@ -245,8 +245,15 @@ SqliteHistory::SqliteHistory(SqliteHistorySettings settings)
     ::close(lock_fd_);
     throw;
   }
+  // Signals are the control thread's (it reads them from a signalfd): the
+  // store starts before the runtime blocks them, so its threads are born
+  // with them blocked, or a SIGINT could land on one and end the process.
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before);
   writer_ = std::thread([this] { write_loop(); });
   reader_ = std::thread([this] { read_loop(); });
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 void SqliteHistory::close() {
@@ -298,11 +305,6 @@ bool SqliteHistory::append(SharedLine line) {
 }
 
 void SqliteHistory::write_loop() {
-  // Signals are the control thread's (it reads them from a signalfd): the
-  // store may start before the runtime blocks them in its threads.
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   // With --history-sync full, lines wait for their commit before anyone
   // sees them: no window then.
   const auto window = settings_.sync == HistorySync::full ? std::chrono::milliseconds(0) : settings_.window;
@@ -312,7 +314,11 @@ void SqliteHistory::write_loop() {
     {
       std::unique_lock lock(queue_mutex_);
       queue_changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is written
+      if (queue_.empty()) {  // stopping, and everything is written
+        lock.unlock();
+        if (prunes()) prune();  // a short run is pruned too
+        return;
+      }
       writing_.assign(queue_.begin(), queue_.end());
       queue_.clear();
       batch = writing_;
@@ -326,8 +332,7 @@ void SqliteHistory::write_loop() {
       settled_already = 0;
       if (!batch.empty()) settled_(std::move(batch));
     }
-    if ((settings_.keep.count() > 0 || settings_.max_lines > 0) &&
-        std::chrono::steady_clock::now() - last_prune_ >= kPruneEvery) {
+    if (prunes() && std::chrono::steady_clock::now() - last_prune_ >= kPruneEvery) {
       prune();
     }
     std::unique_lock lock(queue_mutex_);
@@ -541,9 +546,6 @@ void SqliteHistory::query(HistoryQuery query, std::function<void(HistoryPage)> a
 }
 
 void SqliteHistory::read_loop() {
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   for (;;) {
     std::pair<HistoryQuery, std::function<void(HistoryPage)>> next;
     {

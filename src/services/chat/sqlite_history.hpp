@@ -86,6 +86,7 @@ class SqliteHistory final : public HistoryStore {
   // could not.
   bool write(const std::vector<SharedLine>& batch);
   void prune();
+  bool prunes() const { return settings_.keep.count() > 0 || settings_.max_lines > 0; }
   // `room_key`'s lines still queued or being written, matching `keep`.
   std::vector<std::shared_ptr<ChatLine>> unwritten(std::string_view room_key,
                                                    const std::function<bool(const ChatLine&)>& keep) const;

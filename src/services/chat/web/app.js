@@ -21,6 +21,7 @@
   const MAX_LOG = 1000;           // lines kept per room
   const MAX_SENT = 100;           // lines kept for Up/Down
   const NICK = /^[A-Za-z0-9_.-]{1,24}$/;
+  const MAX_RESUME_ROUNDS = 5;    // `/history since` pages (200 lines each) asked after a reconnect
   // Names are ASCII and the server compares them ignoring ASCII case.
   const fold = (s) => String(s).toLowerCase();
 
@@ -35,6 +36,8 @@
     awaitingNick: false, // mirrors the server: the first plain line may be taken as a nickname
     autoWho: 0,          // our own /who requests whose answer fills the member list silently
     room: "",            // the room of the last `joined` event
+    resume: null,        // after a reconnect, until caught up: {room (folded), since, rounds,
+                         // missed, asked, held: live lines waiting for the missed ones}
     rooms: new Map(),    // fold(name) -> {name, entries, keys, pending, unread}
     early: [],           // lines that arrived before the first `joined`
     members: [],
@@ -51,7 +54,8 @@
       // restarted server numbers its lines from 1 again (the stamps differ).
       // pending: our own lines, shown when typed; the server does not send
       // them back live, but does in the history when we come back.
-      room = { name: String(name), entries: [], keys: new Set(), pending: [], unread: 0 };
+      // lastId: the highest line id received, where a resume goes on from.
+      room = { name: String(name), entries: [], keys: new Set(), pending: [], unread: 0, lastId: 0 };
       state.rooms.set(key, room);
     }
     return room;
@@ -59,9 +63,11 @@
 
   const currentRoom = () => (state.room ? roomFor(state.room) : null);
 
-  // Stores a line in a room's log; false when it was already there.
+  // Stores a line in a room's log; false when it was already there. Quoted
+  // lines (a /history or /search answer) are shown again even if seen.
   function store(room, entry) {
-    if (entry.id !== undefined) {
+    if (entry.id !== undefined && !entry.quoted) {
+      room.lastId = Math.max(room.lastId, entry.id);
       const key = `${entry.id}|${entry.ts}`;
       if (room.keys.has(key)) return false;
       room.keys.add(key);
@@ -141,7 +147,7 @@
   const textSpan = (text) => make("span", "text", text);
 
   function lineElement(e) {
-    const el = make("div", `line ${e.type}${e.own ? " own" : ""}`);
+    const el = make("div", `line ${e.type}${e.own ? " own" : ""}${e.quoted ? " quoted" : ""}`);
     if (e.id !== undefined) el.dataset.id = String(e.id);
     if (e.ts) {
       const time = make("time", "", hhmm(e.ts));
@@ -232,6 +238,7 @@
           info(`You are ${state.me}. Type a nickname to take it (e.g. ana), or just start talking.`);
         }
         if (state.room && fold(state.room) !== LOBBY) send(`/join ${state.room}`);
+        startResume();
         break;
       }
       case "nick": {
@@ -250,10 +257,18 @@
       case "message":
       case "action":
       case "notice":
-        add(fromEvent(ev), typeof ev.room === "string" ? roomFor(ev.room) : currentRoom());
+        if (resuming(ev.room)) state.resume.held.push(fromEvent(ev));
+        else add(fromEvent(ev), typeof ev.room === "string" ? roomFor(ev.room) : currentRoom());
         if (ev.type === "notice") noticeMembers(ev);
         break;
       case "private": add(fromEvent(ev)); break;
+      case "history":
+        if (state.resume && fold(ev.room) === state.resume.room) resumed(ev);
+        else quote(ev, historyHeader(ev), ev.more ? "more lines: /history shows earlier ones" : "");
+        break;
+      case "search":
+        quote(ev, searchHeader(ev), ev.more ? "more lines match: add words to narrow the search" : "");
+        break;
       case "rooms": {
         const rooms = Array.isArray(ev.rooms) ? ev.rooms : [];
         const list = rooms.map((r) => `${r.name} (${r.members})`).join(", ");
@@ -277,6 +292,13 @@
         break;
       case "error":
         error(String(ev.text ?? ""));
+        // A server without history (or too busy): there is nothing to catch
+        // up with; what was held back is shown.
+        if (/history/.test(String(ev.text)) && state.resume) {
+          const held = state.resume.held;
+          state.resume = null;
+          for (const entry of held) add(entry);
+        }
         // A first line taken for a nickname that is taken: the next one is tried too.
         if (/is taken; type another one/.test(String(ev.text))) state.awaitingNick = true;
         break;
@@ -289,8 +311,14 @@
     room.name = String(ev.room);
     for (const entry of state.early.splice(0)) store(room, entry);
     store(room, { type: "info", text: `you are in ${room.name} now` });
-    // The history repeats what we saw if we were here before: store() skips those.
-    for (const h of Array.isArray(ev.history) ? ev.history : []) store(room, fromEvent(h));
+    // The history repeats what we saw if we were here before: store() skips
+    // those. When resuming, what came after is left to the resume, which
+    // has the notices too, so that the lines stay in order.
+    const resume = state.resume?.room === fold(room.name) ? state.resume : null;
+    for (const h of Array.isArray(ev.history) ? ev.history : []) {
+      const entry = fromEvent(h);
+      if (!resume || !(entry.id > resume.since)) store(room, entry);
+    }
     state.room = room.name;
     room.unread = 0;
     ui.room.textContent = room.name;
@@ -301,6 +329,66 @@
     renderMessages();
     state.autoWho += 1;
     send("/who");
+    // Back where we were before the connection dropped: ask for what we missed.
+    if (resume) {
+      resume.asked = true;
+      send(`/history since ${resume.since}`);
+    }
+  }
+
+  // ---- history, search and resuming ----------------------------------------
+
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const linesOf = (ev) => (Array.isArray(ev.lines) ? ev.lines.filter((l) => l && typeof l === "object") : []);
+
+  function historyHeader(ev) {
+    const n = linesOf(ev).length;
+    return n ? `${plural(n, "earlier line")} in ${ev.room}:` : `no earlier lines in ${ev.room}`;
+  }
+
+  function searchHeader(ev) {
+    const n = linesOf(ev).length;
+    return n ? `${plural(n, "line")} in ${ev.room} with '${ev.text}', newest first:` : `nothing in ${ev.room} has '${ev.text}'`;
+  }
+
+  // An answer the user asked for, shown as a block like a terminal's: its
+  // lines may be ones already on screen, so they skip the room's dedup.
+  function quote(ev, header, hint) {
+    const room = typeof ev.room === "string" ? roomFor(ev.room) : currentRoom();
+    add({ type: "info", text: header }, room);
+    for (const line of linesOf(ev)) add({ ...fromEvent(line), quoted: true }, room);
+    if (hint) add({ type: "info", text: hint }, room);
+  }
+
+  // A reconnect (not the first connection) in a room whose lines we have
+  // seen: once back in it, `/history since` the last one fills the gap.
+  function startResume() {
+    const room = state.room ? roomFor(state.room) : null;
+    state.resume = room && room.lastId > 0
+      ? { room: fold(room.name), since: room.lastId, rounds: 0, missed: 0, asked: false, held: [] } : null;
+  }
+
+  // Live lines that come while the missed ones are on their way wait for them.
+  const resuming = (name) => Boolean(state.resume?.asked) && fold(name) === state.resume.room;
+
+  // The lines after our last one, oldest first: the room's continuation (the
+  // join's replay may have brought some already; store() skips those).
+  function resumed(ev) {
+    const resume = state.resume;
+    const room = roomFor(ev.room);
+    const lines = linesOf(ev).map(fromEvent).filter((e) => e.id > resume.since);
+    for (const entry of lines) add(entry, room);
+    resume.missed += lines.length;
+    resume.rounds += 1;
+    if (ev.more && lines.length && resume.rounds < MAX_RESUME_ROUNDS) {
+      resume.since = lines[lines.length - 1].id;
+      send(`/history since ${resume.since}`);
+      return;
+    }
+    state.resume = null;
+    add({ type: "info", text: `caught up: ${plural(resume.missed, "line")} you missed` }, room);
+    if (ev.more) add({ type: "info", text: "some lines were skipped: /history since an id shows them" }, room);
+    for (const entry of resume.held) add(entry, room);
   }
 
   function noticeMembers(ev) {
@@ -450,9 +538,9 @@
       ui.reconnect.hidden = false;
       return;
     }
-    // 0.5 s doubling to 10 s; the jitter keeps a restarted server from
+    // 0.5 s doubling to 30 s; the jitter keeps a restarted server from
     // getting every page back in the same instant.
-    const base = Math.min(10000, 500 * 2 ** state.attempt);
+    const base = Math.min(30000, 500 * 2 ** state.attempt);
     const delay = base / 2 + Math.random() * (base / 2);
     state.attempt += 1;
     setStatus("connecting", `reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
