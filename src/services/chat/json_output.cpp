@@ -22,7 +22,7 @@ constexpr int kProtocolVersion = 1;
 
 // Builds one event in `fill` and sends it; the object lives in a stack
 // buffer (events to one client are small), so the string sent is the only
-// allocation.
+// allocation. A bigger one (a page of history) goes on in the heap.
 template <typename Fill>
 void send_event(net::MessageLink& to, std::string_view type, Fill&& fill) {
   unsigned char scratch[2048];
@@ -56,20 +56,16 @@ class JsonOutput final : public ChatOutput {
     });
   }
   void line(net::MessageLink& to, const SharedLine& line) const override { to.send(json_of(line)); }
-  // Pages can be large (200 lines): built in the heap, not send_event's
-  // stack buffer.
   void history_page(net::MessageLink& to, std::string_view room, const HistoryQuery& asked,
                     const HistoryPage& page) const override {
-    json::object event;
     const bool search = asked.kind == HistoryQuery::Kind::search;
-    event["type"] = search ? "search" : "history";
-    event["room"] = room;
-    if (search) event["text"] = asked.text;
-    json::array& lines = event["lines"].emplace_array();
-    for (const auto& line : page.lines) to_json(*line, lines.emplace_back(json::object()).as_object());
-    event["more"] = page.more;
-    event["ts"] = utc_timestamp(std::chrono::system_clock::now());
-    to.send(std::make_shared<const std::string>(json::serialize(event)));
+    send_event(to, search ? "search" : "history", [&](json::object& e) {
+      e["room"] = room;
+      if (search) e["text"] = asked.text;
+      json::array& lines = e["lines"].emplace_array();
+      for (const auto& line : page.lines) to_json(*line, lines.emplace_back(json::object()).as_object());
+      e["more"] = page.more;
+    });
   }
   void rooms(net::MessageLink& to, const RoomList& rooms) const override {
     send_event(to, "rooms", [&](json::object& e) {
