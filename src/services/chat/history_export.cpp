@@ -1,6 +1,7 @@
 #include "services/chat/history_export.hpp"
 
 #include "net/errors.hpp"
+#include "services/chat/history_rows.hpp"
 #include "services/chat/names.hpp"
 #include "services/chat/sanitize.hpp"
 #include "services/chat/sqlite_history.hpp"
@@ -31,7 +32,6 @@ constexpr int kExportSchemaVersion = 2;
 static_assert(SqliteHistory::kSchemaVersion == kExportSchemaVersion,
               "the history schema changed: teach history_export.cpp the new one, then raise kExportSchemaVersion");
 
-using Clock = std::chrono::system_clock;
 using std::chrono::milliseconds;
 
 // While the server's writer checkpoints or a reader recovers the WAL index,
@@ -79,23 +79,9 @@ std::int64_t find_room(SQLite::Database& db, const std::string& path, const std:
   return room.getColumn(0).getInt64();
 }
 
-// A room line's stored enum value, refused when it is one this build has
-// no name for.
-template <typename Enum>
-Enum stored(const SQLite::Column& column, Enum last, const std::string& path, const ChatLine& line) {
-  const int value = column.getInt();
-  if (value < 0 || value > static_cast<int>(last)) {
-    throw unusable(path, fmt::format("line {} of room {} has an unknown {} {}", line.id, line.room, column.getName(),
-                                     value));
-  }
-  return static_cast<Enum>(value);
-}
-
 // The file may have been written by something other than the server: what
 // it holds reaches a terminal only sanitised, and a line stays one line.
 std::string stored_text(const SQLite::Column& column) { return sanitized(column.getString()); }
-
-Clock::time_point from_ms(std::int64_t ms) { return Clock::time_point(milliseconds(ms)); }
 
 std::int64_t since_ms(const ExportSelection& selection) {
   if (!selection.since) return std::numeric_limits<std::int64_t>::min();
@@ -109,22 +95,19 @@ void walk_room_lines(SQLite::Database& db, const std::string& path, std::optiona
   // (the primary key): SQLite walks both indexes and sorts nothing. The
   // unary + keeps it off the index on time_ms, which would make it sort
   // every line of a long history before the first one is printed.
-  SQLite::Statement rows(db,
-                         "SELECT r.name, l.id, l.time_ms, l.kind, l.what, l.nick, l.target, l.text "
-                         "FROM rooms r JOIN lines l ON l.room = r.id "
-                         "WHERE (?1 IS NULL OR r.id = ?1) AND +l.time_ms >= ?2 ORDER BY r.key, l.id");
+  SQLite::Statement rows(db, fmt::format("SELECT {} FROM rooms r JOIN lines l ON l.room = r.id "
+                                         "WHERE (?1 IS NULL OR r.id = ?1) AND +l.time_ms >= ?2 ORDER BY r.key, l.id",
+                                         kLineColumns));
   if (room) rows.bind(1, *room);
   rows.bind(2, since);
   ChatLine line;
   while (rows.executeStep()) {
-    line.room = stored_text(rows.getColumn(0));
-    line.id = static_cast<std::uint64_t>(rows.getColumn(1).getInt64());
-    line.time = from_ms(rows.getColumn(2).getInt64());
-    line.kind = stored(rows.getColumn(3), LineKind::private_echo, path, line);
-    line.what = stored(rows.getColumn(4), NoticeWhat::renamed, path, line);
-    line.nick = stored_text(rows.getColumn(5));
-    line.to = stored_text(rows.getColumn(6));
-    line.text = stored_text(rows.getColumn(7));
+    try {
+      read_line(rows, line);
+    } catch (const UnknownLineValue& e) {
+      throw unusable(path, e.what());
+    }
+    for (std::string* text : {&line.room, &line.nick, &line.to, &line.text}) *text = sanitized(*text);  // as stored_text()
     each(line);
   }
 }

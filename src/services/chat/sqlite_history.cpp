@@ -2,6 +2,7 @@
 
 #include "net/errors.hpp"
 #include "net/log.hpp"
+#include "services/chat/history_rows.hpp"
 #include "services/chat/names.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -136,31 +137,15 @@ void migrate(SQLite::Database& db, const std::string& path) {
   if (version > 0) log::info("history: {} brought from schema {} to {}", path, version, SqliteHistory::kSchemaVersion);
 }
 
-std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
-}
-
-std::int64_t to_ms(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
-
-// Reads a row of `SELECT id, time_ms, kind, what, nick, target, text, name`.
+// Reads a row of `SELECT kLineColumns`.
 std::shared_ptr<ChatLine> line_from(SQLite::Statement& row) {
   auto line = std::make_shared<ChatLine>();
-  line->id = static_cast<std::uint64_t>(row.getColumn(0).getInt64());
-  line->time = from_ms(row.getColumn(1).getInt64());
-  line->kind = static_cast<LineKind>(row.getColumn(2).getInt());
-  line->what = static_cast<NoticeWhat>(row.getColumn(3).getInt());
-  line->nick = row.getColumn(4).getString();
-  line->to = row.getColumn(5).getString();
-  line->text = row.getColumn(6).getString();
-  line->room = row.getColumn(7).getString();
+  read_line(row, *line);
   return line;
 }
 
-constexpr const char* kLineColumns =
-    "SELECT l.id, l.time_ms, l.kind, l.what, l.nick, l.target, l.text, r.name "
-    "FROM lines l JOIN rooms r ON r.id = l.room ";
+// The start of every query for room lines.
+const std::string kSelectLines = fmt::format("SELECT {} FROM lines l JOIN rooms r ON r.id = l.room ", kLineColumns);
 
 bool said(const ChatLine& line) { return line.kind == LineKind::message || line.kind == LineKind::action; }
 
@@ -513,7 +498,7 @@ RecentLines SqliteHistory::recent(std::string_view room_key, std::size_t n) {
     SQLite::Statement last(db, "SELECT last_id FROM rooms WHERE key = ?");
     last.bind(1, std::string(room_key));
     if (last.executeStep()) last_id = std::max(last_id, static_cast<std::uint64_t>(last.getColumn(0).getInt64()));
-    SQLite::Statement rows(db, std::string(kLineColumns) +
+    SQLite::Statement rows(db, kSelectLines +
                                    "WHERE r.key = ? AND l.kind IN (0, 1) ORDER BY l.id DESC LIMIT ?");
     rows.bind(1, std::string(room_key));
     rows.bind(2, static_cast<std::int64_t>(n));
@@ -590,7 +575,7 @@ HistoryPage SqliteHistory::answer(const HistoryQuery& q) {
   for (auto& line : unwritten(q.room_key, wanted)) by_id.emplace(line->id, std::move(line));
   try {
     std::lock_guard lock(reader_mutex_);
-    SQLite::Statement rows(reader_db_->db, std::string(kLineColumns) + where);
+    SQLite::Statement rows(reader_db_->db, kSelectLines + where);
     rows.bind(1, q.room_key);
     rows.bind(2, limit + 1);  // one more: are there more?
     if (rows.getBindParameterCount() >= 3) rows.bind(3, static_cast<std::int64_t>(q.id));
