@@ -54,7 +54,7 @@ void add_connect_command(CLI::App& app, Action& action) {
   cmd->add_option("port", a.port, "Port (when not given with the host)");
   auto* udp = cmd->add_flag("-u,--udp", a.udp, "UDP: one datagram per line, wait for each reply");
   auto* crlf = cmd->add_flag("--crlf", a.crlf, "End lines with \\r\\n (telnet style)");
-  cmd->add_flag("--raw", a.raw, "Send lines without any terminator, as the tutorial's client does")->excludes(crlf);
+  auto* raw = cmd->add_flag("--raw", a.raw, "Send lines without any terminator, as the tutorial's client does")->excludes(crlf);
   cmd->add_option("--prompt", a.options.prompt, "Prompt shown on a terminal")->capture_default_str();
   cmd->add_option("--quit-word", a.options.quit_word, "Typing this sends it and leaves")->capture_default_str();
   cmd->add_option("--timeout", a.timeout_s, "UDP: seconds to wait for each reply")
@@ -80,6 +80,11 @@ void add_connect_command(CLI::App& app, Action& action) {
   cmd->add_flag("--insecure", tls.insecure, "TLS: do not check the certificate at all (a warning says so)")
       ->excludes(ca)
       ->excludes(pin);
+  cmd->add_flag("--reconnect", a.options.reconnect,
+                "Chat: after a dropped connection, connect again (0.5 s growing to 30 s) and take back the "
+                "nickname, the room and the lines missed meanwhile")
+      ->excludes(udp)
+      ->excludes(raw);
   cmd->add_flag("--no-deflate", [&a](std::int64_t) { a.options.deflate = false; },
                 "WebSocket: do not offer permessage-deflate (compression)");
   cmd->footer(
@@ -93,6 +98,7 @@ void add_connect_command(CLI::App& app, Action& action) {
       "  enchufe connect --udp [::1]:7000\n"
       "  enchufe connect --tls example.com 443          # checked against the system's CAs\n"
       "  enchufe connect --tls --fingerprint AB:CD:... localhost 6697   # a self-signed server, pinned\n"
+      "  enchufe connect --reconnect localhost 8000    # chat; comes back after a drop (room lines get #IDs)\n"
       "  enchufe connect ws://localhost:8081/           # echo over WebSocket: a message per line\n"
       "  enchufe connect wss://example.com/chat         # WebSocket over TLS; --ca, --fingerprint, --insecure apply");
   cmd->callback([&action, args] {
@@ -105,6 +111,9 @@ void add_connect_command(CLI::App& app, Action& action) {
         throw UsageError("connect: --ca, --fingerprint and --insecure go with --tls (or a wss:// URL)");
       }
       if (websocket) {
+        if (o.reconnect) {
+          throw UsageError("connect: --reconnect is for the chat's TCP door (the web page resumes by itself)");
+        }
         if (a.udp || !a.port.empty()) throw UsageError("connect: a ws:// URL takes no --udp and no separate port");
         o.host = websocket->host;
         o.port = websocket->port;

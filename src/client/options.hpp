@@ -30,6 +30,7 @@ struct ClientOptions {
   std::string path = "/";                   // WebSocket: the request target of ws://HOST:PORT/PATH
   bool deflate = true;                      // WebSocket: offer permessage-deflate
   TlsOptions tls;                           // TCP only
+  bool reconnect = false;                   // TCP chat: come back after a drop and resume (chat_resume.hpp)
 };
 
 // Each returns the process exit code: 0 ok, 1 on a connection failure.

@@ -35,6 +35,11 @@ std::optional<std::uint64_t> number_in(std::string_view digits, std::uint64_t ma
   return value;
 }
 
+// A line id as shown ("#41") or bare ("41").
+std::optional<std::uint64_t> line_id(std::string_view text) {
+  return number_in(text.starts_with('#') ? text.substr(1) : text, UINT64_MAX / 2);
+}
+
 // "90s", "30m", "1h", "7d", "2w" as seconds, up to a year.
 std::optional<std::uint64_t> age_in_seconds(std::string_view text) {
   constexpr std::chrono::seconds kYear = std::chrono::days(366);
@@ -52,7 +57,7 @@ Command history(std::string_view target, std::string_view after_target) {
   if (net::is_word(target, "since")) {
     std::string_view rest;
     const std::string_view id = first_word(after_target, rest);
-    const auto number = number_in(id.starts_with('#') ? id.substr(1) : id, UINT64_MAX / 2);
+    const auto number = line_id(id);
     if (!number || !rest.empty()) return invalid(kHistoryUsage);
     return {CommandKind::history_since, {}, {}, {}, *number};
   }
@@ -99,6 +104,16 @@ Command parse_command(std::string_view line, std::string_view quit_word) {
   if (net::is_word(name, "search")) {
     if (args.empty() || args.size() > kMaxSearchText) return invalid("usage: /search WORDS (up to 200 characters)");
     return {CommandKind::search, {}, args};
+  }
+  if (net::is_word(name, "ids")) {
+    if (one_word && (net::is_word(target, "on") || net::is_word(target, "off"))) {
+      return {CommandKind::ids, {}, {}, {}, net::is_word(target, "on") ? 1u : 0u};
+    }
+    return invalid("usage: /ids on|off");
+  }
+  if (net::is_word(name, "resume")) {
+    const auto id = one_word ? line_id(target) : std::nullopt;
+    return id ? Command{CommandKind::resume, {}, {}, {}, *id} : invalid("usage: /resume ID (the last line id you saw)");
   }
   const struct {
     std::string_view name;

@@ -21,6 +21,8 @@ enum class CommandKind {
   history_age,    // /history 1h: the lines of the last `number` seconds
   history_since,  // /history since ID: the lines after line `number`
   search,         // /search WORDS
+  ids,            // /ids on|off: `number` 1 or 0
+  resume,         // /resume ID: the lines after line `number` missed while away
   help,     // /help
   quit,     // /quit [REASON], or the quit word ("salir")
   invalid,  // unknown command or bad arguments: `error` says which
@@ -31,7 +33,7 @@ struct Command {
   std::string_view target;  // NAME, ROOM or NICK
   std::string_view text;    // the message, action or quit reason
   std::string_view error;   // for invalid: a sentence for the user
-  std::uint64_t number = 0;  // history_*: a count, seconds or a line id
+  std::uint64_t number = 0;  // history_*, resume: a count, seconds or a line id; ids: 1 on, 0 off
 };
 
 // Bounds on what /history and /search ask of the store: a page is read in

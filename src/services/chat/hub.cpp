@@ -181,6 +181,12 @@ void ChatHub::resume_from_store(RoomHome& home, const std::string& name) {
   // A room made again (after a restart, or after it emptied) replays what
   // the store kept and goes on numbering from its last line.
   auto recent = store_->recent(fold(name), options_.history);
+  // Fewer than asked for: the store had no more messages.
+  if (recent.lines.empty()) {
+    home.forgotten_up_to = recent.last_id;
+  } else if (recent.lines.size() >= options_.history) {
+    home.forgotten_up_to = recent.lines.front()->id - 1;
+  }
   for (auto& line : recent.lines) {
     encode(*line, {options_.local_time});
     home.history.push_back(std::move(line));
@@ -220,9 +226,12 @@ void ChatHub::home_broadcast(RoomId room, std::shared_ptr<ChatLine>& draft, std:
 }
 
 void ChatHub::fan_out(RoomHome& home, const SharedLine& line, std::uint64_t sender_id, bool keep) {
-  if (keep && options_.history > 0) {
+  if (keep) {
     home.history.push_back(line);
-    if (home.history.size() > options_.history) home.history.pop_front();
+    if (home.history.size() > options_.history) {
+      home.forgotten_up_to = home.history.front()->id;
+      home.history.pop_front();
+    }
   }
   const RoomId room = line->room_id;
   for (std::size_t loop = 0; loop < home.members_per_loop.size(); ++loop) {
@@ -285,6 +294,30 @@ void ChatHub::ask_history(ChatSession& session, HistoryQuery query) {
                  auto it = sessions.find(session_id);
                  if (it != sessions.end() && it->second->join_seq() == seq) it->second->history_page(asked, page);
                });
+  });
+}
+
+void ChatHub::resume(ChatSession& session, RoomId room, std::uint64_t since) {
+  const std::size_t loop = net::Loop::current()->index();
+  on_loop(home_of(room), [this, room, since, loop, session_id = session.id(), seq = session.join_seq()]() mutable {
+    std::vector<SharedLine> missed;
+    bool skipped = false;
+    if (auto found = here().homes.find(room); found != here().homes.end()) {
+      const RoomHome& home = found->second;
+      // An id this room has not reached: its numbering started again (a
+      // restart without a store), so all it holds is new to the client.
+      if (since >= home.next_line_id) since = 0;
+      for (const auto& line : home.history) {
+        if (line->id > since) missed.push_back(line);
+      }
+      skipped = home.forgotten_up_to > since;
+    }
+    // Posted like a line: the lines this home fans out later follow it.
+    on_loop(loop, [this, session_id, seq, since, missed = std::move(missed), skipped] {
+      auto& sessions = here().sessions;
+      auto it = sessions.find(session_id);
+      if (it != sessions.end() && it->second->join_seq() == seq) it->second->resumed(since, missed, skipped);
+    });
   });
 }
 

@@ -88,6 +88,9 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   // Asks the store; the session's history_page() runs on its loop with the
   // answer, unless it has left the room (or the server) meanwhile.
   void ask_history(ChatSession& session, HistoryQuery query);
+  // /resume: the session's resumed() runs on its loop with the room's lines
+  // after line `since` that its home still holds, before any later line.
+  void resume(ChatSession& session, RoomId room, std::uint64_t since);
 
  private:
   struct Member {
@@ -113,6 +116,9 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   struct RoomHome {  // on the room's home loop
     std::vector<std::uint32_t> members_per_loop;
     std::deque<SharedLine> history;
+    // The newest line no longer in `history`: a resume from before it has
+    // missed lines that only the store can show.
+    std::uint64_t forgotten_up_to = 0;
     std::uint64_t next_line_id = 1;
     std::deque<Waiting> waiting;
   };

@@ -67,6 +67,16 @@ class JsonOutput final : public ChatOutput {
       e["more"] = page.more;
     });
   }
+  void resumed(net::MessageLink& to, std::string_view room, std::uint64_t since, const std::vector<SharedLine>& lines,
+               bool skipped) const override {
+    send_event(to, "resumed", [&](json::object& e) {
+      e["room"] = room;
+      e["since"] = since;
+      json::array& list = e["lines"].emplace_array();
+      for (const auto& line : lines) to_json(*line, list.emplace_back(json::object()).as_object());
+      e["skipped"] = skipped;
+    });
+  }
   void rooms(net::MessageLink& to, const RoomList& rooms) const override {
     send_event(to, "rooms", [&](json::object& e) {
       json::array& list = e["rooms"].emplace_array();
@@ -90,6 +100,7 @@ class JsonOutput final : public ChatOutput {
   void error(net::MessageLink& to, std::string_view text) const override {
     send_event(to, "error", [&](json::object& e) { e["text"] = text; });
   }
+  const ChatOutput& with_ids(bool) const override { return *this; }
 };
 
 }  // namespace

@@ -31,11 +31,19 @@ class ChatOutput {
   // What /history or /search (`asked`) found in `room`.
   virtual void history_page(net::MessageLink& to, std::string_view room, const HistoryQuery& asked,
                             const HistoryPage& page) const = 0;
+  // After /resume ID: the lines of `room` after line `since` that the
+  // client missed, and whether earlier ones were beyond what is kept for it.
+  virtual void resumed(net::MessageLink& to, std::string_view room, std::uint64_t since,
+                       const std::vector<SharedLine>& lines, bool skipped) const = 0;
   virtual void rooms(net::MessageLink& to, const RoomList& rooms) const = 0;
   virtual void who(net::MessageLink& to, std::string_view room, const std::vector<std::string>& members) const = 0;
   // Server text for this client only (help, goodbyes).
   virtual void info(net::MessageLink& to, std::string_view text) const = 0;
   virtual void error(net::MessageLink& to, std::string_view text) const = 0;
+
+  // This kind of client with room lines numbered (/ids on) or not. Web
+  // events always carry the id; terminal lines then start with "#ID ".
+  virtual const ChatOutput& with_ids(bool on) const = 0;
 };
 
 const ChatOutput& text_output();

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace enchufe::services::chat {
 
 namespace {
@@ -32,7 +34,7 @@ std::string_view why_left(net::CloseReason reason) {
 }  // namespace
 
 ChatSession::ChatSession(std::shared_ptr<ChatHub> hub, const ChatOutput& output)
-    : hub_(std::move(hub)), output_(output), flood_(hub_->options().flood_rate, hub_->options().flood_burst) {}
+    : hub_(std::move(hub)), output_(&output), flood_(hub_->options().flood_rate, hub_->options().flood_burst) {}
 
 // ---- connection events --------------------------------------------------------
 
@@ -40,7 +42,7 @@ void ChatSession::on_open(net::MessageLink& link) {
   link_ = &link;
   id_ = link.id();
   nick_ = hub_->add_guest(*this);
-  output_.welcome(link, hub_->options().server_name, nick_);
+  output_->welcome(link, hub_->options().server_name, nick_);
   switch_room(kLobby);
 }
 
@@ -91,7 +93,8 @@ void ChatSession::depart(net::CloseReason reason) {
 
 void ChatSession::joined(std::string_view room_name, const std::vector<SharedLine>& history) {
   oldest_seen_ = history.empty() ? 0 : history.front()->id;
-  if (link_ != nullptr) output_.history(*link_, room_name, history);
+  last_seen_ = history.empty() ? 0 : history.back()->id;
+  if (link_ != nullptr) output_->history(*link_, room_name, history);
 }
 
 void ChatSession::history_page(const HistoryQuery& asked, const HistoryPage& page) {
@@ -101,7 +104,27 @@ void ChatSession::history_page(const HistoryQuery& asked, const HistoryPage& pag
     return;
   }
   if (asked.kind == HistoryQuery::Kind::before && !page.lines.empty()) oldest_seen_ = page.lines.front()->id;
-  output_.history_page(*link_, room_name_, asked, page);
+  output_->history_page(*link_, room_name_, asked, page);
+}
+
+void ChatSession::resumed(std::uint64_t since, const std::vector<SharedLine>& missed, bool skipped) {
+  resuming_ = false;
+  const std::vector<SharedLine> held = std::exchange(held_, {});
+  if (link_ == nullptr) return;
+  // What this client said itself it never missed (its own lines are not
+  // delivered to it, so its last id can be older than them).
+  std::vector<SharedLine> others;
+  others.reserve(missed.size());
+  std::uint64_t answered_up_to = since;
+  for (const auto& line : missed) {
+    if (line->nick != nick_) others.push_back(line);
+    answered_up_to = std::max(answered_up_to, line->id);
+  }
+  output_->resumed(*link_, room_name_, since, others, skipped);
+  last_seen_ = std::max(last_seen_, answered_up_to);
+  for (const auto& line : held) {
+    if (line->id == 0 || line->id > answered_up_to) deliver(line);
+  }
 }
 
 // ---- commands -------------------------------------------------------------------
@@ -141,8 +164,8 @@ void ChatSession::run(const Command& command) {
         switch_room(kLobby);
       }
       break;
-    case CommandKind::rooms: output_.rooms(*link_, hub_->rooms()); break;
-    case CommandKind::who: output_.who(*link_, room_name_, hub_->who(room_)); break;
+    case CommandKind::rooms: output_->rooms(*link_, hub_->rooms()); break;
+    case CommandKind::who: output_->who(*link_, room_name_, hub_->who(room_)); break;
     case CommandKind::msg: send_private(command.target, command.text); break;
     case CommandKind::me: say(LineKind::action, command.text); break;
     case CommandKind::history_back:
@@ -157,6 +180,11 @@ void ChatSession::run(const Command& command) {
       break;
     case CommandKind::search:
       ask_history({HistoryQuery::Kind::search, {}, 0, {}, sanitized(command.text), kSearchResults});
+      break;
+    case CommandKind::ids: number_lines(command.number != 0); break;
+    case CommandKind::resume:
+      resuming_ = true;
+      hub_->resume(*this, room_, command.number);
       break;
     case CommandKind::help: help(); break;
     case CommandKind::quit:
@@ -202,7 +230,7 @@ void ChatSession::change_nick(std::string_view to) {
 }
 
 void ChatSession::renamed(std::string old) {
-  output_.nick_is(*link_, nick_);
+  output_->nick_is(*link_, nick_);
   notice_room(NoticeWhat::renamed, old, nick_, fmt::format("{} is now known as {}", old, nick_));
 }
 
@@ -223,10 +251,14 @@ void ChatSession::switch_room(std::string_view typed) {
     hub_->leave(*this, room_);  // the member list first, so a /who after the notice is right
     notice_room(NoticeWhat::left, nick_, {}, fmt::format("{} left {} (joined {})", nick_, room_name_, joined.name));
   }
+  // A /resume still on its way is for the room being left: its answer will
+  // not come (join_seq), and what it held was said there.
+  resuming_ = false;
+  held_.clear();
   room_ = joined.id;
   room_name_ = joined.name;
   in_room_ = true;
-  output_.entered(*link_, room_name_);
+  output_->entered(*link_, room_name_);
   hub_->subscribe(*this, joined);
   notice_room(NoticeWhat::joined, nick_, {}, fmt::format("{} joined {}", nick_, room_name_));
 }
@@ -257,6 +289,13 @@ void ChatSession::ask_history(HistoryQuery query) {
   hub_->ask_history(*this, std::move(query));
 }
 
+void ChatSession::number_lines(bool on) {
+  output_ = &output_->with_ids(on);
+  // `enchufe connect --reconnect` reads the id from this line: keep its form.
+  info(on ? fmt::format("ids on: room lines start with #ID; you have seen {} up to #{}", room_name_, last_seen_)
+          : "ids off");
+}
+
 void ChatSession::help() {
   static constexpr std::string_view kHelp[] = {
       "commands:",
@@ -270,6 +309,8 @@ void ChatSession::help() {
       "  /history [N]     earlier lines of this room (again: earlier still)",
       "  /history 1h      the last hour (90s, 30m, 1h, 7d); /history since ID: after line #ID",
       "  /search WORDS    the newest lines of this room with all these words",
+      "  /ids on|off      start each room line with its #ID (for clients that resume)",
+      "  /resume ID       after a reconnect: the lines of this room after #ID you missed",
       "  /quit [REASON]   leave (so does 'salir')",
       "anything else is said to the room; start a line with // to say something beginning with /",
   };
@@ -278,9 +319,9 @@ void ChatSession::help() {
 
 // ---- output -----------------------------------------------------------------
 
-void ChatSession::info(std::string_view text) { output_.info(*link_, text); }
+void ChatSession::info(std::string_view text) { output_->info(*link_, text); }
 
-void ChatSession::error(std::string_view text) { output_.error(*link_, text); }
+void ChatSession::error(std::string_view text) { output_->error(*link_, text); }
 
 void ChatSession::notice_room(NoticeWhat what, std::string_view subject, std::string_view to, std::string text) {
   hub_->broadcast(room_, notice_line(room_name_, what, subject, to, std::move(text)), id_, false);

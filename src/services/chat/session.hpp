@@ -30,10 +30,16 @@ class ChatSession final : public net::MessageProtocol {
   const std::string& nick() const { return nick_; }
   std::uint64_t join_seq() const { return join_seq_; }
   void deliver(const SharedLine& line) {
-    if (link_ != nullptr) output_.line(*link_, line);
+    if (resuming_ && held_.size() < kMaxHeldWhileResuming) {
+      held_.push_back(line);
+      return;
+    }
+    if (line->id > last_seen_) last_seen_ = line->id;
+    if (link_ != nullptr) output_->line(*link_, line);
   }
   void joined(std::string_view room_name, const std::vector<SharedLine>& history);
   void history_page(const HistoryQuery& asked, const HistoryPage& page);
+  void resumed(std::uint64_t since, const std::vector<SharedLine>& missed, bool skipped);
 
   // "error: ..." to this client only.
   void error(std::string_view text);
@@ -50,6 +56,7 @@ class ChatSession final : public net::MessageProtocol {
   void switch_room(std::string_view room);
   void send_private(std::string_view to, std::string_view text);
   void ask_history(HistoryQuery query);
+  void number_lines(bool on);
   void help();
   void info(std::string_view text);
   // A notice about `subject` (renamed: to `to`) for the rest of the room.
@@ -58,7 +65,7 @@ class ChatSession final : public net::MessageProtocol {
   bool within_flood_limit();
 
   std::shared_ptr<ChatHub> hub_;
-  const ChatOutput& output_;
+  const ChatOutput* output_;  // changes with /ids
   net::MessageLink* link_ = nullptr;
   std::uint64_t id_ = 0;
   std::string nick_;
@@ -69,6 +76,15 @@ class ChatSession final : public net::MessageProtocol {
   // The oldest line of this room shown so far (join replay or /history): a
   // bare /history pages back from it. 0: from the newest.
   std::uint64_t oldest_seen_ = 0;
+  // The newest line of this room delivered to this client (its own lines
+  // are not): /ids tells it, and a /resume after a reconnect starts there.
+  std::uint64_t last_seen_ = 0;
+  // Between /resume and its answer, live lines wait here, so that one the
+  // answer also has is not shown twice. The answer is one hop from the
+  // room's home away: past this bound (a stuck loop), they go out as they come.
+  static constexpr std::size_t kMaxHeldWhileResuming = 10'000;
+  bool resuming_ = false;
+  std::vector<SharedLine> held_;
   bool departed_ = false;  // left its room and the directory (closing)
   bool awaiting_nick_ = true;  // the first plain line may be a nickname
   std::string quit_reason_;

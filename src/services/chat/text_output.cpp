@@ -12,6 +12,8 @@ namespace {
 
 class TextOutput final : public ChatOutput {
  public:
+  explicit constexpr TextOutput(bool ids) : ids_(ids) {}
+
   void welcome(net::MessageLink& to, std::string_view server, std::string_view nick) const override {
     info(to, fmt::format("Welcome to {} chat! /help lists the commands.", server));
     info(to, fmt::format("You are {}. Type a nickname to take it (e.g. ana), or just start talking.", nick));
@@ -27,7 +29,15 @@ class TextOutput final : public ChatOutput {
     info(to, fmt::format("the last {} message{} in {}:", lines.size(), lines.size() == 1 ? "" : "s", room));
     for (const auto& l : lines) line(to, l);
   }
-  void line(net::MessageLink& to, const SharedLine& line) const override { to.send(text_of(line)); }
+  void line(net::MessageLink& to, const SharedLine& line) const override {
+    // Numbered, the line is copied for this client rather than shared: only
+    // clients that asked for ids (enchufe connect --reconnect) pay for it.
+    if (ids_ && line->id != 0) {
+      numbered(to, line);
+    } else {
+      to.send(text_of(line));
+    }
+  }
   void history_page(net::MessageLink& to, std::string_view room, const HistoryQuery& asked,
                     const HistoryPage& page) const override {
     using Kind = HistoryQuery::Kind;
@@ -47,7 +57,7 @@ class TextOutput final : public ChatOutput {
         break;
     }
     // Numbered, so that `/history since ID` can go on from any of them.
-    for (const auto& l : page.lines) to.send({"#", std::to_string(l->id), " ", l->as_text});
+    for (const auto& l : page.lines) numbered(to, l);
     if (!page.more || n == 0) return;
     if (asked.kind == Kind::before) {
       info(to, "/history shows earlier ones");
@@ -56,6 +66,15 @@ class TextOutput final : public ChatOutput {
     } else {
       info(to, fmt::format("more follow: /history since {}", page.lines.back()->id));
     }
+  }
+  void resumed(net::MessageLink& to, std::string_view room, std::uint64_t since, const std::vector<SharedLine>& lines,
+               bool skipped) const override {
+    // `enchufe connect --reconnect` waits for this first line: keep its start.
+    const std::size_t n = lines.size();
+    info(to, n == 0 ? fmt::format("back in {}: nothing new since #{}", room, since)
+                    : fmt::format("back in {}: {} line{} you missed since #{}", room, n, n == 1 ? "" : "s", since));
+    if (skipped) info(to, fmt::format("earlier ones are not kept for resuming: /history since {} shows them", since));
+    for (const auto& l : lines) numbered(to, l);
   }
   void rooms(net::MessageLink& to, const RoomList& rooms) const override {
     info(to, fmt::format("{} room{}:", rooms.size(), rooms.size() == 1 ? "" : "s"));
@@ -66,13 +85,23 @@ class TextOutput final : public ChatOutput {
   }
   void info(net::MessageLink& to, std::string_view text) const override { to.send({"* ", text, "\n"}); }
   void error(net::MessageLink& to, std::string_view text) const override { to.send({"error: ", text, "\n"}); }
+  const ChatOutput& with_ids(bool on) const override;
+
+ private:
+  static void numbered(net::MessageLink& to, const SharedLine& line) {
+    to.send({"#", std::to_string(line->id), " ", line->as_text});
+  }
+
+  bool ids_;
 };
+
+const TextOutput kPlain{false};
+const TextOutput kNumbered{true};
+
+const ChatOutput& TextOutput::with_ids(bool on) const { return on ? kNumbered : kPlain; }
 
 }  // namespace
 
-const ChatOutput& text_output() {
-  static const TextOutput output;
-  return output;
-}
+const ChatOutput& text_output() { return kPlain; }
 
 }  // namespace enchufe::services::chat

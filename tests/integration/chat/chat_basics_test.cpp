@@ -315,6 +315,8 @@ TEST_F(ChatBasics, HelpListsTheCommands) {
       "*   /history [N]     earlier lines of this room (again: earlier still)",
       "*   /history 1h      the last hour (90s, 30m, 1h, 7d); /history since ID: after line #ID",
       "*   /search WORDS    the newest lines of this room with all these words",
+      "*   /ids on|off      start each room line with its #ID (for clients that resume)",
+      "*   /resume ID       after a reconnect: the lines of this room after #ID you missed",
       "*   /quit [REASON]   leave (so does 'salir')",
       "* anything else is said to the room; start a line with // to say something beginning with /",
   };

@@ -111,5 +111,30 @@ TEST(Commands, SearchTakesBoundedText) {
   EXPECT_EQ(parse("/search   ").kind, CommandKind::invalid);
 }
 
+TEST(Commands, IdsTakesOnOrOff) {
+  EXPECT_EQ(parse("/ids on").kind, CommandKind::ids);
+  EXPECT_EQ(parse("/ids on").number, 1u);
+  EXPECT_EQ(parse("/IDS Off").kind, CommandKind::ids);
+  EXPECT_EQ(parse("/ids off").number, 0u);
+  for (const char* bad : {"/ids", "/ids yes", "/ids on off", "/ids 1"}) {
+    const auto c = parse(bad);
+    EXPECT_EQ(c.kind, CommandKind::invalid) << bad;
+    EXPECT_EQ(c.error, "usage: /ids on|off") << bad;
+  }
+}
+
+TEST(Commands, ResumeTakesOneLineId) {
+  auto c = parse("/resume 41");
+  EXPECT_EQ(c.kind, CommandKind::resume);
+  EXPECT_EQ(c.number, 41u);
+  c = parse("/resume #0");
+  EXPECT_EQ(c.kind, CommandKind::resume);
+  EXPECT_EQ(c.number, 0u);
+  for (const char* bad : {"/resume", "/resume -1", "/resume 4 5", "/resume #", "/resume x",
+                          "/resume 99999999999999999999"}) {
+    EXPECT_EQ(parse(bad).kind, CommandKind::invalid) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace enchufe::services::chat
