@@ -28,6 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (c.kind == CommandKind::history_back && c.number > kMaxHistoryPage) std::abort();
   if (c.kind == CommandKind::history_age && (c.number == 0 || c.number > 366 * 24 * 3600)) std::abort();
   if (c.kind == CommandKind::search && (c.text.empty() || c.text.size() > kMaxSearchText)) std::abort();
+  // /ids is on or off; /resume and /history since take ids the store's
+  // signed 64-bit columns can hold.
+  if (c.kind == CommandKind::ids && c.number > 1) std::abort();
+  if ((c.kind == CommandKind::resume || c.kind == CommandKind::history_since) && c.number > UINT64_MAX / 2) std::abort();
   if (valid_nickname(line)) {
     if (line.empty() || line.size() > kMaxNicknameLength || fold(line).size() != line.size()) std::abort();
   }

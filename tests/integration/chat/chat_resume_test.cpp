@@ -99,6 +99,21 @@ TEST_F(ChatResume, ResumeGivesTheLinesMissedOnceThenLiveOnes) {
   back.nick = "ana";
 }
 
+TEST_F(ChatResume, TheClientsOwnLinesAreNotGivenBack) {
+  auto& ana = login("ana");
+  auto& bob = login("bob");
+  ASSERT_TRUE(ana.send("/ids on"));
+  const std::uint64_t last = seen_up_to(ana.next());
+  ASSERT_TRUE(ana.send("mío"));
+  EXPECT_EQ(bob.next(), "[t] <ana> mío");
+  ASSERT_TRUE(bob.send("suyo"));
+  EXPECT_EQ(numbered(ana.next()).second, "[t] <bob> suyo");
+  ASSERT_TRUE(ana.send("/resume " + std::to_string(last)));
+  EXPECT_EQ(ana.next(), "* back in general: 1 line you missed since #" + std::to_string(last));
+  EXPECT_EQ(numbered(ana.next()), std::pair(last + 2, std::string("[t] <bob> suyo")));
+  EXPECT_EQ(ana.drain(), "");
+}
+
 TEST_F(ChatResume, WhatTheMemoryNoLongerHoldsIsSaidToBeSkipped) {
   start({"--history", "2"});
   auto& ana = login("ana");
