@@ -35,7 +35,12 @@ void MetricsRegistry::add(std::shared_ptr<ServiceMetrics> service) {
 
 void MetricsRegistry::add_gauge(std::string name, std::string help, std::function<GaugeValues()> read) {
   std::lock_guard lock(mutex_);
-  gauges_.push_back({std::move(name), std::move(help), std::move(read)});
+  gauges_.push_back({std::move(name), std::move(help), std::move(read), "gauge"});
+}
+
+void MetricsRegistry::add_counter(std::string name, std::string help, std::function<GaugeValues()> read) {
+  std::lock_guard lock(mutex_);
+  gauges_.push_back({std::move(name), std::move(help), std::move(read), "counter"});
 }
 
 namespace {
@@ -114,7 +119,7 @@ std::string MetricsRegistry::render() const {
   }
 
   for (const auto& g : gauges_) {
-    header(out, {g.name, "gauge", g.help});
+    header(out, {g.name, g.type, g.help});
     for (const auto& [labels, value] : g.read()) {
       if (labels.empty()) {
         fmt::format_to(o, "{} {}\n", g.name, value);

@@ -85,6 +85,8 @@ class MetricsRegistry {
 
   void add(std::shared_ptr<ServiceMetrics> service);
   void add_gauge(std::string name, std::string help, std::function<GaugeValues()> read);
+  // The same for a count that only grows, kept elsewhere (name it ..._total).
+  void add_counter(std::string name, std::string help, std::function<GaugeValues()> read);
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string render() const;
@@ -93,6 +95,7 @@ class MetricsRegistry {
   struct Gauge {
     std::string name, help;
     std::function<GaugeValues()> read;
+    const char* type;  // "gauge" or "counter"
   };
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<ServiceMetrics>> services_;

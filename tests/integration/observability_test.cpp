@@ -9,6 +9,7 @@
 
 #include "support/echo_load.hpp"
 #include "support/enchufe.hpp"
+#include "support/metrics.hpp"
 #include "support/net.hpp"
 
 #include <gtest/gtest.h>
@@ -44,57 +45,11 @@ Server start_with_metrics(const std::string& service, const std::vector<std::str
   return Server::start_args(args, wanted);
 }
 
-// GET /metrics; the body, after checking the status line and Content-Length.
-std::string scrape(std::uint16_t port) {
-  auto c = TcpClient::connect("127.0.0.1", port);
-  EXPECT_TRUE(c.send_all("GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"));
-  const auto r = c.recv_until_eof(kIo);
-  EXPECT_TRUE(r.complete()) << r;
-  const auto head_end = r.data.find("\r\n\r\n");
-  if (head_end == std::string::npos) {
-    ADD_FAILURE() << "no HTTP header end: " << r;
-    return {};
-  }
-  const std::string head = r.data.substr(0, head_end);
-  std::string body = r.data.substr(head_end + 4);
-  EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
-  EXPECT_NE(head.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << head;
-  EXPECT_NE((head + "\r\n").find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos)
-      << head << "\n(body " << body.size() << " bytes)";
-  return body;
-}
-
-// The value of one series, written exactly as the server writes it:
-// `enchufe_bytes_sent_total{service="echo"}`. NaN (and a failure) if absent.
-double metric(const std::string& body, const std::string& series) {
-  std::istringstream lines(body);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
-      return std::strtod(line.c_str() + series.size() + 1, nullptr);
-    }
-  }
-  ADD_FAILURE() << "no series " << series << " in the scrape";
-  return std::nan("");
-}
-
 std::string of(const std::string& family, const std::string& service) {
   return family + "{service=\"" + service + "\"}";
 }
 std::string error_of(const std::string& service, const std::string& kind) {
   return "enchufe_errors_total{service=\"" + service + "\",kind=\"" + kind + "\"}";
-}
-
-// Scrapes until `series` reaches `value` (connections close asynchronously).
-std::string scrape_until(std::uint16_t port, const std::string& series, double value, Duration timeout = kIo) {
-  const auto deadline = Clock::now() + timeout;
-  std::string body = scrape(port);
-  while (metric(body, series) != value && Clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-    body = scrape(port);
-  }
-  EXPECT_EQ(metric(body, series), value) << series << " never reached " << value;
-  return body;
 }
 
 // ---- trace ----------------------------------------------------------------------
@@ -592,6 +547,28 @@ TEST(Metrics, ChatRoomsAndMembersAreGauges) {
   ASSERT_TRUE(luis.recv_until_eof(kIo).complete());
   body = scrape_until(mp, "enchufe_chat_rooms", 1);
   EXPECT_EQ(body.find("room=\"dev\""), std::string::npos) << "an empty room is gone:\n" << body;
+}
+
+TEST(Metrics, ChatHistoryLinesAreCountedOnceWritten) {
+  auto server = start_with_metrics("chat", {"chat"}, {"--history-window", "10ms"});
+  const auto mp = server.port("metrics");
+  auto bob = TcpClient::connect("127.0.0.1", server.port("chat"));
+  ASSERT_TRUE(bob.send_all("/ids on\n"));
+  ASSERT_TRUE(bob.recv_until("* ids on:", kIo).complete());
+  auto ana = TcpClient::connect("127.0.0.1", server.port("chat"));
+  ASSERT_TRUE(ana.send_all("ana\nuno\ndos\n/msg guest-1 privado, no se guarda\ntres\n"));
+  const auto seen = bob.recv_until("<ana> tres\n", kIo);
+  ASSERT_TRUE(seen.complete()) << seen;
+  // Every room line has an id and is stored: the last id is how many.
+  const auto last = seen.data.rfind("\n#");
+  ASSERT_NE(last, std::string::npos) << seen;
+  const double lines = std::stod(seen.data.substr(last + 2));
+  EXPECT_EQ(lines, 6) << "guest-1 (bob) joined, guest-2 joined, is now known as ana, uno, dos, tres:\n" << seen;
+  const auto body = scrape_until(mp, "enchufe_chat_history_stored_total", lines);
+  EXPECT_EQ(metric(body, "enchufe_chat_history_not_stored_total"), 0);
+  EXPECT_EQ(metric(body, "enchufe_chat_history_waiting"), 0);
+  EXPECT_EQ(metric(body, "enchufe_chat_history_failing"), 0);
+  EXPECT_NE(body.find("# TYPE enchufe_chat_history_stored_total counter\n"), std::string::npos) << body;
 }
 
 TEST(Metrics, ScrapesWhileClientsRunAreConsistentAndEndExact) {

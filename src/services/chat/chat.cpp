@@ -7,10 +7,39 @@
 
 namespace enchufe::services::chat {
 
+namespace {
+
+// The store's side of --metrics: a disk that fills shows here as well as in
+// the log (lines waiting, failing 1), and so does a queue that overflowed.
+void add_store_metrics(net::MetricsRegistry& registry, const std::shared_ptr<HistoryStore>& store) {
+  using Values = net::MetricsRegistry::GaugeValues;
+  const std::weak_ptr<HistoryStore> weak = store;
+  const auto read = [weak](auto field) {
+    return [weak, field] {
+      const auto s = weak.lock();
+      return Values{{"", s ? static_cast<double>(field(s->stats())) : 0.0}};
+    };
+  };
+  registry.add_counter("enchufe_chat_history_stored_total", "Chat lines written to the history store.",
+                       read([](const HistoryStats& s) { return s.stored; }));
+  registry.add_counter("enchufe_chat_history_not_stored_total",
+                       "Chat lines the history store did not keep: its queue was full, or writing them failed "
+                       "until it gave up (the chat went on from memory).",
+                       read([](const HistoryStats& s) { return s.not_stored; }));
+  registry.add_gauge("enchufe_chat_history_waiting", "Chat lines taken by the history store, not written yet.",
+                     read([](const HistoryStats& s) { return s.waiting; }));
+  registry.add_gauge("enchufe_chat_history_failing",
+                     "1 while writing to the history store fails (the chat goes on from memory).",
+                     read([](const HistoryStats& s) { return s.failing ? 1 : 0; }));
+}
+
+}  // namespace
+
 ChatService::ChatService(net::Runtime& runtime, ChatOptions options, net::MetricsRegistry* registry,
                          std::shared_ptr<HistoryStore> store)
-    : hub_(std::make_shared<ChatHub>(runtime, std::move(options), std::move(store))) {
+    : hub_(std::make_shared<ChatHub>(runtime, std::move(options), store)) {
   hub_->wait_for_store();
+  if (registry != nullptr && store != nullptr) add_store_metrics(*registry, store);
   if (registry != nullptr) {
     std::weak_ptr<ChatHub> weak = hub_;
     registry->add_gauge("enchufe_chat_rooms", "Chat rooms that exist now.", [weak] {

@@ -52,6 +52,14 @@ struct HistoryPage {
   std::string error;                             // set when the store could not answer
 };
 
+// What a store did with the lines it was given, for --metrics.
+struct HistoryStats {
+  std::uint64_t stored = 0;      // written
+  std::uint64_t not_stored = 0;  // refused (the queue was full) or given up after writes failed
+  std::uint64_t waiting = 0;     // taken, not written yet
+  bool failing = false;          // writing fails now: the chat goes on from memory
+};
+
 class HistoryStore {
  public:
   virtual ~HistoryStore() = default;
@@ -74,6 +82,8 @@ class HistoryStore {
   // then goes on from memory). Set before the first append().
   virtual void on_settled(std::function<void(std::vector<SharedLine>)> settled) = 0;
   virtual HistorySync sync() const = 0;
+  // Any thread.
+  virtual HistoryStats stats() const = 0;
   // Once the loops have stopped: writes what is queued and ends the
   // store's threads (queries not answered yet are dropped), so that no
   // callback runs after this returns. Idempotent; appends after it are

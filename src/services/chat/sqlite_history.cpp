@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -270,6 +271,7 @@ bool SqliteHistory::append(SharedLine line) {
   std::lock_guard lock(queue_mutex_);
   if (stopping_) return false;  // closed
   if (queue_.size() >= kHistoryQueueMax) {
+    ++not_stored_;
     if (dropped_++ == 0) {
       log::warn("history: {} lines wait to be written to {}; new lines are not stored until they are (the chat "
                 "goes on)",
@@ -290,6 +292,12 @@ bool SqliteHistory::append(SharedLine line) {
 }
 
 void SqliteHistory::write_loop() {
+  if (settings_.sync == HistorySync::batch) {
+    // Linux keeps a nice value per thread: this lowers the writer's alone.
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kBatchWriterNice) != 0) {
+      log::debug("history: the writer keeps its priority: {}", std::strerror(errno));
+    }
+  }
   // With --history-sync full, lines wait for their commit before anyone
   // sees them: no window then.
   const auto window = settings_.sync == HistorySync::full ? std::chrono::milliseconds(0) : settings_.window;
@@ -323,6 +331,7 @@ void SqliteHistory::write_loop() {
     std::unique_lock lock(queue_mutex_);
     if (written) {
       written_ += writing_.size();
+      stored_ += writing_.size();
       writing_.clear();
       written_changed_.notify_all();
       if (window.count() > 0) queue_changed_.wait_for(lock, window, [&] { return stopping_; });
@@ -338,11 +347,17 @@ void SqliteHistory::write_loop() {
     const std::size_t keep = std::min(room, writing_.size());
     queue_.insert(queue_.begin(), writing_.end() - static_cast<std::ptrdiff_t>(keep), writing_.end());
     dropped_ += writing_.size() - keep;
+    not_stored_ += writing_.size() - keep;
     written_ += writing_.size() - keep;  // given up: nobody waits for them
     settled_already = keep;
     writing_.clear();
     queue_changed_.wait_for(lock, kRetryAfterFailure, [&] { return stopping_; });
   }
+}
+
+HistoryStats SqliteHistory::stats() const {
+  std::lock_guard lock(queue_mutex_);
+  return {stored_, not_stored_, queue_.size() + writing_.size(), failing_.load(std::memory_order_relaxed)};
 }
 
 void SqliteHistory::wait_written() {

@@ -20,6 +20,7 @@
 
 #include "services/chat/history_store.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -42,6 +43,12 @@ inline constexpr std::chrono::milliseconds kHistoryWindow{50};
 inline constexpr std::size_t kHistoryQueriesMax = 1'000;
 // How often the writer prunes what retention no longer keeps.
 inline constexpr std::chrono::seconds kPruneEvery{60};
+// With --history-sync batch nobody waits for the writer, so it runs at this
+// nice value: where it shares a core with an event loop (a pinned server, a
+// busy machine), the loop's lines go first and a commit does not add its
+// length to their latency. With `full` the writer is on every line's path
+// and keeps the loops' priority.
+inline constexpr int kBatchWriterNice = 10;
 
 struct SqliteHistorySettings {
   std::string path;
@@ -67,6 +74,7 @@ class SqliteHistory final : public HistoryStore {
   RecentLines recent(std::string_view room_key, std::size_t n) override;
   void query(HistoryQuery query, std::function<void(HistoryPage)> answer) override;
   void on_settled(std::function<void(std::vector<SharedLine>)> settled) override { settled_ = std::move(settled); }
+  HistoryStats stats() const override;
   HistorySync sync() const override { return settings_.sync; }
   void close() override;
 
@@ -106,9 +114,10 @@ class SqliteHistory final : public HistoryStore {
   std::vector<SharedLine> writing_;  // taken by the writer, not yet committed
   std::size_t dropped_ = 0;          // since the queue was last full
   std::uint64_t appended_ = 0, written_ = 0;  // lines, for wait_written()
+  std::uint64_t stored_ = 0, not_stored_ = 0;  // lines, for stats()
   std::condition_variable written_changed_;
   bool stopping_ = false;
-  bool failing_ = false;  // the last write failed: warned once until one works
+  std::atomic<bool> failing_{false};  // the last write failed: warned once until one works
   std::chrono::steady_clock::time_point last_prune_{};
 
   std::mutex queries_mutex_;

@@ -4,6 +4,7 @@
 
 #include "chat/chat_client.hpp"
 #include "support/files.hpp"
+#include "support/metrics.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -326,7 +327,7 @@ TEST_F(ChatHistoryDb, AFullDiskDoesNotStopTheChatAndWritingRecovers) {
   const std::string script = "mount -t tmpfs -o size=4m tmpfs '" + disk + "' && head -c 3900k /dev/zero > '" + disk +
                              "/filler' && exec '" + enchufe_binary() +
                              "' serve chat --host 127.0.0.1 --port 0 --no-web --threads 2 --history 0 --flood-rate "
-                             "1000000 --flood-burst 1000000 --history-db '" + disk + "/chat.db'";
+                             "1000000 --flood-burst 1000000 --metrics 127.0.0.1:0 --history-db '" + disk + "/chat.db'";
   Process chat("/usr/bin/unshare", {"-m", "--propagation", "private", "sh", "-c", script});
   const auto listening = chat.read_stdout_line(10'000ms);
   if (!listening && chat.wait_exit(2000ms)) {
@@ -334,6 +335,9 @@ TEST_F(ChatHistoryDb, AFullDiskDoesNotStopTheChatAndWritingRecovers) {
   }
   ASSERT_TRUE(listening && listening->starts_with("listening: chat tcp 127.0.0.1:")) << chat.diagnostics();
   const auto chat_port = static_cast<std::uint16_t>(std::stoi(listening->substr(listening->rfind(':') + 1)));
+  const auto metrics_line = chat.read_stdout_line(10'000ms);
+  ASSERT_TRUE(metrics_line && metrics_line->starts_with("listening: metrics tcp 127.0.0.1:")) << chat.diagnostics();
+  const auto metrics_port = static_cast<std::uint16_t>(std::stoi(metrics_line->substr(metrics_line->rfind(':') + 1)));
   auto ana = ChatClient::connect(chat_port);
   auto bob = ChatClient::connect(chat_port);
   ana->read_welcome();
@@ -347,10 +351,16 @@ TEST_F(ChatHistoryDb, AFullDiskDoesNotStopTheChatAndWritingRecovers) {
   }
   ASSERT_TRUE(chat.wait_stderr_contains("history: writing to " + disk + "/chat.db failed", 10'000ms))
       << chat.diagnostics();
+  // The metrics say so too: failing, the lines waiting for the disk.
+  const std::string full = scrape_until(metrics_port, "enchufe_chat_history_failing", 1);
+  EXPECT_GT(metric(full, "enchufe_chat_history_waiting"), 0) << full;
   // Room again (seen from outside through the server's own root).
   ASSERT_TRUE(std::filesystem::remove("/proc/" + std::to_string(chat.pid()) + "/root" + disk + "/filler"));
   ASSERT_TRUE(chat.wait_stderr_contains("history: writing to " + disk + "/chat.db works again", 10'000ms))
       << chat.diagnostics();
+  scrape_until(metrics_port, "enchufe_chat_history_failing", 0);
+  const std::string recovered = scrape_until(metrics_port, "enchufe_chat_history_waiting", 0);
+  EXPECT_EQ(metric(recovered, "enchufe_chat_history_not_stored_total"), 0) << recovered;
   EXPECT_EQ(stored_texts(*bob, "guest-1").size(), static_cast<std::size_t>(kLines));
   chat.send_signal(SIGTERM);
   const auto status = chat.wait_exit(10'000ms);
