@@ -15,6 +15,7 @@ std::string_view mode_name(Mode mode) {
     case Mode::idle: return "idle";
     case Mode::bulk: return "bulk";
     case Mode::handshake: return "handshake";
+    case Mode::store: return "store";
   }
   return "?";
 }
@@ -30,6 +31,7 @@ int run(const Options& options) {
       case Mode::fanout: return run_fanout(options);
       case Mode::idle: return run_idle(options);
       case Mode::handshake: return run_handshake(options);
+      case Mode::store: return run_store(options);
     }
     return run_echo(options);
   }();

@@ -10,7 +10,7 @@
 
 namespace enchufe::bench {
 
-enum class Mode { echo, udp, fanout, idle, bulk, handshake };
+enum class Mode { echo, udp, fanout, idle, bulk, handshake, store };
 std::string_view mode_name(Mode mode);
 
 struct Options {
@@ -24,6 +24,8 @@ struct Options {
   std::chrono::nanoseconds duration = std::chrono::seconds(5);
   bool duration_given = false;
   // echo, udp, bulk: stop after this many requests in all (0: use duration).
+  // store: lines to offer in all (0: kStoreLines, unless --duration alone
+  // was given).
   std::uint64_t count = 0;
 
   // echo, udp, bulk, idle: connections (UDP: sockets); handshake: workers,
@@ -34,6 +36,7 @@ struct Options {
   std::size_t pipeline = 1;
   // echo, udp, bulk, fanout: bytes per request including its terminator
   // (0: just the rendered text). Padding goes before the terminator.
+  // store: bytes of text per line.
   std::size_t size = 0;
   // echo, udp, bulk: the request, escapes already decoded; {c} is the
   // connection number, {n} the request's sequence number. handshake: sent
@@ -69,6 +72,13 @@ struct Options {
   bool deflate = false;         // echo --ws: offer permessage-deflate
   std::chrono::nanoseconds drain = std::chrono::seconds(5);  // waiting for stragglers
 
+  // store: the chat's history store (SqliteHistory) in this process
+  std::string db;            // its file; empty: a fresh one under $TMPDIR
+  bool keep = false;         // keep that fresh file (a --db file is never removed)
+  std::size_t rooms = 100;   // lines go round-robin over this many rooms
+  bool sync_full = false;    // --history-sync full
+  std::optional<std::chrono::milliseconds> history_window;  // empty: the store's default
+
   // idle: the server, for VmRSS; handshake: for its CPU time
   std::optional<long> pid;
 
@@ -81,6 +91,11 @@ struct Options {
   // Live progress on stderr: only when stderr is a terminal, unless false.
   bool progress = true;
 };
+
+// store: lines offered when neither --lines nor --duration says.
+inline constexpr std::uint64_t kStoreLines = 1'000'000;
+// store: text bytes per line unless --size says (a short chat message).
+inline constexpr std::size_t kStoreTextSize = 40;
 
 // Runs the benchmark; prints the report on stdout. Returns the exit code:
 // 0, or 1 when nothing could run (e.g. connection refused) or, with --check,

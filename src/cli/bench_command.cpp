@@ -1,11 +1,13 @@
-// `enchufe bench echo|udp|fanout|idle|bulk|handshake`: the load generator. Only option
-// parsing lives here; src/bench does the work.
+// `enchufe bench echo|udp|fanout|idle|bulk|handshake|store`: the load generator. Only
+// option parsing lives here; src/bench does the work.
 
 #include "bench/options.hpp"
 #include "bench/text.hpp"
 #include "cli/commands.hpp"
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
+#include "services/chat/options.hpp"
+#include "services/chat/sqlite_history.hpp"
 
 #include <fmt/format.h>
 
@@ -21,6 +23,7 @@ struct BenchArgs {
   bench::Options o;
   std::string port;
   std::string duration, size, timeout, drain, request;
+  std::string history_sync = "batch", history_window;  // store
   bool no_progress = false;
   bool no_wait = false;  // handshake --no-wait
 };
@@ -86,14 +89,21 @@ void finish_common(BenchArgs& a) {
   auto& o = a.o;
   o.progress = !a.no_progress;
   o.wait_reply = !a.no_wait;
-  o.host = net::normalize_host(o.host);
-  o.port = net::parse_port(a.port);
-  if (o.port == 0) throw UsageError("bench: port 0 is not a port a server can listen on");
+  // Every mode but store has a target (add_target gives --port a default).
+  if (!a.port.empty()) {
+    o.host = net::normalize_host(o.host);
+    o.port = net::parse_port(a.port);
+    if (o.port == 0) throw UsageError("bench: port 0 is not a port a server can listen on");
+  }
   if (!a.duration.empty()) o.duration = bench::parse_duration(a.duration);
   if (!a.size.empty()) o.size = bench::parse_size(a.size);
   if (!a.timeout.empty()) o.timeout = bench::parse_duration(a.timeout);
   if (!a.drain.empty()) o.drain = bench::parse_duration(a.drain);
   if (!a.request.empty()) o.request = bench::decode_escapes(a.request);
+  o.sync_full = a.history_sync == "full";
+  if (!a.history_window.empty()) {
+    o.history_window = std::chrono::duration_cast<std::chrono::milliseconds>(bench::parse_duration(a.history_window));
+  }
 }
 
 CLI::App* mode_command(CLI::App& bench, Action& action, std::string_view name, std::string_view help,
@@ -139,7 +149,8 @@ void add_bench_command(CLI::App& app, Action& action) {
       "  enchufe bench idle --connections 15000 --pid $(pgrep -n enchufe)\n"
       "  enchufe bench bulk --size 64KiB\n"
       "  enchufe bench echo --tls -p 16                          # over TLS, port 6443\n"
-      "  enchufe bench handshake --pid $(pgrep -n enchufe)       # full TLS handshakes/s, port 5443");
+      "  enchufe bench handshake --pid $(pgrep -n enchufe)       # full TLS handshakes/s, port 5443\n"
+      "  enchufe bench store --rooms 100                         # the chat's SQLite history: lines/s, size");
 
   // ---- echo ----
   {
@@ -344,6 +355,52 @@ void add_bench_command(CLI::App& app, Action& action) {
         "  enchufe bench handshake -c 64 -d 10 --pid $(pgrep -n enchufe)\n"
         "  enchufe bench handshake --port 6443 --request 'hola\\n'   # the echo server's TLS port\n"
         "  enchufe bench handshake --no-wait --threads 2");
+  }
+  // ---- store ----
+  {
+    auto a = std::make_shared<BenchArgs>();
+    auto* cmd = mode_command(*bench, action, "store",
+                             "The chat's history store (SQLite) flooded in this process, no server: stored lines "
+                             "per second and file size per line",
+                             a, bench::Mode::store);
+    auto* db = cmd->add_option("--db", a->o.db,
+                               "History file to add the lines to (created if missing, never removed; rooms bench-1, "
+                               "bench-2, ...); default: a fresh file under $TMPDIR, removed at the end");
+    cmd->add_flag("--keep", a->o.keep, "Keep the fresh file (the report names it)")->excludes(db);
+    cmd->add_option("--rooms", a->o.rooms, "Rooms the lines go to, round-robin")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+    cmd->add_option("-n,--lines", a->o.count,
+                    fmt::format("Lines to offer in all (default {} unless --duration is given; both: whichever "
+                                "ends first)",
+                                bench::kStoreLines))
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
+    // No default: without --duration, --lines decides.
+    cmd->add_option("-d,--duration", a->duration,
+                    "How long to offer lines, instead of --lines (e.g. 10, 1.5s, 500ms, 2m)");
+    a->size = std::to_string(bench::kStoreTextSize);
+    cmd->add_option("-s,--size", a->size,
+                    fmt::format("Bytes of text per line, in words (at most {}, a chat line's most)",
+                                services::chat::kChatMaxLine))
+        ->capture_default_str();
+    cmd->add_option("--history-sync", a->history_sync,
+                    "As serve chat's: batch commits within --history-window; full syncs every commit to the disk")
+        ->check(CLI::IsMember({"batch", "full"}))
+        ->capture_default_str();
+    cmd->add_option("--history-window", a->history_window,
+                    "batch: how long the writer lets lines gather after a commit (as serve chat's)")
+        ->default_str(fmt::format("{}ms", services::chat::kHistoryWindow.count()));
+    cmd->add_flag("--json", a->o.json, "Print one JSON object instead of the table");
+    cmd->add_flag("--no-progress", a->no_progress, "No live progress line on stderr (shown only on a terminal)");
+    cmd->footer(
+        "Lines are made as the chat's rooms make them and offered to the store as fast as it takes\n"
+        "them; one its queue refuses (full) is counted, not kept, as in the chat, and the bench backs\n"
+        "off briefly. \"stored\" counts the lines in the file once everything accepted is committed.\n"
+        "Examples:\n"
+        "  enchufe bench store                              # 1,000,000 lines over 100 rooms\n"
+        "  enchufe bench store --rooms 10000 --size 200\n"
+        "  enchufe bench store --history-sync full -d 10\n"
+        "  enchufe bench store --db /tmp/h.db -n 20000      # adds to (or makes) that file");
   }
 }
 

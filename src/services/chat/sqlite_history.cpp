@@ -25,6 +25,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 
 namespace enchufe::services::chat {
@@ -259,8 +260,10 @@ void SqliteHistory::close() {
 
 SqliteHistory::~SqliteHistory() {
   close();
-  writer_db_.reset();
+  // The writer last: the last connection to close checkpoints the WAL into
+  // the file and removes it (the reader, read-only, cannot).
   reader_db_.reset();
+  writer_db_.reset();
   ::close(lock_fd_);
 }
 
@@ -370,14 +373,44 @@ bool SqliteHistory::write(const std::vector<SharedLine>& batch) {
   auto& w = *writer_db_;
   try {
     SQLite::Transaction transaction(w.db);
-    // Room ids and last ids by the name lines carry; rebuilt per batch (a
-    // handful of rooms), so a rolled-back batch leaves nothing stale behind.
+    // Room ids and last ids by the name lines carry; rebuilt per batch, so a
+    // rolled-back batch leaves nothing stale behind.
     struct Seen {
       std::int64_t id = 0;
       std::uint64_t last = 0;
     };
     std::unordered_map<std::string_view, Seen> rooms;
     for (const auto& line : batch) {
+      if (line->room.empty()) continue;
+      auto [at, added] = rooms.try_emplace(line->room);
+      if (!added) continue;
+      const std::string key = fold(line->room);
+      w.add_room.bind(1, key);
+      w.add_room.bind(2, line->room);
+      w.add_room.exec();
+      w.add_room.reset();
+      w.find_room.bind(1, key);
+      w.find_room.executeStep();
+      at->second.id = w.find_room.getColumn(0).getInt64();
+      w.find_room.reset();
+    }
+    // Room by room, each in its order: FTS5 starts a new segment of its
+    // index whenever a rowid (room * 2^40 + id) is lower than the one before,
+    // which lines of many rooms interleaved would do at every turn.
+    struct Placed {
+      std::int64_t room;  // 0: a private line
+      std::uint64_t id;
+      const ChatLine* line;
+    };
+    std::vector<Placed> in_order;
+    in_order.reserve(batch.size());
+    for (const auto& line : batch) {
+      in_order.push_back({line->room.empty() ? 0 : rooms.at(line->room).id, line->id, line.get()});
+    }
+    std::stable_sort(in_order.begin(), in_order.end(),
+                     [](const Placed& a, const Placed& b) { return std::tie(a.room, a.id) < std::tie(b.room, b.id); });
+    for (const Placed& placed : in_order) {
+      const ChatLine* line = placed.line;
       if (line->room.empty()) {
         w.add_private.bind(1, to_ms(line->time));
         w.add_private.bindNoCopy(2, line->nick);
@@ -387,20 +420,9 @@ bool SqliteHistory::write(const std::vector<SharedLine>& batch) {
         w.add_private.reset();
         continue;
       }
-      auto [at, added] = rooms.try_emplace(line->room);
-      if (added) {
-        const std::string key = fold(line->room);
-        w.add_room.bind(1, key);
-        w.add_room.bind(2, line->room);
-        w.add_room.exec();
-        w.add_room.reset();
-        w.find_room.bind(1, key);
-        w.find_room.executeStep();
-        at->second.id = w.find_room.getColumn(0).getInt64();
-        w.find_room.reset();
-      }
-      at->second.last = std::max(at->second.last, line->id);
-      w.add_line.bind(1, at->second.id);
+      Seen& room = rooms.at(line->room);
+      room.last = std::max(room.last, line->id);
+      w.add_line.bind(1, room.id);
       w.add_line.bind(2, static_cast<std::int64_t>(line->id));
       w.add_line.bind(3, to_ms(line->time));
       w.add_line.bind(4, static_cast<int>(line->kind));
@@ -411,7 +433,7 @@ bool SqliteHistory::write(const std::vector<SharedLine>& batch) {
       const int added_rows = w.add_line.exec();
       w.add_line.reset();
       if (added_rows == 1 && said(*line)) {  // a retried batch indexes nothing twice
-        w.add_words.bind(1, at->second.id * kRoomStride + static_cast<std::int64_t>(line->id));
+        w.add_words.bind(1, room.id * kRoomStride + static_cast<std::int64_t>(line->id));
         w.add_words.bindNoCopy(2, line->text);
         w.add_words.exec();
         w.add_words.reset();
