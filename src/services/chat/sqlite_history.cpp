@@ -304,9 +304,13 @@ void SqliteHistory::write_loop() {
   // With --history-sync full, lines wait for their commit before anyone
   // sees them: no window then.
   const auto window = settings_.sync == HistorySync::full ? std::chrono::milliseconds(0) : settings_.window;
-  std::vector<SharedLine> batch;
   std::size_t settled_already = 0;  // lines at the front of the queue the hub has had
+  // The lines of the last batch written. Released here, with no lock held:
+  // the store may hold the last references to a thousand lines, and a loop
+  // appending must not wait while they are freed.
+  std::vector<SharedLine> done;
   for (;;) {
+    done.clear();
     {
       std::unique_lock lock(queue_mutex_);
       queue_changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -315,18 +319,18 @@ void SqliteHistory::write_loop() {
         if (prunes()) prune();  // a short run is pruned too
         return;
       }
-      writing_.assign(queue_.begin(), queue_.end());
-      queue_.clear();
-      batch = writing_;
+      writing_.swap(queue_);  // the queue goes on in the emptied vector of two batches ago
     }
-    const bool written = write(batch);
+    // Only this thread changes writing_, under the lock; others read it
+    // under the lock (stats, lines not written yet): reading it here is safe.
+    const bool written = write(writing_);
     if (settled_) {
       // Written, or not and never to be waited for: the chat goes on from
       // memory. Either way, once.
-      batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(settled_already));
-      std::erase_if(batch, [](const SharedLine& line) { return line->room.empty(); });
+      std::vector<SharedLine> settled(writing_.begin() + static_cast<std::ptrdiff_t>(settled_already), writing_.end());
+      std::erase_if(settled, [](const SharedLine& line) { return line->room.empty(); });
       settled_already = 0;
-      if (!batch.empty()) settled_(std::move(batch));
+      if (!settled.empty()) settled_(std::move(settled));
     }
     if (prunes() && std::chrono::steady_clock::now() - last_prune_ >= kPruneEvery) {
       prune();
@@ -335,7 +339,7 @@ void SqliteHistory::write_loop() {
     if (written) {
       written_ += writing_.size();
       stored_ += writing_.size();
-      writing_.clear();
+      done.swap(writing_);
       written_changed_.notify_all();
       if (window.count() > 0) queue_changed_.wait_for(lock, window, [&] { return stopping_; });
       continue;

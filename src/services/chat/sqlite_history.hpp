@@ -110,7 +110,7 @@ class SqliteHistory final : public HistoryStore {
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
-  std::deque<SharedLine> queue_;
+  std::vector<SharedLine> queue_;  // appended, not taken by the writer yet
   std::vector<SharedLine> writing_;  // taken by the writer, not yet committed
   std::size_t dropped_ = 0;          // since the queue was last full
   std::uint64_t appended_ = 0, written_ = 0;  // lines, for wait_written()
