@@ -2,12 +2,12 @@
 // --port 0. Benchmarks are not tests: nothing here asserts a speed, only that
 // every reply was right, nothing was lost, and the report says so.
 
+#include "support/bench_report.hpp"
 #include "support/enchufe.hpp"
 #include "support/net.hpp"
 
 #include <gtest/gtest.h>
 
-#include <charconv>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -21,18 +21,6 @@ namespace {
 constexpr auto kRun = 60'000ms;  // generous: CI machines run tests in parallel
 
 bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
-
-// A top-level number of the bench's one-line JSON report ("errors":0).
-std::optional<double> field(const std::string& json, const std::string& key) {
-  const std::string needle = "\"" + key + "\":";
-  const auto at = json.find(needle);
-  if (at == std::string::npos) return std::nullopt;
-  const char* begin = json.data() + at + needle.size();
-  double value = 0;
-  const auto [end, ec] = std::from_chars(begin, json.data() + json.size(), value);
-  if (ec != std::errc()) return std::nullopt;
-  return value;
-}
 
 RunResult bench(std::vector<std::string> args) {
   args.insert(args.begin(), "bench");

@@ -4,6 +4,7 @@
 // the file holds those lines, each room numbering on when the file is used
 // again.
 
+#include "support/bench_report.hpp"
 #include "support/enchufe.hpp"
 #include "support/files.hpp"
 
@@ -11,7 +12,6 @@
 #include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
 
-#include <charconv>
 #include <filesystem>
 #include <optional>
 #include <regex>
@@ -25,27 +25,6 @@ namespace {
 constexpr auto kRun = 60'000ms;  // generous: CI machines run tests in parallel
 constexpr int kLines = 20'000;
 constexpr int kRooms = 10;
-
-// A top-level number of the bench's one-line JSON report ("stored":20000).
-std::optional<double> field(const std::string& json, const std::string& key) {
-  const std::string needle = "\"" + key + "\":";
-  const auto at = json.find(needle);
-  if (at == std::string::npos) return std::nullopt;
-  const char* begin = json.data() + at + needle.size();
-  double value = 0;
-  const auto [end, ec] = std::from_chars(begin, json.data() + json.size(), value);
-  if (ec != std::errc()) return std::nullopt;
-  return value;
-}
-
-// A top-level string of the report ("db":"/tmp/...") with no escapes in it.
-std::string text_field(const std::string& json, const std::string& key) {
-  const std::string needle = "\"" + key + "\":\"";
-  const auto at = json.find(needle);
-  if (at == std::string::npos) return {};
-  const auto begin = at + needle.size();
-  return json.substr(begin, json.find('"', begin) - begin);
-}
 
 // `enchufe bench store ARGS`, its fresh files under `tmpdir`.
 RunResult store_bench(std::vector<std::string> args, const TempDir& tmpdir) {

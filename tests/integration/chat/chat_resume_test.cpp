@@ -28,7 +28,17 @@ std::uint64_t seen_up_to(const std::string& ids_on) {
   return std::regex_match(ids_on, m, kIdsOn) ? std::stoull(m[2]) : UINT64_MAX;
 }
 
-class ChatResume : public ChatTest {};
+class ChatResume : public ChatTest {
+ protected:
+  // /ids on for `who`: the id of the newest room line it has seen.
+  static std::uint64_t ids_on(ChatClient& who) {
+    EXPECT_TRUE(who.send("/ids on"));
+    const std::string answer = who.next();
+    const std::uint64_t seen = seen_up_to(answer);
+    EXPECT_NE(seen, UINT64_MAX) << answer;
+    return seen;
+  }
+};
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
@@ -41,9 +51,7 @@ std::size_t count(const std::string& text, const std::string& needle) {
 TEST_F(ChatResume, IdsNumberTheRoomLinesOfOneClient) {
   auto& ana = login("ana");
   auto& bob = login("bob");
-  ASSERT_TRUE(ana.send("/ids on"));
-  const std::uint64_t before = seen_up_to(ana.next());
-  ASSERT_NE(before, UINT64_MAX);
+  const std::uint64_t before = ids_on(ana);
   ASSERT_TRUE(bob.send("hola"));
   EXPECT_EQ(bob.drain(), "");
   EXPECT_EQ(numbered(ana.next()), std::pair(before + 1, std::string("[t] <bob> hola")));
@@ -60,8 +68,7 @@ TEST_F(ChatResume, IdsNumberTheRoomLinesOfOneClient) {
 TEST_F(ChatResume, ResumeGivesTheLinesMissedOnceThenLiveOnes) {
   auto& ana = login("ana");
   auto& bob = login("bob");
-  ASSERT_TRUE(ana.send("/ids on"));
-  const std::uint64_t last = seen_up_to(ana.next());
+  const std::uint64_t last = ids_on(ana);
   ASSERT_TRUE(ana.send("/quit"));
   EXPECT_EQ(ana.next(), "* bye!");
   EXPECT_EQ(bob.next(), "[t] * ana left (quit)");
@@ -102,8 +109,7 @@ TEST_F(ChatResume, ResumeGivesTheLinesMissedOnceThenLiveOnes) {
 TEST_F(ChatResume, TheClientsOwnLinesAreNotGivenBack) {
   auto& ana = login("ana");
   auto& bob = login("bob");
-  ASSERT_TRUE(ana.send("/ids on"));
-  const std::uint64_t last = seen_up_to(ana.next());
+  const std::uint64_t last = ids_on(ana);
   ASSERT_TRUE(ana.send("mío"));
   EXPECT_EQ(bob.next(), "[t] <ana> mío");
   ASSERT_TRUE(bob.send("suyo"));
@@ -118,8 +124,7 @@ TEST_F(ChatResume, WhatTheMemoryNoLongerHoldsIsSaidToBeSkipped) {
   start({"--history", "2"});
   auto& ana = login("ana");
   auto& bob = login("bob");
-  ASSERT_TRUE(ana.send("/ids on"));
-  const std::uint64_t last = seen_up_to(ana.next());
+  const std::uint64_t last = ids_on(ana);
   for (const char* text : {"uno", "dos", "tres"}) {
     ASSERT_TRUE(bob.send(text));
     ana.next();
