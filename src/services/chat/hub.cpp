@@ -301,7 +301,7 @@ void ChatHub::resume(ChatSession& session, RoomId room, std::uint64_t since) {
   const std::size_t loop = net::Loop::current()->index();
   on_loop(home_of(room), [this, room, since, loop, session_id = session.id(), seq = session.join_seq()]() mutable {
     std::vector<SharedLine> missed;
-    bool skipped = false;
+    std::uint64_t skipped = 0;
     if (auto found = here().homes.find(room); found != here().homes.end()) {
       const RoomHome& home = found->second;
       // An id this room has not reached: its numbering started again (a
@@ -310,7 +310,8 @@ void ChatHub::resume(ChatSession& session, RoomId room, std::uint64_t since) {
       for (const auto& line : home.history) {
         if (line->id > since) missed.push_back(line);
       }
-      skipped = home.forgotten_up_to > since;
+      // Ids count every room line, notices too: those before what is kept.
+      if (home.forgotten_up_to > since) skipped = home.forgotten_up_to - since;
     }
     // Posted like a line: the lines this home fans out later follow it.
     on_loop(loop, [this, session_id, seq, since, missed = std::move(missed), skipped] {

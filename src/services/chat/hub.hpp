@@ -89,7 +89,8 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   // answer, unless it has left the room (or the server) meanwhile.
   void ask_history(ChatSession& session, HistoryQuery query);
   // /resume: the session's resumed() runs on its loop with the room's lines
-  // after line `since` that its home still holds, before any later line.
+  // after line `since` that its home still holds, and how many lines after
+  // `since` it no longer holds, before any later line.
   void resume(ChatSession& session, RoomId room, std::uint64_t since);
 
  private:

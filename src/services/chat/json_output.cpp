@@ -68,7 +68,7 @@ class JsonOutput final : public ChatOutput {
     });
   }
   void resumed(net::MessageLink& to, std::string_view room, std::uint64_t since, const std::vector<SharedLine>& lines,
-               bool skipped) const override {
+               std::uint64_t skipped) const override {
     send_event(to, "resumed", [&](json::object& e) {
       e["room"] = room;
       e["since"] = since;

@@ -32,9 +32,10 @@ class ChatOutput {
   virtual void history_page(net::MessageLink& to, std::string_view room, const HistoryQuery& asked,
                             const HistoryPage& page) const = 0;
   // After /resume ID: the lines of `room` after line `since` that the
-  // client missed, and whether earlier ones were beyond what is kept for it.
+  // client missed, and how many before those it missed too (beyond what is
+  // kept for resuming).
   virtual void resumed(net::MessageLink& to, std::string_view room, std::uint64_t since,
-                       const std::vector<SharedLine>& lines, bool skipped) const = 0;
+                       const std::vector<SharedLine>& lines, std::uint64_t skipped) const = 0;
   virtual void rooms(net::MessageLink& to, const RoomList& rooms) const = 0;
   virtual void who(net::MessageLink& to, std::string_view room, const std::vector<std::string>& members) const = 0;
   // Server text for this client only (help, goodbyes).

@@ -107,7 +107,7 @@ void ChatSession::history_page(const HistoryQuery& asked, const HistoryPage& pag
   output_->history_page(*link_, room_name_, asked, page);
 }
 
-void ChatSession::resumed(std::uint64_t since, const std::vector<SharedLine>& missed, bool skipped) {
+void ChatSession::resumed(std::uint64_t since, const std::vector<SharedLine>& missed, std::uint64_t skipped) {
   resuming_ = false;
   const std::vector<SharedLine> held = std::exchange(held_, {});
   if (link_ == nullptr) return;

@@ -39,7 +39,7 @@ class ChatSession final : public net::MessageProtocol {
   }
   void joined(std::string_view room_name, const std::vector<SharedLine>& history);
   void history_page(const HistoryQuery& asked, const HistoryPage& page);
-  void resumed(std::uint64_t since, const std::vector<SharedLine>& missed, bool skipped);
+  void resumed(std::uint64_t since, const std::vector<SharedLine>& missed, std::uint64_t skipped);
 
   // "error: ..." to this client only.
   void error(std::string_view text);

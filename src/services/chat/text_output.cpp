@@ -68,12 +68,15 @@ class TextOutput final : public ChatOutput {
     }
   }
   void resumed(net::MessageLink& to, std::string_view room, std::uint64_t since, const std::vector<SharedLine>& lines,
-               bool skipped) const override {
+               std::uint64_t skipped) const override {
     // `enchufe connect --reconnect` waits for this first line: keep its start.
     const std::size_t n = lines.size();
     info(to, n == 0 ? fmt::format("back in {}: nothing new since #{}", room, since)
                     : fmt::format("back in {}: {} line{} you missed since #{}", room, n, n == 1 ? "" : "s", since));
-    if (skipped) info(to, fmt::format("earlier ones are not kept for resuming: /history since {} shows them", since));
+    if (skipped > 0) {
+      info(to, fmt::format("{} earlier line{} missed too (notices included): /history since {} shows them", skipped,
+                           skipped == 1 ? "" : "s", since));
+    }
     for (const auto& l : lines) numbered(to, l);
   }
   void rooms(net::MessageLink& to, const RoomList& rooms) const override {
