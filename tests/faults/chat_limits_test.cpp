@@ -98,9 +98,11 @@ std::size_t hear_talker(TcpClient& reader, const std::function<void()>& send, st
 }  // namespace
 
 // A member that reads nothing while a talker sends 8 MB to the room (paced
-// like a fast typist script, 32 KB every 2 ms): once it owes more than
-// --max-output (1 MiB, the default) it is disconnected as too slow; the
-// reading members get every line, in order, without waiting for it.
+// like a fast script, 32 KB every 8 ms: 4 MB/s, which the reading members,
+// who check every line, keep up with even under ThreadSanitizer): once it
+// owes more than --max-output (1 MiB, the default) it is disconnected as
+// too slow; the reading members get every line, in order, without waiting
+// for it.
 TEST(ChatLimits, MemberThatDoesNotReadIsCutOverMaxOutput) {
   auto server = FaultServer::start("chat", {"--flood-rate", "1000000", "--flood-burst", "1000000"});
   auto steady = Steady::start(server);
@@ -120,7 +122,7 @@ TEST(ChatLimits, MemberThatDoesNotReadIsCutOverMaxOutput) {
       [&] {
         for (std::size_t at = 0; at < lines.size(); at += 32 * 1024) {
           if (!talker.send_all(std::string_view(lines).substr(at, 32 * 1024), kIo)) break;
-          std::this_thread::sleep_for(2ms);
+          std::this_thread::sleep_for(8ms);
         }
       },
       kLines, rest);

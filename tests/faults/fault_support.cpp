@@ -290,8 +290,8 @@ std::string SteadyReport::describe() const {
   return s.str();
 }
 
-Steady::Steady(std::string name, Duration interval, Round round)
-    : name_(std::move(name)), interval_(interval), round_(std::move(round)) {
+Steady::Steady(std::string name, Duration interval, Round round, Idle idle)
+    : name_(std::move(name)), interval_(interval), round_(std::move(round)), idle_(std::move(idle)) {
   report_.name = name_;
   thread_ = std::thread([this] { run(); });
 }
@@ -319,8 +319,16 @@ void Steady::run() {
     rounds_.fetch_add(1);
     // Sleep in small steps so stop() is prompt.
     const auto next = began + interval_;
-    while (!stop_.load() && Clock::now() < next)
+    while (!stop_.load() && Clock::now() < next) {
+      if (idle_ && !idle_(error)) {
+        std::lock_guard lock(mutex_);
+        ++report_.failures;
+        report_.errors.push_back("between rounds " + std::to_string(report_.rounds) + " and " +
+                                 std::to_string(report_.rounds + 1) + ": " + error);
+        return;
+      }
       std::this_thread::sleep_for(std::min<Clock::duration>(5ms, next - Clock::now()));
+    }
   }
 }
 
@@ -425,6 +433,15 @@ std::unique_ptr<Steady> steady_chat(std::uint16_t port) {
   // B hears A arrive and take its name; from here on B's stream is live.
   const auto joined = pair->b.recv_until("is now known as steadyA\n", kIo);
   if (!joined.complete()) throw std::runtime_error("steadyB did not hear steadyA arrive: " + joined.describe());
+  // Between rounds both read what the room says, as real members do all
+  // the time: one that stops reading for 150 ms under a flood can owe the
+  // server more than --max-output, and be cut for it.
+  auto between_rounds = [pair](std::string& error) {
+    auto& p = *pair;
+    p.a_buffer += p.a.recv_for(0ms).data;
+    p.b_buffer += p.b.recv_for(0ms).data;
+    return check_clean_lines(p.a_buffer, "steadyA", error) && check_clean_lines(p.b_buffer, "steadyB", error);
+  };
   return std::make_unique<Steady>("steady chat pair", 150ms, [pair](std::string& error, std::size_t&) {
     auto& p = *pair;
     // A drains what it is sent (others' chatter), checking it is clean. It
@@ -483,7 +500,7 @@ std::unique_ptr<Steady> steady_chat(std::uint16_t port) {
       }
     }
     return true;
-  });
+  }, between_rounds);
 }
 
 std::unique_ptr<Steady> steady_udp(std::uint16_t port) {

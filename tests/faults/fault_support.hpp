@@ -195,7 +195,11 @@ class Steady {
   // One round trip: true if it went right; else `error` says what went
   // wrong. `retries` counts datagrams sent again (UDP).
   using Round = std::function<bool(std::string& error, std::size_t& retries)>;
-  Steady(std::string name, Duration interval, Round round);
+  // Between rounds, every few milliseconds (e.g. a chat member reading what
+  // the room says, as a real one does all the time); false with `error` is
+  // a failure, as for a round.
+  using Idle = std::function<bool(std::string& error)>;
+  Steady(std::string name, Duration interval, Round round, Idle idle = {});
 
  private:
   void run();
@@ -203,6 +207,7 @@ class Steady {
   std::string name_;
   Duration interval_;
   Round round_;
+  Idle idle_;
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> rounds_{0};
   std::mutex mutex_;
