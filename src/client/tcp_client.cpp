@@ -129,8 +129,12 @@ class TcpClient {
       return;
     }
     if (leaving_ || !connected_) {
-      if (!leaving_ && net::is_word(*line, options_.quit_word)) finish("", 0);
-      if (!connected_ && !leaving_) console_->notice("not connected: that line was not sent");
+      // Away (--reconnect): the quit word still leaves; anything else is refused.
+      if (!leaving_ && net::is_word(*line, options_.quit_word)) {
+        finish("", 0);
+      } else if (!leaving_) {
+        console_->notice("not connected: that line was not sent");
+      }
       console_->line_done();
       return;
     }
@@ -218,13 +222,14 @@ class TcpClient {
       return;
     }
     incoming_.append(bytes);
-    std::size_t newline;
-    while ((newline = incoming_.find('\n')) != std::string::npos) {
-      std::string_view line(incoming_.data(), newline);
+    // The lines read here go in one erase at the end, not one each.
+    std::size_t from = 0;
+    for (std::size_t newline; (newline = incoming_.find('\n', from)) != std::string::npos; from = newline + 1) {
+      std::string_view line(incoming_.data() + from, newline - from);
       if (line.ends_with('\r')) line.remove_suffix(1);
-      if (resume_.on_line(line)) console_->print_incoming({incoming_.data(), newline + 1});
-      incoming_.erase(0, newline + 1);
+      if (resume_.on_line(line)) console_->print_incoming({incoming_.data() + from, newline + 1 - from});
     }
+    incoming_.erase(0, from);
     if (incoming_.size() > kMaxIncomingLine) {
       console_->print_incoming(incoming_);
       incoming_.clear();
