@@ -10,6 +10,7 @@ packages=(
   libboost-json1.81-dev libboost-url1.81-dev     # JSON (logs, web protocol) and URLs
   libssl-dev openssl                             # TLS (OpenSSL under Asio's ssl::stream); openssl s_client/s_server in tests
   libsqlite3-dev libsqlitecpp-dev                # the chat's history on disk (SQLite, through SQLiteCpp)
+  libhiredis-dev                                 # Redis's protocol (its reply reader and command framing) for the cluster
   libcli11-dev                                   # command line parsing
   libfmt-dev                                     # formatting and logging
   libgtest-dev libgmock-dev                      # unit and integration tests
@@ -21,7 +22,7 @@ packages=(
   ncat                                           # interop tests: a TLS chat member (ncat --ssl)
   curl                                           # interop tests: HTTPS through a real client
   procps                                         # ps/pgrep in tests
-  redis-server                                   # bench fanout --redis is tested against a real Redis
+  redis-server                                   # the cluster's tests and bench fanout --redis run a real Redis
   prometheus                                     # promtool checks the /metrics exposition format
   chromium                                       # browser tests of the chat page (tests/browser)
 )

@@ -18,8 +18,8 @@
 //
 // With --redis the same load runs against Redis pub/sub, the reference the
 // chat is compared with: receivers SUBSCRIBE to the room, senders PUBLISH
-// the same stamped text to it. A Redis delivery arrives as several RESP
-// lines; only the payload line carries a stamp, the others are skipped.
+// the same stamped text to it. RESP is framed and parsed by hiredis
+// (net/redis/resp.hpp), as in the chat's cluster.
 //
 // With --tls the chat's (or Redis's) protocol goes over TLS: the same client
 // over a TLS stream, the handshake part of its set-up.
@@ -38,6 +38,7 @@
 #include "bench/websocket.hpp"
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
+#include "net/redis/resp.hpp"
 
 #include "net/asio.hpp"
 
@@ -294,6 +295,7 @@ class ChatConn final : public FanoutConn {
       : FanoutConn(w, s, fw, sender, index, std::move(nick)), stream_(std::move(stream)), write_done_(w.executor()),
         in_(16 * 1024, kMaxLineBuffer) {
     if (sender) out_.reserve(std::max(kMaxBatch, s.window) * max_stamp_line(s.size));
+    if (s.redis) replies_.emplace();
   }
 
   asio::awaitable<bool> setup() override {
@@ -314,8 +316,13 @@ class ChatConn final : public FanoutConn {
 
   asio::awaitable<void> run() override {
     if (sender_) net::spawn(w_.executor(), [this] { return send_loop(); });
-    std::string_view line;
-    while (co_await next_line(line)) on_line(line);
+    if (s_.redis) {
+      net::redis::Reply reply;
+      while (co_await next_reply(reply)) on_reply(reply);
+    } else {
+      std::string_view line;
+      while (co_await next_line(line)) on_line(line);
+    }
     if (!aborted_) {
       ++w_.tally.closed;
       w_.error(fmt::format("{}: connection closed by the server", nick_));
@@ -358,24 +365,45 @@ class ChatConn final : public FanoutConn {
   }
 
   // Redis: a receiver subscribes to the room, a sender checks the server
-  // answers PING. The replies are known line by line, so anything else (an
-  // error, or a server that does not speak RESP) fails at once.
+  // answers PING. Anything else (an error, or a server that does not speak
+  // RESP) fails at once.
   asio::awaitable<bool> redis_setup() {
-    const std::string hello = sender_ ? std::string("PING\r\n") : fmt::format("SUBSCRIBE {}\r\n", s_.room);
-    const std::vector<std::string> expected =
-        sender_ ? std::vector<std::string>{"+PONG"}
-                : std::vector<std::string>{"*3", "$9", "subscribe", fmt::format("${}", s_.room.size()), s_.room, ":1"};
+    std::string hello;
+    if (sender_) {
+      net::redis::append_command(hello, {"PING"});
+    } else {
+      net::redis::append_command(hello, {"SUBSCRIBE", s_.room});
+    }
     auto [wec, n] = co_await asio::async_write(stream_, asio::buffer(hello), net::use_tuple);
     if (wec) co_return false;
-    for (const std::string& want : expected) {
-      std::string_view line;
-      if (!co_await next_line(line)) co_return false;
-      if (line != want) {
-        if (!aborted_) w_.error(fmt::format("{}: not the Redis reply expected ({}): {}", nick_, want, preview(line)));
+    net::redis::Reply reply;
+    if (!co_await next_reply(reply)) co_return false;
+    const bool expected = sender_ ? reply.type == net::redis::Reply::Type::status && reply.text == "PONG"
+                                  : reply.kind() == "subscribe" && reply.elements.size() == 3 &&
+                                        reply.elements[1].text == s_.room && reply.elements[2].integer == 1;
+    if (!expected && !aborted_) {
+      w_.error(fmt::format("{}: not the Redis reply expected to {}: {}", nick_, sender_ ? "PING" : "SUBSCRIBE",
+                           preview(reply.is_error() ? reply.text : reply.kind())));
+    }
+    co_return expected;
+  }
+
+  // The next Redis reply, reading as needed; false at EOF, an error or a
+  // stream that is not RESP.
+  asio::awaitable<bool> next_reply(net::redis::Reply& reply) {
+    for (;;) {
+      try {
+        if (auto next = replies_->next()) {
+          reply = std::move(*next);
+          co_return true;
+        }
+      } catch (const std::runtime_error& e) {
+        if (!aborted_) w_.error(fmt::format("{}: {}", nick_, e.what()));
         co_return false;
       }
+      if (!co_await read_more()) co_return false;
+      replies_->feed(in_.take_all());
     }
-    co_return true;
   }
 
   // The next line (without "\n"), reading as needed; false at EOF or error.
@@ -388,38 +416,46 @@ class ChatConn final : public FanoutConn {
         if (line.ends_with('\r')) line.remove_suffix(1);
         co_return true;
       }
-      const auto space = in_.space();
-      if (space.size() == 0) {
-        if (!aborted_) w_.error(fmt::format("{}: a line longer than {} bytes", nick_, kMaxLineBuffer));
-        co_return false;
+      if (!co_await read_more()) co_return false;
+    }
+  }
+
+  // Reads what the socket has into in_; false at EOF or error.
+  asio::awaitable<bool> read_more() {
+    const auto space = in_.space();
+    if (space.size() == 0) {
+      if (!aborted_) w_.error(fmt::format("{}: a line longer than {} bytes", nick_, kMaxLineBuffer));
+      co_return false;
+    }
+    // async_read_some reads at once when it can, but always completes
+    // through the loop's queue: a socket that always has more cannot
+    // starve the others of its thread (they would fall behind and be cut
+    // as too slow).
+    auto [ec, n] = co_await stream_.async_read_some(space, net::use_tuple);
+    if (ec) {
+      if (!aborted_ && !closed_by_peer(ec)) {
+        ++w_.tally.io_errors;
+        w_.error(fmt::format("{}: read: {}", nick_, ec.message()));
       }
-      // async_read_some reads at once when it can, but always completes
-      // through the loop's queue: a socket that always has more cannot
-      // starve the others of its thread (they would fall behind and be cut
-      // as too slow).
-      auto [ec, n] = co_await stream_.async_read_some(space, net::use_tuple);
-      if (ec) {
-        if (!aborted_ && !closed_by_peer(ec)) {
-          ++w_.tally.io_errors;
-          w_.error(fmt::format("{}: read: {}", nick_, ec.message()));
-        }
-        co_return false;
-      }
-      in_.filled(n);
-      w_.tally.bytes_in += n;
-      now_ = now_ns();
+      co_return false;
+    }
+    in_.filled(n);
+    w_.tally.bytes_in += n;
+    now_ = now_ns();
+    co_return true;
+  }
+
+  // Receivers get ["message", room, payload]; senders the counts PUBLISH
+  // answers, which tell nothing here.
+  void on_reply(const net::redis::Reply& reply) {
+    if (reply.is_error()) {
+      server_error(reply.text);
+    } else if (reply.kind() == "message" && reply.elements.size() == 3) {
+      delivery({}, reply.elements[2].text, reply.elements[2].text);
     }
   }
 
   void on_line(std::string_view line) {
-    if (s_.redis) {
-      if (line.starts_with('-')) {
-        server_error(line);
-        return;
-      }
-      delivery({}, line, line);
-      return;
-    }
     const auto message = parse_chat_message(line);
     if (!message) {
       // Lines from the server itself: notices, warnings, errors.
@@ -453,14 +489,12 @@ class ChatConn final : public FanoutConn {
     sending_done();
   }
 
-  // PUBLISH <room> <stamped text> as a RESP array (the text has spaces, so
-  // not as an inline command).
+  // PUBLISH <room> <stamped text>.
   void append_publish(const Stamp& stamp) {
     line_.clear();
     format_stamp_line(line_, stamp, s_.size);
     line_.pop_back();  // the "\n": the RESP framing ends the payload
-    fmt::format_to(std::back_inserter(out_), "*3\r\n$7\r\nPUBLISH\r\n${}\r\n{}\r\n${}\r\n{}\r\n", s_.room.size(),
-                   s_.room, line_.size(), line_);
+    net::redis::append_command(out_, {"PUBLISH", s_.room, line_});
   }
 
   bool write_out() {
@@ -494,6 +528,7 @@ class ChatConn final : public FanoutConn {
   Stream stream_;
   Timer write_done_;
   LineBuffer in_;
+  std::optional<net::redis::ReplyReader> replies_;  // --redis only: the chat's clients need none
 
   // sender
   std::string out_;

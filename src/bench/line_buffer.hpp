@@ -33,6 +33,14 @@ class LineBuffer {
     return line;
   }
 
+  // Every byte not taken yet, for a protocol framed elsewhere (Redis's,
+  // by its reply reader). The view stays valid until the next space().
+  std::string_view take_all() {
+    const std::string_view rest(data_.data() + begin_, end_ - begin_);
+    begin_ = end_;
+    return rest;
+  }
+
   // Where the next read goes: the free tail, after moving a partial line to
   // the front or doubling the buffer when it is full. Empty when a single
   // line already fills `max` bytes.

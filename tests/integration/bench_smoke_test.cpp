@@ -5,6 +5,7 @@
 #include "support/bench_report.hpp"
 #include "support/enchufe.hpp"
 #include "support/net.hpp"
+#include "support/redis_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -197,31 +198,6 @@ TEST_F(Bench, FanoutOverWebSocket) {
   EXPECT_EQ(field(wrong.out, "clients_ready"), 0) << wrong;
   EXPECT_TRUE(contains(wrong.out, "HTTP 404")) << wrong;
 }
-
-// A throwaway redis-server on a free loopback port (Redis cannot bind port
-// 0 and report it, so the port is found first; a rare clash is retried).
-class RedisServer {
- public:
-  static RedisServer start() {
-    for (int attempt = 0;; ++attempt) {
-      const std::uint16_t port = hold_tcp_port("127.0.0.1", false).port;  // released again at once
-      Process p("/usr/bin/redis-server", {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
-                                          "--appendonly", "no"});
-      const auto deadline = Clock::now() + 5000ms;
-      while (Clock::now() < deadline && p.running()) {
-        if (TcpClient::try_connect("127.0.0.1", port, 200ms)) return RedisServer(std::move(p), port);
-        std::this_thread::sleep_for(20ms);
-      }
-      if (attempt == 2) throw std::runtime_error("redis-server did not start: " + p.diagnostics());
-    }
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  RedisServer(Process p, std::uint16_t port) : process_(std::move(p)), port_(port) {}
-  Process process_;
-  std::uint16_t port_;
-};
 
 // The same load against Redis pub/sub (what bench/compare compares the chat
 // with): every PUBLISH reaches every SUBSCRIBEr, counted and in order.
