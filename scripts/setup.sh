@@ -23,6 +23,7 @@ packages=(
   curl                                           # interop tests: HTTPS through a real client
   procps                                         # ps/pgrep in tests
   redis-server                                   # the cluster's tests and bench fanout --redis run a real Redis
+  redis-tools                                    # redis-cli: the cluster tests ask Redis who listens and where rooms are numbered
   prometheus                                     # promtool checks the /metrics exposition format
   chromium                                       # browser tests of the chat page (tests/browser)
 )

@@ -110,6 +110,9 @@ struct ServeOptions {
   std::string history_keep = "forever";
   std::size_t history_max_lines = 0;
   bool store_private = false;
+  // --cluster: Redis URLs, as typed (parsed at start); --node-name.
+  std::vector<std::string> cluster;
+  std::string node_name;
   services::chat::WebOptions web;
   LineSettings chat_lines{services::chat::kChatMaxLine,
                           static_cast<unsigned>(std::chrono::seconds(services::chat::kChatIdleTimeout).count()),
@@ -348,6 +351,42 @@ void add_history_options(CLI::App& cmd, ServeOptions& o) {
                "also store private messages (/msg); they are not by default");
 }
 
+void add_cluster_options(CLI::App& cmd, ServeOptions& o) {
+  cmd.add_option("--cluster", o.cluster,
+                 "Share the chat's rooms with other nodes through Redis: redis://HOST:PORT[/DB]; repeat it "
+                 "(or separate with commas) to spread rooms over several Redis servers (docs/cluster.md)");
+  cmd.add_option("--node-name", o.node_name,
+                 "This node's name in the cluster, unique among the nodes (default: host name and chat port)");
+}
+
+// --cluster and --node-name, checked before anything binds.
+services::chat::ClusterOptions cluster_options(const ServeOptions& o) {
+  services::chat::ClusterOptions c;
+  try {
+    c.shards = net::redis::parse_urls(o.cluster);
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("--cluster: {}", e.what()));
+  }
+  if (c.shards.empty()) {
+    if (!o.node_name.empty()) throw UsageError("--node-name: only with --cluster");
+    return c;
+  }
+  c.node_name = o.node_name;
+  if (c.node_name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    // A free port (0) is known only once bound: the process id tells two
+    // such nodes on one machine apart instead.
+    c.node_name = fmt::format("{}:{}", host, o.chat_port == "0" ? fmt::format("pid{}", getpid()) : o.chat_port);
+  }
+  const bool printable = std::all_of(c.node_name.begin(), c.node_name.end(),
+                                     [](unsigned char ch) { return ch > ' ' && ch < 0x7f; });
+  if (!printable || c.node_name.size() > 100) {
+    throw UsageError(fmt::format("--node-name: '{}': 1-100 printable characters, no spaces", c.node_name));
+  }
+  return c;
+}
+
 int run_servers(const ServeOptions& o, Selection which) {
   log::set_level(o.quiet ? log::Level::warn : o.verbose ? log::Level::debug : log::Level::info);
   log::set_format(o.log_format == "json" ? log::Format::json : log::Format::text);
@@ -394,6 +433,8 @@ int run_servers(const ServeOptions& o, Selection which) {
                greet_web_options.value_or(net::TcpServerOptions{}));
   const auto certificates = o.tls.enabled() ? server_certificates(o) : nullptr;
   const auto history_store = which.chat ? open_history_store(o) : nullptr;
+  auto chat_settings = o.chat;
+  chat_settings.cluster = cluster_options(o);
   const net::TlsSessionOptions tls_settings{std::chrono::seconds(o.tls.handshake_timeout_s)};
   auto registry = std::make_shared<net::MetricsRegistry>();
 
@@ -469,7 +510,7 @@ int run_servers(const ServeOptions& o, Selection which) {
     }
   }
   if (which.chat) {
-    const services::chat::ChatService chat(runtime, o.chat, registry.get(), history_store);
+    const services::chat::ChatService chat(runtime, chat_settings, registry.get(), history_store);
     tcp.push_back({"chat", std::make_unique<net::TcpServer>(runtime, "chat", chat_options, chat.line_protocol())});
     add_tls("chat", chat_tls_options, chat.line_protocol());
     if (serve_web) {
@@ -621,6 +662,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   add_tls_options(*chat, o, &o.chat_tls_port, kDefaultChatTlsPort, &o.web_tls_port, kDefaultWebTlsPort);
   chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
   add_history_options(*chat, o);
+  add_cluster_options(*chat, o);
   chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
@@ -674,6 +716,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   add_tls_port(*all, "--greet-web-tls-port", o.greet_web_tls_port,
                "wss:// port of the greeting server (with --greet-web-port)", kDefaultGreetWebTlsPort);
   add_history_options(*all, o);
+  add_cluster_options(*all, o);
   all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
   all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
   all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();

@@ -79,13 +79,22 @@ asio::awaitable<void> Client::run() {
 asio::awaitable<bool> Client::connect() {
   state_ = State::connecting;
   const std::uint64_t generation = ++generation_;
-  asio::ip::tcp::resolver resolver(context_);
-  auto [rec, endpoints] =
-      co_await resolver.async_resolve(options_.address.host, std::to_string(options_.address.port), net::use_tuple);
-  if (generation != generation_) co_return false;
-  if (rec) {
-    drop(fmt::format("cannot resolve {}: {}", options_.address.host, rec.message()));
-    co_return false;
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  error_code numeric;
+  const auto address = asio::ip::make_address(options_.address.host, numeric);
+  if (!numeric) {
+    // No lookup: Asio would start a resolver thread beside this loop for it.
+    endpoints.emplace_back(address, options_.address.port);
+  } else {
+    asio::ip::tcp::resolver resolver(context_);
+    auto [rec, results] =
+        co_await resolver.async_resolve(options_.address.host, std::to_string(options_.address.port), net::use_tuple);
+    if (generation != generation_) co_return false;
+    if (rec) {
+      drop(fmt::format("cannot resolve {}: {}", options_.address.host, rec.message()));
+      co_return false;
+    }
+    endpoints.assign(results.begin(), results.end());
   }
   // A server that accepts and then says nothing is handled by the watchdog;
   // this bounds a connect that gets no answer at all (a black-holed host).
@@ -127,11 +136,18 @@ void Client::handshake() {
   if (!channels_.empty()) {
     std::vector<std::string_view> args{"SUBSCRIBE"};
     args.insert(args.end(), channels_.begin(), channels_.end());
-    send(args, refused("SUBSCRIBE"), channels_.size(), true);
+    send(args,
+         [refusal = refused("SUBSCRIBE"), waiters = std::exchange(subscribed_waiters_, {})](const Reply& reply) {
+           refusal(reply);
+           for (const auto& waiter : waiters) waiter(reply);
+         },
+         channels_.size(), true);
   }
   // The last answer of the handshake: from here on the client is ready.
   send({"PING"}, [this, generation](const Reply& reply) {
     if (generation != generation_ || reply.is_error()) return;  // dropped: the reason is told already
+    // Subscribed while down, to channels unsubscribed again since: done.
+    for (const auto& waiter : std::exchange(subscribed_waiters_, {})) waiter(reply);
     state_ = State::ready;
     was_ready_ = true;
     told_down_ = false;
@@ -191,6 +207,10 @@ void Client::drop(const std::string& why) {
   unsent_.clear();
   const std::string text = fmt::format("{}: {}", to_string(options_.address), why);
   fail_waiting(text);
+  // Subscribed while down: this attempt failed, so they are told so rather
+  // than kept waiting for a Redis that may be gone for long.
+  const Reply error = local_error(text);
+  for (const auto& waiter : std::exchange(subscribed_waiters_, {})) waiter(error);
   if (!told_down_) {
     told_down_ = true;
     if (events_.down) events_.down(text);
@@ -247,7 +267,7 @@ void Client::queued(Callback done, std::size_t replies) {
   start_writer();
 }
 
-void Client::subscribe(const std::vector<std::string>& channels) {
+void Client::subscribe(const std::vector<std::string>& channels, Callback done) {
   subscriber_ = true;
   std::vector<std::string_view> args{"SUBSCRIBE"};
   for (const std::string& channel : channels) {
@@ -256,8 +276,19 @@ void Client::subscribe(const std::vector<std::string>& channels) {
     channels_.insert(at, channel);
     args.push_back(channel);
   }
-  // Not connected: the handshake subscribes to them all.
-  if (args.size() > 1 && state_ == State::ready) send(args, {}, args.size() - 1, false);
+  // During a handshake too: the SUBSCRIBE it sent may have been without them.
+  const bool connected = state_ == State::ready || state_ == State::handshake;
+  if (!connected) {
+    // The next handshake subscribes to them all, and tells `done`.
+    if (done) subscribed_waiters_.push_back(std::move(done));
+  } else if (args.size() > 1) {
+    send(args, std::move(done), args.size() - 1, true);
+  } else if (done) {
+    Reply already;
+    already.type = Reply::Type::status;
+    already.text = "OK";
+    asio::post(context_, [done = std::move(done), already = std::move(already)] { done(already); });
+  }
 }
 
 void Client::unsubscribe(const std::vector<std::string>& channels) {
@@ -268,7 +299,7 @@ void Client::unsubscribe(const std::vector<std::string>& channels) {
     args.push_back(channel);  // a view of the caller's string: appended before it is gone
     channels_.erase(at);
   }
-  if (args.size() > 1 && state_ == State::ready) send(args, {}, args.size() - 1, false);
+  if (args.size() > 1 && (state_ == State::ready || state_ == State::handshake)) send(args, {}, args.size() - 1, true);
 }
 
 void Client::on_reply(Reply reply) {

@@ -87,7 +87,10 @@ class Client : public std::enable_shared_from_this<Client> {
   void command(std::initializer_list<std::string_view> args, Callback done = {});
   void command(const std::vector<std::string_view>& args, Callback done = {});
   // Channels to hear from: kept, and subscribed again after a reconnect.
-  void subscribe(const std::vector<std::string>& channels);
+  // `done` runs once Redis has confirmed them (from then on every message
+  // published to them comes here), or with an error if the connection
+  // fails first; not connected, it waits for the next attempt.
+  void subscribe(const std::vector<std::string>& channels, Callback done = {});
   void unsubscribe(const std::vector<std::string>& channels);
 
   // For tests and metrics: commands sent whose replies have not come.
@@ -130,6 +133,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string writing_;
   bool writer_running_ = false;
   std::deque<Waiting> waiting_;
+  std::vector<Callback> subscribed_waiters_;  // subscribe() while not ready: told by the next handshake
   std::vector<std::string> channels_;  // sorted
   std::chrono::steady_clock::time_point last_reply_;
   std::uint64_t generation_ = 0;  // one per connection: a stale coroutine sees it changed

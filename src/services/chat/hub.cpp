@@ -18,7 +18,17 @@ constexpr std::string_view kLobby = "general";
 }
 
 ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store)
-    : runtime_(runtime), options_(std::move(options)), store_(std::move(store)), loops_(runtime.size()) {}
+    : runtime_(runtime), options_(std::move(options)), store_(std::move(store)), loops_(runtime.size()) {
+  if (options_.cluster.shards.empty()) return;
+  // The hub outlives the loops (it is destroyed after they have stopped),
+  // so the bus may call it back on them.
+  bus_ = cluster::Bus::start(
+      runtime_, options_.cluster,
+      {.heard = [this](RoomId room, std::shared_ptr<ChatLine> line, std::uint64_t sender,
+                       bool keep) { home_settle(room, std::move(line), sender, keep); },
+       .touch = [this](RoomId room, bool in_touch) { home_touch(room, in_touch); }});
+  runtime_.on_stop([bus = bus_] { bus->stop(); });
+}
 
 ChatHub::LoopState& ChatHub::here() { return loops_[net::Loop::current()->index()]; }
 
@@ -151,7 +161,9 @@ void ChatHub::leave(ChatSession& session, RoomId room) {
   const std::size_t loop = net::Loop::current()->index();
   on_loop(home_of(room), [this, room, loop, room_gone] {
     home_leave(room, loop);
-    if (room_gone) here().homes.erase(room);
+    if (!room_gone) return;
+    here().homes.erase(room);
+    if (bus_) bus_->close(room);
   });
 }
 
@@ -159,8 +171,10 @@ void ChatHub::home_join(RoomId room, const std::string& name, std::size_t loop, 
                         std::uint64_t seq) {
   RoomHome& home = here().homes[room];
   if (home.members_per_loop.empty()) {
+    home.name = name;
     home.members_per_loop.resize(loops_.size());
     if (store_) resume_from_store(home, name);
+    if (bus_) bus_->open(room, fold(name), name);
   }
   ++home.members_per_loop[loop];
   // The history as of now goes back to the joiner's loop; any later line
@@ -210,19 +224,45 @@ void ChatHub::broadcast(RoomId room, std::shared_ptr<ChatLine> line, std::uint64
 void ChatHub::home_broadcast(RoomId room, std::shared_ptr<ChatLine>& draft, std::uint64_t sender_id, bool keep) {
   auto found = here().homes.find(room);
   if (found == here().homes.end()) return;  // the room emptied meanwhile
+  if (bus_) {
+    // Numbered by Redis, where the room's order is decided for every node;
+    // it comes back through home_settle().
+    bus_->publish(room, std::move(draft), sender_id, keep, found->second.next_line_id - 1);
+    return;
+  }
+  // Numbered here, where the room's order is decided.
+  draft->id = found->second.next_line_id;
+  home_settle(room, std::move(draft), sender_id, keep);
+}
+
+void ChatHub::home_settle(RoomId room, std::shared_ptr<ChatLine> draft, std::uint64_t sender_id, bool keep) {
+  auto found = here().homes.find(room);
+  if (found == here().homes.end()) return;  // the room emptied meanwhile
   RoomHome& home = found->second;
-  // Numbered here, where the room's order is decided; encoded once for all.
-  draft->id = home.next_line_id++;
+  if (draft->id >= home.next_line_id) home.next_line_id = draft->id + 1;
   draft->room_id = room;
-  encode(*draft, {options_.local_time});
+  encode(*draft, {options_.local_time});  // once for all its recipients
   const SharedLine line = std::move(draft);
-  const bool stored = store_ && store_->append(line);
+  // A line a node out of touch showed only to its members has no number
+  // the store could keep it under.
+  const bool stored = store_ && line->id != 0 && store_->append(line);
   if (store_ && store_->sync() == HistorySync::full && (stored || !home.waiting.empty())) {
     // Out once written (home_settled), in the room's order.
     home.waiting.push_back({line, sender_id, keep, !stored});
     return;
   }
   fan_out(home, line, sender_id, keep);
+}
+
+void ChatHub::home_touch(RoomId room, bool in_touch) {
+  auto found = here().homes.find(room);
+  if (found == here().homes.end()) return;
+  auto notice = notice_line(found->second.name, NoticeWhat::none, {}, {},
+                            in_touch ? std::string("this server is back in touch with the others: lines reach "
+                                                   "every member again")
+                                     : std::string("this server lost touch with the others: lines said here reach "
+                                                   "only its members, and theirs do not come, until it is back"));
+  home_settle(room, std::move(notice), 0, false);
 }
 
 void ChatHub::fan_out(RoomHome& home, const SharedLine& line, std::uint64_t sender_id, bool keep) {

@@ -14,6 +14,7 @@
 // rarely; they live in a Directory under a mutex, off the message path.
 
 #include "net/outbox.hpp"
+#include "services/chat/cluster/bus.hpp"
 #include "services/chat/history_store.hpp"
 #include "services/chat/lines.hpp"
 #include "net/runtime.hpp"
@@ -115,6 +116,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
     bool released;  // the store could not take it: it goes out in its turn
   };
   struct RoomHome {  // on the room's home loop
+    std::string name;
     std::vector<std::uint32_t> members_per_loop;
     std::deque<SharedLine> history;
     // The newest line no longer in `history`: a resume from before it has
@@ -139,6 +141,11 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   void home_leave(RoomId room, std::size_t loop);
   void resume_from_store(RoomHome& home, const std::string& name);
   void home_broadcast(RoomId room, std::shared_ptr<ChatLine>& line, std::uint64_t sender_id, bool keep);
+  // A numbered line (by this home, or by the cluster; 0: out of touch)
+  // kept, stored and fanned out.
+  void home_settle(RoomId room, std::shared_ptr<ChatLine> line, std::uint64_t sender_id, bool keep);
+  // The cluster lost or regained touch with the room: its members are told.
+  void home_touch(RoomId room, bool in_touch);
   void fan_out(RoomHome& home, const SharedLine& line, std::uint64_t sender_id, bool keep);
   void home_settled(const std::vector<SharedLine>& lines);
   void deliver_local(RoomId room, const SharedLine& line, std::uint64_t sender_id);
@@ -147,6 +154,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   const ChatOptions options_;
   const std::shared_ptr<HistoryStore> store_;
   std::vector<LoopState> loops_;
+  std::shared_ptr<cluster::Bus> bus_;  // --cluster: lines go through Redis
 
   mutable std::mutex directory_mutex_;
   std::unordered_map<std::string, Member> members_;       // folded nick ->

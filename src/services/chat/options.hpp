@@ -1,13 +1,22 @@
 #pragma once
 // The chat server's settings and their defaults, with the reason for each.
 
+#include "net/redis/url.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace enchufe::services::chat {
 
 using namespace std::chrono_literals;
+
+// --cluster / --node-name: nodes that share rooms through Redis.
+struct ClusterOptions {
+  std::vector<net::redis::Address> shards;  // empty: one server on its own
+  std::string node_name;                    // unique per node: its lines are known by it
+};
 
 struct ChatOptions {
   std::string server_name = "enchufe";
@@ -24,6 +33,7 @@ struct ChatOptions {
   double flood_burst = 20;
   // --max-rooms: rooms are created on demand, so their number is bounded.
   std::size_t max_rooms = 1000;
+  ClusterOptions cluster;
 };
 
 // Dropped lines in a row, past the flood limit, before a disconnect.
