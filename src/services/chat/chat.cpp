@@ -33,6 +33,32 @@ void add_store_metrics(net::MetricsRegistry& registry, const std::shared_ptr<His
                      read([](const HistoryStats& s) { return s.failing ? 1 : 0; }));
 }
 
+// The cluster's side of --metrics: a Redis away shows here as well as in
+// the log, and so do the lines only this node's members saw meanwhile.
+void add_cluster_metrics(net::MetricsRegistry& registry, const std::shared_ptr<cluster::Bus>& bus) {
+  using Values = net::MetricsRegistry::GaugeValues;
+  const std::weak_ptr<cluster::Bus> weak = bus;
+  registry.add_gauge("enchufe_cluster_shard_up", "1 while this node's subscription to the Redis shard holds.", [weak] {
+    Values out;
+    if (const auto b = weak.lock()) {
+      for (const auto& [url, up] : b->stats().shards) out.emplace_back(fmt::format("shard=\"{}\"", url), up ? 1 : 0);
+    }
+    return out;
+  });
+  registry.add_gauge("enchufe_cluster_rooms_out_of_touch",
+                     "Rooms whose lines reach only this node's members now: their Redis is away.", [weak] {
+                       const auto b = weak.lock();
+                       return Values{{"", b ? static_cast<double>(b->stats().rooms_out_of_touch) : 0.0}};
+                     });
+  registry.add_counter("enchufe_cluster_lines_here_only_total",
+                       "Room lines shown only to this node's members, unnumbered: their Redis was away or the "
+                       "publish failed.",
+                       [weak] {
+                         const auto b = weak.lock();
+                         return Values{{"", b ? static_cast<double>(b->stats().lines_here_only) : 0.0}};
+                       });
+}
+
 }  // namespace
 
 ChatService::ChatService(net::Runtime& runtime, ChatOptions options, net::MetricsRegistry* registry,
@@ -40,6 +66,7 @@ ChatService::ChatService(net::Runtime& runtime, ChatOptions options, net::Metric
     : hub_(std::make_shared<ChatHub>(runtime, std::move(options), store)) {
   hub_->wait_for_store();
   if (registry != nullptr && store != nullptr) add_store_metrics(*registry, store);
+  if (registry != nullptr && hub_->cluster()) add_cluster_metrics(*registry, hub_->cluster());
   if (registry != nullptr) {
     std::weak_ptr<ChatHub> weak = hub_;
     registry->add_gauge("enchufe_chat_rooms", "Chat rooms that exist now.", [weak] {

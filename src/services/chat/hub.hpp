@@ -54,6 +54,8 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   std::optional<std::string> rename(const std::string& from, std::string_view to);
   // A client leaving the server (after leave()).
   void remove(ChatSession& session);
+  // --cluster's side (nullptr without it).
+  const std::shared_ptr<cluster::Bus>& cluster() const { return bus_; }
   // Rooms with their member counts, sorted by name.
   std::vector<std::pair<std::string, std::size_t>> rooms() const;
   // Members of a room, sorted.

@@ -8,6 +8,7 @@
 #include "chat/chat_client.hpp"
 #include "net/redis/url.hpp"
 #include "services/chat/cluster/bus.hpp"
+#include "support/metrics.hpp"
 #include "support/redis_server.hpp"
 
 #include <fmt/format.h>
@@ -50,10 +51,13 @@ class ChatCluster : public ::testing::Test {
   // A node of the cluster on `shards` (their URLs), two loops.
   Server& node(const std::vector<std::string>& shards, const std::string& name,
                const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args{"-q", "--threads", "2", "--node-name", name};
+    std::vector<std::string> args{"serve", "chat", "--host", "127.0.0.1", "--port", "0", "-q", "--threads", "2",
+                                  "--node-name", name, "--metrics", "127.0.0.1:0"};
     for (const auto& url : shards) args.insert(args.end(), {"--cluster", url});
     args.insert(args.end(), extra.begin(), extra.end());
-    nodes_.push_back(Server::start("chat", args));
+    auto wanted = services_of("chat", args);
+    wanted.push_back("metrics");
+    nodes_.push_back(Server::start_args(args, wanted));
     return nodes_.back();
   }
 
@@ -89,6 +93,21 @@ class ChatCluster : public ::testing::Test {
     ADD_FAILURE() << "not " << subscribers << " subscribers of " << channel << ": " << escape(out);
   }
 
+  // Nodes "a" and "b" on `redis`, with the members named in `on_a` and
+  // `on_b` in general (in that order), once both nodes hear the room and
+  // what the members' arrivals said is read.
+  std::vector<ChatClient*> two_nodes(const RedisServer& redis, const std::vector<std::string>& on_a,
+                                     const std::vector<std::string>& on_b) {
+    auto& a = node({redis.url()}, "a");
+    auto& b = node({redis.url()}, "b");
+    std::vector<ChatClient*> made;
+    for (const auto& nick : on_a) made.push_back(&member(a, nick));
+    for (const auto& nick : on_b) made.push_back(&member(b, nick));
+    wait_subscribed(redis, "general", 2);
+    settle();
+    return made;
+  }
+
   // Reads what every member has waiting (arrivals, renames), so the checks
   // after it see only what they caused.
   void settle() {
@@ -113,13 +132,8 @@ class ChatCluster : public ::testing::Test {
 
 TEST_F(ChatCluster, MembersOnTwoNodesShareARoomWithTheSameLineNumbers) {
   auto redis = RedisServer::start();
-  auto& a = node({redis.url()}, "a");
-  auto& b = node({redis.url()}, "b");
-  auto& ana = member(a, "ana");
-  auto& bob = member(b, "bob");
-  auto& cai = member(b, "cai");
-  wait_subscribed(redis, "general", 2);
-  settle();
+  const auto members = two_nodes(redis, {"ana"}, {"bob", "cai"});
+  auto &ana = *members[0], &bob = *members[1], &cai = *members[2];
 
   // From b to a (and to b's other member); the sender never gets its own.
   ASSERT_TRUE(bob.send("hola desde b"));
@@ -247,27 +261,34 @@ TEST_F(ChatCluster, EveryLineReachesEveryMemberOnEveryNodeOnceInOneOrder) {
 // and numbering goes on from where the room was, not from 1.
 TEST_F(ChatCluster, RedisRestartedKeepsEachNodeTalkingThenJoinsThemAgain) {
   auto redis = RedisServer::start();
-  auto& a = node({redis.url()}, "a");
-  auto& b = node({redis.url()}, "b");
-  auto& ana = member(a, "ana");
-  auto& abe = member(a, "abe");
-  auto& bob = member(b, "bob");
-  wait_subscribed(redis, "general", 2);
-  settle();
+  const auto members = two_nodes(redis, {"ana", "abe"}, {"bob"});
+  auto &ana = *members[0], &abe = *members[1], &bob = *members[2];
   ASSERT_TRUE(ana.send("antes"));
   const auto before = expect_line(bob, "ana", "antes");
   expect_line(abe, "ana", "antes");
+
+  const std::uint16_t metrics_a = nodes_.front().port("metrics");
+  const std::string shard_up = "enchufe_cluster_shard_up{shard=\"" + redis.url() + "\"}";
+  EXPECT_EQ(metric(scrape(metrics_a), shard_up), 1);
 
   redis.kill();
   for (auto* m : {&ana, &abe, &bob}) EXPECT_EQ(m->next(), kLostTouch) << m->nick;
   ASSERT_TRUE(ana.send("solo en a"));
   EXPECT_EQ(abe.next(), "[t] <ana> solo en a");  // unnumbered: the cluster numbers lines
   EXPECT_EQ(escape(bob.drain()), "");
+  // The node shows it in its metrics too.
+  const std::string away = scrape(metrics_a);
+  EXPECT_EQ(metric(away, shard_up), 0);
+  EXPECT_EQ(metric(away, "enchufe_cluster_rooms_out_of_touch"), 1);
+  EXPECT_EQ(metric(away, "enchufe_cluster_lines_here_only_total"), 1);
 
   redis.restart();
   // The subscriber reconnects with backoff (100 ms growing, at most 5 s).
   for (auto* m : {&ana, &abe, &bob}) EXPECT_EQ(m->next(8000ms), kBackInTouch) << m->nick;
   wait_subscribed(redis, "general", 2);
+  const std::string back = scrape(metrics_a);
+  EXPECT_EQ(metric(back, shard_up), 1);
+  EXPECT_EQ(metric(back, "enchufe_cluster_rooms_out_of_touch"), 0);
   ASSERT_TRUE(bob.send("de vuelta"));
   const auto after = expect_line(ana, "bob", "de vuelta");
   EXPECT_EQ(expect_line(abe, "bob", "de vuelta"), after);
@@ -280,13 +301,8 @@ TEST_F(ChatCluster, RedisRestartedKeepsEachNodeTalkingThenJoinsThemAgain) {
 // and when Redis goes on the room is whole again.
 TEST_F(ChatCluster, RedisStoppedFiveSecondsCutsNobody) {
   auto redis = RedisServer::start();
-  auto& a = node({redis.url()}, "a");
-  auto& b = node({redis.url()}, "b");
-  auto& ana = member(a, "ana");
-  auto& abe = member(a, "abe");
-  auto& bob = member(b, "bob");
-  wait_subscribed(redis, "general", 2);
-  settle();
+  const auto members = two_nodes(redis, {"ana", "abe"}, {"bob"});
+  auto &ana = *members[0], &abe = *members[1], &bob = *members[2];
 
   ASSERT_TRUE(redis.pause());
   const auto paused = Clock::now();

@@ -109,11 +109,13 @@ void Bus::start_clients() {
         {.up =
              [this, s] {
                log::info("cluster: in touch with {}", redis::to_string(options_.shards[s]));
+               shards_[s].up = true;
                subscriber_changed(s, true);
              },
          .down =
              [this, s](const std::string& why) {
                log::warn("cluster: lost {} (rooms there reach only this node's members until it is back)", why);
+               shards_[s].up = false;
                subscriber_changed(s, false);
              },
          .message = [this, s](std::string_view channel, std::string_view payload) { heard(s, channel, payload); }});
@@ -129,6 +131,16 @@ void Bus::stop() {
       }
     });
   }
+}
+
+Bus::Stats Bus::stats() const {
+  Stats out;
+  for (std::size_t s = 0; s < shards_.size(); ++s) {
+    out.shards.emplace_back(redis::to_string(options_.shards[s]), shards_[s].up.load());
+  }
+  out.rooms_out_of_touch = rooms_out_of_touch_.load();
+  out.lines_here_only = lines_here_only_.load();
+  return out;
 }
 
 Bus::LoopState& Bus::here() { return loops_[net::Loop::current()->index()]; }
@@ -182,6 +194,7 @@ void Bus::close(RoomId id) {
   auto found = here().rooms.find(id);
   if (found == here().rooms.end()) return;
   const std::size_t shard = found->second.shard;
+  if (found->second.touch == Touch::out_of_touch) --rooms_out_of_touch_;
   std::string channel = std::move(found->second.channel);
   here().rooms.erase(found);
   asio::post(runtime_.loop(shards_[shard].loop).context(), [this, id, shard, channel = std::move(channel)] {
@@ -204,7 +217,7 @@ void Bus::publish(RoomId id, std::shared_ptr<ChatLine> draft, std::uint64_t send
   switch (room.touch) {
     case Touch::opening: room.unsent.push_back(std::move(pending)); break;
     case Touch::in_touch: send(room, id, std::move(pending)); break;
-    case Touch::out_of_touch: deliver_here(id, room, std::move(pending), 0); break;
+    case Touch::out_of_touch: deliver_here(id, room, std::move(pending)); break;
   }
 }
 
@@ -230,19 +243,22 @@ void Bus::published(RoomId id, std::uint64_t seq, const redis::Reply& reply) {
   Pending pending = std::move(*it);
   room.awaiting.erase(it);
   log::debug("cluster: a line of {} went to this node only: {}", room.name, reply.text);
-  deliver_here(id, room, std::move(pending), 0);
+  deliver_here(id, room, std::move(pending));
 }
 
-void Bus::deliver_here(RoomId id, Room& room, Pending pending, std::uint64_t number) {
+void Bus::deliver_here(RoomId id, Room& room, Pending pending) {
+  ++lines_here_only_;
   room.delivered_here.push_back(pending.seq);
   if (room.delivered_here.size() > kDeliveredHereMemory) room.delivered_here.pop_front();
-  pending.draft->id = number;
+  pending.draft->id = 0;  // no number the other nodes would agree on
   hooks_.heard(id, std::move(pending.draft), pending.sender, pending.keep);
 }
 
 void Bus::set_touch(RoomId id, Room& room, Touch touch) {
   const Touch was = room.touch;
   room.touch = touch;
+  if (was != touch && touch == Touch::out_of_touch) ++rooms_out_of_touch_;
+  if (was == Touch::out_of_touch && touch != Touch::out_of_touch) --rooms_out_of_touch_;
   if (touch == Touch::out_of_touch) {
     // What was said here and not heard back yet will not be: the
     // subscription that would have brought it is gone.
@@ -250,7 +266,7 @@ void Bus::set_touch(RoomId id, Room& room, Touch touch) {
       while (!queue->empty()) {
         Pending pending = std::move(queue->front());
         queue->pop_front();
-        deliver_here(id, room, std::move(pending), 0);
+        deliver_here(id, room, std::move(pending));
       }
     }
   } else if (touch == Touch::in_touch) {

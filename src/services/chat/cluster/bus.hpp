@@ -26,6 +26,7 @@
 #include "services/chat/lines.hpp"
 #include "services/chat/options.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -72,6 +73,14 @@ class Bus : public std::enable_shared_from_this<Bus> {
 
   const std::string& node() const { return options_.node_name; }
 
+  // For --metrics, from any thread.
+  struct Stats {
+    std::vector<std::pair<std::string, bool>> shards;  // URL (no password), subscribed now
+    std::int64_t rooms_out_of_touch = 0;
+    std::uint64_t lines_here_only = 0;
+  };
+  Stats stats() const;
+
  private:
   struct Pending {
     std::uint64_t seq;
@@ -99,6 +108,7 @@ class Bus : public std::enable_shared_from_this<Bus> {
   };
   struct Shard {
     std::shared_ptr<net::redis::Client> subscriber;
+    std::atomic<bool> up{false};  // written by its loop, read by --metrics
     std::size_t loop;  // the subscriber's
     std::unordered_map<std::string, Listener> listeners;  // channel ->
   };
@@ -118,7 +128,8 @@ class Bus : public std::enable_shared_from_this<Bus> {
   void published(RoomId room, std::uint64_t seq, const net::redis::Reply& reply);
   void heard(std::size_t shard, std::string_view channel, std::string_view payload);
   void home_heard(RoomId room, std::string payload);
-  void deliver_here(RoomId id, Room& room, Pending pending, std::uint64_t number);
+  // To this node's members only, unnumbered.
+  void deliver_here(RoomId id, Room& room, Pending pending);
   void set_touch(RoomId id, Room& room, Touch touch);
   // The touch the shard's links give the room now (or opening: wait).
   Touch touch_for(const Room& room);
@@ -131,7 +142,10 @@ class Bus : public std::enable_shared_from_this<Bus> {
   const ClusterOptions options_;
   const Hooks hooks_;
   std::vector<LoopState> loops_;
-  std::vector<Shard> shards_;
+  std::vector<Shard> shards_;  // made once, never resized (atomics)
+  // Summed over the loops, for --metrics.
+  std::atomic<std::int64_t> rooms_out_of_touch_{0};
+  std::atomic<std::uint64_t> lines_here_only_{0};
 };
 
 }  // namespace enchufe::services::chat::cluster
