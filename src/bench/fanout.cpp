@@ -402,7 +402,19 @@ class ChatConn final : public FanoutConn {
         co_return false;
       }
       if (!co_await read_more()) co_return false;
-      replies_->feed(in_.take_all());
+      const std::string_view received = in_.take_all();
+      if (!first_line_checked_ && received.find('\n') != std::string_view::npos) {
+        // hiredis waits for the "\r\n" that ends every RESP line; a server
+        // that ends its lines with "\n" alone (the chat, say) would keep it
+        // waiting until the set-up timeout.
+        first_line_checked_ = true;
+        const std::string_view first = received.substr(0, received.find('\n'));
+        if (!first.ends_with('\r')) {
+          if (!aborted_) w_.error(fmt::format("{}: not a Redis server: it says {}", nick_, preview(first)));
+          co_return false;
+        }
+      }
+      replies_->feed(received);
     }
   }
 
@@ -529,6 +541,7 @@ class ChatConn final : public FanoutConn {
   Timer write_done_;
   LineBuffer in_;
   std::optional<net::redis::ReplyReader> replies_;  // --redis only: the chat's clients need none
+  bool first_line_checked_ = false;                  // --redis: the server ends its lines as RESP does
 
   // sender
   std::string out_;

@@ -221,6 +221,10 @@ TEST_F(Bench, FanoutWithRedisAgainstTheChatServerFailsClearly) {
                         "--receivers", "2", "--senders", "1"});
   EXPECT_TRUE(r.exited_with(1)) << r;
   EXPECT_EQ(field(r.out, "clients_ready"), 0) << r;
+  // Said at once from the chat's first line, not after the set-up timeout
+  // (hiredis alone would wait for a "\r\n" that never comes).
+  EXPECT_NE(r.out.find("not a Redis server: it says"), std::string::npos) << r;
+  EXPECT_NE(r.out.find("Welcome to enchufe chat!"), std::string::npos) << r;
 }
 
 TEST_F(Bench, FanoutReportsLinesTheFloodControlDropped) {
