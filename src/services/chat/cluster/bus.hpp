@@ -141,6 +141,7 @@ class Bus : public std::enable_shared_from_this<Bus> {
   net::Runtime& runtime_;
   const ClusterOptions options_;
   const Hooks hooks_;
+  const std::string script_sha1_;  // of the script that numbers and publishes a line
   std::vector<LoopState> loops_;
   std::vector<Shard> shards_;  // made once, never resized (atomics)
   // Summed over the loops, for --metrics.
