@@ -10,6 +10,7 @@
 #include "services/chat/cluster/bus.hpp"
 #include "support/metrics.hpp"
 #include "support/redis_server.hpp"
+#include "support/websocket.hpp"
 
 #include <fmt/format.h>
 
@@ -152,11 +153,38 @@ TEST_F(ChatCluster, MembersOnTwoNodesShareARoomWithTheSameLineNumbers) {
   EXPECT_EQ(numbered(bob.raw_line()).second, "* cai left (quit)");
 }
 
+// The web page's members are members like the others: a page on one node
+// and terminals on another share the room, with the same line numbers.
+TEST_F(ChatCluster, APageOnOneNodeTalksWithTerminalsOnAnother) {
+  auto redis = RedisServer::start();
+  auto& a = node({redis.url()}, "a");
+  auto& b = node({redis.url()}, "b");
+  auto& ana = member(a, "ana");
+  auto& cai = member(a, "cai");
+  auto page = WsClient::connect("127.0.0.1", b.web_port());
+  EXPECT_FALSE(page->wait_for("joined").empty());
+  ASSERT_TRUE(page->type("web"));  // the first plain line is the nickname
+  EXPECT_FALSE(page->wait_for("nick").empty());
+  wait_subscribed(redis, "general", 2);
+  settle();
+  page->drain();
+
+  ASSERT_TRUE(ana.send("hola, página"));
+  const auto id = expect_line(cai, "ana", "hola, página");
+  const auto message = page->wait_for("message", "hola, página");
+  ASSERT_FALSE(message.empty());
+  EXPECT_EQ(message.at("nick").as_string(), "ana") << to_string(message);
+  EXPECT_EQ(message.at("id").as_int64(), static_cast<std::int64_t>(id)) << to_string(message);
+  ASSERT_TRUE(page->type("hola, terminales"));
+  EXPECT_EQ(expect_line(ana, "web", "hola, terminales"), id + 1);
+  EXPECT_EQ(expect_line(cai, "web", "hola, terminales"), id + 1);
+}
+
 // Three nodes, many members each, all talking at once: every member sees
 // every other member's lines exactly once, and a given number is the same
 // line for all of them, the numbers rising: one order for the room.
 TEST_F(ChatCluster, EveryLineReachesEveryMemberOnEveryNodeOnceInOneOrder) {
-  constexpr std::size_t kNodes = 3, kPerNode = 40, kLinesEach = 5;
+  constexpr std::size_t kNodes = 3, kPerNode = 67, kLinesEach = 5;  // 201 members
   constexpr std::size_t kMembers = kNodes * kPerNode;
   auto redis = RedisServer::start();
   std::vector<Server*> servers;
