@@ -403,12 +403,13 @@ class ChatConn final : public FanoutConn {
       }
       if (!co_await read_more()) co_return false;
       const std::string_view received = in_.take_all();
-      if (!first_line_checked_ && received.find('\n') != std::string_view::npos) {
+      const auto newline = received.find('\n');
+      if (!first_line_checked_ && newline != std::string_view::npos) {
         // hiredis waits for the "\r\n" that ends every RESP line; a server
         // that ends its lines with "\n" alone (the chat, say) would keep it
         // waiting until the set-up timeout.
         first_line_checked_ = true;
-        const std::string_view first = received.substr(0, received.find('\n'));
+        const std::string_view first = received.substr(0, newline);
         if (!first.ends_with('\r')) {
           if (!aborted_) w_.error(fmt::format("{}: not a Redis server: it says {}", nick_, preview(first)));
           co_return false;

@@ -171,7 +171,6 @@ Bus::LoopState& Bus::here() { return loops_[net::Loop::current()->index()]; }
 void Bus::open(RoomId id, const std::string& key, const std::string& name) {
   const std::size_t shard = shard_of(key, options_.shards);
   Room& room = here().rooms[id];
-  room.key = key;
   room.name = name;
   room.shard = shard;
   room.channel = "enchufe:room:" + key;

@@ -71,8 +71,6 @@ class Bus : public std::enable_shared_from_this<Bus> {
   // On the control thread, when shutdown begins: every client stops on its loop.
   void stop();
 
-  const std::string& node() const { return options_.node_name; }
-
   // For --metrics, from any thread.
   struct Stats {
     std::vector<std::pair<std::string, bool>> shards;  // URL (no password), subscribed now
@@ -92,7 +90,7 @@ class Bus : public std::enable_shared_from_this<Bus> {
   // A connection as its loop last heard of it.
   enum class Link { unknown, up, down };
   struct Room {  // on the room's home loop
-    std::string key, name;
+    std::string name;
     std::size_t shard;
     std::string channel, counter;
     std::uint64_t known_id = 0;
