@@ -110,9 +110,10 @@ struct ServeOptions {
   std::string history_keep = "forever";
   std::size_t history_max_lines = 0;
   bool store_private = false;
-  // --cluster: Redis URLs, as typed (parsed at start); --node-name.
+  // --cluster: Redis URLs, as typed (parsed at start); --node-name; --cluster-ttl.
   std::vector<std::string> cluster;
   std::string node_name;
+  std::string cluster_ttl = "15s";
   services::chat::WebOptions web;
   LineSettings chat_lines{services::chat::kChatMaxLine,
                           static_cast<unsigned>(std::chrono::seconds(services::chat::kChatIdleTimeout).count()),
@@ -301,7 +302,6 @@ std::shared_ptr<net::tls::ServerCertificates> server_certificates(const ServeOpt
       net::tls::make_server_identity(pair.certificate, pair.private_key, "--tls-self-signed", "--tls-self-signed"));
 }
 
-// The chat's history store: --history-db PATH, or none.
 // A duration option, or a usage error that names it.
 template <typename Duration>
 Duration duration_option(std::string_view flag, const std::string& typed) {
@@ -312,6 +312,7 @@ Duration duration_option(std::string_view flag, const std::string& typed) {
   }
 }
 
+// The chat's history store: --history-db PATH, or none.
 std::shared_ptr<services::chat::HistoryStore> open_history_store(const ServeOptions& o) {
   if (o.history_db == "none") return nullptr;
   if (o.history_db.empty()) {
@@ -357,6 +358,10 @@ void add_cluster_options(CLI::App& cmd, ServeOptions& o) {
                  "(or separate with commas) to spread rooms over several Redis servers (docs/cluster.md)");
   cmd.add_option("--node-name", o.node_name,
                  "This node's name in the cluster, unique among the nodes (default: host name and chat port)");
+  cmd.add_option("--cluster-ttl", o.cluster_ttl,
+                 "A node's nicknames and room presence expire this long after its last heartbeat (sent every "
+                 "third of it): how soon the members of a node that died leave /who and free their names")
+      ->capture_default_str();
 }
 
 // --cluster and --node-name, checked before anything binds.
@@ -371,6 +376,9 @@ services::chat::ClusterOptions cluster_options(const ServeOptions& o) {
     if (!o.node_name.empty()) throw UsageError("--node-name: only with --cluster");
     return c;
   }
+  c.ttl = duration_option<std::chrono::milliseconds>("--cluster-ttl", o.cluster_ttl);
+  // Heartbeats every third of it: shorter would be a busy Redis for nothing.
+  if (c.ttl < std::chrono::seconds(1)) throw UsageError("--cluster-ttl: at least 1s");
   c.node_name = o.node_name;
   if (c.node_name.empty()) {
     char host[256] = {};

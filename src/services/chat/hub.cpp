@@ -10,12 +10,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <random>
 
 namespace enchufe::services::chat {
 
 namespace {
+
 constexpr std::string_view kLobby = "general";
-}
+
+// Guest names tried for a member whose name another node has, before it
+// keeps the last one and leaves the rest to the heartbeat.
+constexpr int kGuestTries = 5;
+
+}  // namespace
 
 ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store)
     : runtime_(runtime), options_(std::move(options)), store_(std::move(store)), loops_(runtime.size()) {
@@ -27,7 +34,23 @@ ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<His
       {.heard = [this](RoomId room, std::shared_ptr<ChatLine> line, std::uint64_t sender,
                        bool keep) { home_settle(room, std::move(line), sender, keep); },
        .touch = [this](RoomId room, bool in_touch) { home_touch(room, in_touch); }});
-  runtime_.on_stop([bus = bus_] { bus->stop(); });
+  directory_ = std::make_shared<cluster::Directory>(
+      runtime_, *bus_, options_.cluster,
+      cluster::Directory::Hooks{.members_here =
+                                    [this] {
+                                      std::vector<cluster::Directory::Entry> out;
+                                      for (const auto& [id, session] : here().sessions) {
+                                        out.push_back(directory_entry(*session));
+                                      }
+                                      return out;
+                                    },
+                                .lost = [this](std::uint64_t session,
+                                               const std::string& nick_key) { nick_lost(session, nick_key, kGuestTries); }});
+  directory_->start();
+  runtime_.on_stop([bus = bus_, directory = directory_] {
+    directory->stop();
+    bus->stop();
+  });
 }
 
 ChatHub::LoopState& ChatHub::here() { return loops_[net::Loop::current()->index()]; }
@@ -43,25 +66,76 @@ void ChatHub::on_loop(std::size_t loop, F&& f) {
 
 // ---- names ------------------------------------------------------------------
 
-std::string ChatHub::add_guest(ChatSession& session) {
-  here().sessions[session.id()] = &session;
-  std::lock_guard lock(directory_mutex_);
+namespace {
+
+// A clustered guest's number is drawn at random, so that nodes do not all
+// hand out guest-1, guest-2...; the rare one another node has is replaced.
+std::uint64_t random_guest_number() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_int_distribution<std::uint64_t>(1, 999'999)(generator);
+}
+
+std::string taken(std::string_view nick) { return fmt::format("nickname '{}' is taken", nick); }
+
+}  // namespace
+
+ChatSession* ChatHub::session_here(std::uint64_t id) {
+  auto& sessions = here().sessions;
+  auto it = sessions.find(id);
+  return it == sessions.end() ? nullptr : it->second;
+}
+
+std::string ChatHub::free_guest_name_locked() {
   for (;;) {
-    std::string nick = fmt::format("guest-{}", next_guest_++);
-    if (members_.contains(nick)) continue;  // someone renamed themselves so
-    members_[nick] = {nick, net::Loop::current()->index(), session.id()};
-    return nick;
+    std::string nick = fmt::format("guest-{}", directory_ ? random_guest_number() : next_guest_++);
+    if (!members_.contains(nick)) return nick;  // else someone renamed themselves so
   }
 }
 
-std::optional<std::string> ChatHub::rename(const std::string& from, std::string_view to) {
-  if (!valid_nickname(to)) {
-    return fmt::format("'{}' is not a valid nickname: 1-{} letters, digits, '_', '-' or '.'",
-                       sanitized(to.substr(0, 40)), kMaxNicknameLength);
+std::string ChatHub::add_guest(ChatSession& session) {
+  here().sessions[session.id()] = &session;
+  std::string nick;
+  {
+    std::lock_guard lock(directory_mutex_);
+    nick = free_guest_name_locked();
+    members_[nick] = {nick, net::Loop::current()->index(), session.id()};
   }
+  if (directory_) claim_guest({nick, session.id(), {}, {}}, kGuestTries);
+  return nick;
+}
+
+cluster::Directory::Entry ChatHub::directory_entry(const ChatSession& session) const {
+  if (!session.in_room()) return {session.nick(), session.id(), {}, {}};
+  return {session.nick(), session.id(), fold(session.current_room()), session.current_room()};
+}
+
+void ChatHub::claim_guest(const cluster::Directory::Entry& guest, int tries) {
+  directory_->claim(guest, {},
+                    [this, id = guest.session, key = fold(guest.nick), tries](cluster::Directory::Claim result,
+                                                                              const std::string&) {
+                      // Unreachable: the heartbeat registers it once Redis is back.
+                      if (result == cluster::Directory::Claim::taken) nick_lost(id, key, tries - 1);
+                    });
+}
+
+void ChatHub::nick_lost(std::uint64_t session_id, const std::string& nick_key, int tries) {
+  ChatSession* session = session_here(session_id);
+  if (session == nullptr || fold(session->nick()) != nick_key) return;  // gone, or renamed since
+  const std::string old = session->nick();
+  std::string guest;
+  {
+    std::lock_guard lock(directory_mutex_);
+    guest = free_guest_name_locked();
+    rename_locked(old, guest);
+  }
+  session->renamed_by_server(guest,
+                             fmt::format("your nickname {} is held by someone on another server; you are {} now", old, guest));
+  if (tries > 0) claim_guest(directory_entry(*session), tries);
+}
+
+std::optional<std::string> ChatHub::rename_locked(const std::string& from, std::string_view to) {
   const std::string old_key = fold(from), new_key = fold(to);
-  std::lock_guard lock(directory_mutex_);
-  if (new_key != old_key && members_.contains(new_key)) return fmt::format("nickname '{}' is taken", to);
+  if (new_key != old_key && members_.contains(new_key)) return taken(to);
   auto node = members_.extract(old_key);
   if (node.empty()) return std::string("you are not registered (a bug)");
   node.key() = new_key;
@@ -76,10 +150,61 @@ std::optional<std::string> ChatHub::rename(const std::string& from, std::string_
   return std::nullopt;
 }
 
+void ChatHub::rename(ChatSession& session, std::string_view to, bool first_line) {
+  if (!valid_nickname(to)) {
+    session.nick_answered(std::string(to),
+                          fmt::format("'{}' is not a valid nickname: 1-{} letters, digits, '_', '-' or '.'",
+                                      sanitized(to.substr(0, 40)), kMaxNicknameLength),
+                          first_line);
+    return;
+  }
+  if (!directory_) {
+    std::optional<std::string> problem;
+    {
+      std::lock_guard lock(directory_mutex_);
+      problem = rename_locked(session.nick(), to);
+    }
+    session.nick_answered(std::string(to), problem, first_line);
+    return;
+  }
+  {
+    // Taken here: no need to ask the others.
+    std::lock_guard lock(directory_mutex_);
+    if (fold(to) != fold(session.nick()) && members_.contains(fold(to))) {
+      session.nick_answered(std::string(to), taken(to), first_line);
+      return;
+    }
+  }
+  auto wanted = directory_entry(session);
+  wanted.nick = std::string(to);
+  directory_->claim(wanted, session.nick(),
+                    [this, wanted, first_line](cluster::Directory::Claim result, const std::string&) {
+                      ChatSession* s = session_here(wanted.session);
+                      if (s == nullptr) {
+                        if (result == cluster::Directory::Claim::done) directory_->release(wanted);
+                        return;
+                      }
+                      // Unreachable: the name is this node's to give meanwhile, and
+                      // the heartbeat registers it once Redis is back (or, if another
+                      // node's member took it meanwhile, gives this one a guest name).
+                      std::optional<std::string> problem;
+                      if (result == cluster::Directory::Claim::taken) {
+                        problem = taken(wanted.nick);
+                      } else {
+                        std::lock_guard lock(directory_mutex_);
+                        problem = rename_locked(s->nick(), wanted.nick);
+                      }
+                      s->nick_answered(wanted.nick, problem, first_line);
+                    });
+}
+
 void ChatHub::remove(ChatSession& session) {
   here().sessions.erase(session.id());
-  std::lock_guard lock(directory_mutex_);
-  members_.erase(fold(session.nick()));
+  {
+    std::lock_guard lock(directory_mutex_);
+    members_.erase(fold(session.nick()));
+  }
+  if (directory_) directory_->release({session.nick(), session.id(), {}, {}});
 }
 
 std::vector<std::pair<std::string, std::size_t>> ChatHub::rooms() const {
@@ -99,6 +224,67 @@ std::vector<std::string> ChatHub::who(RoomId room) const {
     for (const auto& [folded, nick] : rooms_.at(key->second).members) out.push_back(nick);
   }
   return out;
+}
+
+namespace {
+// Said under a list that counts only this server's members.
+std::string only_here(const std::string& why) {
+  return fmt::format("only this server's members: the other servers cannot be asked just now ({})", why);
+}
+}  // namespace
+
+// The union of what Redis lists and what this server knows: a member of
+// this node whose entry Redis has not had yet (it was away) is still here.
+void ChatHub::list_who(ChatSession& session) {
+  auto local = who(session.room());
+  if (!directory_) {
+    session.listed_who(local, {});
+    return;
+  }
+  directory_->who(fold(session.current_room()), [this, id = session.id(), seq = session.join_seq(),
+                                              local = std::move(local)](auto all, const std::string& why) mutable {
+    ChatSession* s = session_here(id);
+    if (s == nullptr || s->join_seq() != seq) return;  // gone, or in another room
+    if (!all) {
+      s->listed_who(local, only_here(why));
+      return;
+    }
+    std::map<std::string, std::string> merged;  // folded -> nick
+    for (auto* list : {&local, &*all}) {
+      for (auto& nick : *list) merged.emplace(fold(nick), std::move(nick));
+    }
+    std::vector<std::string> out;
+    for (auto& [key, nick] : merged) out.push_back(std::move(nick));
+    s->listed_who(out, {});
+  });
+}
+
+void ChatHub::list_rooms(ChatSession& session) {
+  auto local = rooms();
+  if (!directory_) {
+    session.listed_rooms(local, {});
+    return;
+  }
+  directory_->rooms([this, id = session.id(), local = std::move(local)](auto all, const std::string& why) mutable {
+    ChatSession* s = session_here(id);
+    if (s == nullptr) return;
+    if (!all) {
+      s->listed_rooms(local, only_here(why));
+      return;
+    }
+    // folded -> name, members: the larger count wins (this node's members
+    // are in Redis's count unless they were away from it).
+    std::map<std::string, std::pair<std::string, std::size_t>> merged;
+    for (auto* list : {&local, &*all}) {
+      for (auto& [name, count] : *list) {
+        auto [at, fresh] = merged.try_emplace(fold(name), name, count);
+        if (!fresh) at->second.second = std::max(at->second.second, count);
+      }
+    }
+    std::vector<std::pair<std::string, std::size_t>> out;
+    for (auto& [key, room] : merged) out.push_back(std::move(room));
+    s->listed_rooms(out, {});
+  });
 }
 
 // ---- rooms --------------------------------------------------------------------
@@ -132,12 +318,14 @@ std::variant<ChatHub::Joined, std::string> ChatHub::join(ChatSession& session, s
 }
 
 void ChatHub::subscribe(ChatSession& session, const Joined& joined) {
+  if (directory_) directory_->joined(directory_entry(session));
   const std::size_t loop = net::Loop::current()->index();
   on_loop(home_of(joined.id), [this, room = joined.id, name = joined.name, loop, id = session.id(),
                                 seq = session.join_seq()] { home_join(room, name, loop, id, seq); });
 }
 
 void ChatHub::leave(ChatSession& session, RoomId room) {
+  if (directory_) directory_->left(session.nick(), fold(session.current_room()));
   auto& members = here().members[room];
   if (auto it = std::find(members.begin(), members.end(), &session); it != members.end()) {
     *it = members.back();

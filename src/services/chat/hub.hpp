@@ -11,10 +11,12 @@
 // members of a room see the room's lines in the same order.
 //
 // Names (unique nicknames, rooms and their members, who is where) change
-// rarely; they live in a Directory under a mutex, off the message path.
+// rarely; they live in a directory under a mutex, off the message path, and
+// with --cluster also in Redis, for every node (cluster/directory.hpp).
 
 #include "net/outbox.hpp"
 #include "services/chat/cluster/bus.hpp"
+#include "services/chat/cluster/directory.hpp"
 #include "services/chat/history_store.hpp"
 #include "services/chat/lines.hpp"
 #include "net/runtime.hpp"
@@ -46,20 +48,27 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
 
   const ChatOptions& options() const { return options_; }
 
-  // --- names (any loop; under the directory's mutex) ---
+  // --- names (on the session's loop) ---
 
-  // A new client: registers a free "guest-N" name for it.
+  // A new client: registers a free "guest-N" name for it (clustered: a
+  // random N, claimed across the nodes; one taken there is replaced).
   std::string add_guest(ChatSession& session);
-  // Renames; returns an error sentence, or nothing on success.
-  std::optional<std::string> rename(const std::string& from, std::string_view to);
+  // Renames the session to `to`; its nick_answered() runs on its loop with
+  // nothing (renamed) or an error sentence: at once, or once the other
+  // nodes have been asked (clustered).
+  void rename(ChatSession& session, std::string_view to, bool first_line);
   // A client leaving the server (after leave()).
   void remove(ChatSession& session);
   // --cluster's side (nullptr without it).
   const std::shared_ptr<cluster::Bus>& cluster() const { return bus_; }
-  // Rooms with their member counts, sorted by name.
+  // This server's rooms with their member counts, sorted by name.
   std::vector<std::pair<std::string, std::size_t>> rooms() const;
-  // Members of a room, sorted.
+  // This server's members of a room, sorted.
   std::vector<std::string> who(RoomId room) const;
+  // /rooms and /who, counting every node when clustered: the session's
+  // listed_rooms() or listed_who() runs on its loop.
+  void list_rooms(ChatSession& session);
+  void list_who(ChatSession& session);
 
   // --- rooms (on the session's loop) ---
 
@@ -135,6 +144,20 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
 
   std::size_t home_of(RoomId room) const { return room % loops_.size(); }
   LoopState& here();
+  // A session of this loop, or nullptr if it has left.
+  ChatSession* session_here(std::uint64_t id);
+
+  // Under the directory's mutex: moves a member to another nickname (and
+  // in its room's list); an error sentence if it cannot be had.
+  std::optional<std::string> rename_locked(const std::string& from, std::string_view to);
+  // Under the directory's mutex: a guest name no member of this server has.
+  std::string free_guest_name_locked();
+  // Clustered: the session's nickname (folded: `nick_key`) is another
+  // node's; it becomes a new guest name, claimed in turn (`tries` more
+  // times if that one is taken too).
+  void nick_lost(std::uint64_t session_id, const std::string& nick_key, int tries);
+  void claim_guest(const cluster::Directory::Entry& guest, int tries);
+  cluster::Directory::Entry directory_entry(const ChatSession& session) const;
   template <typename F>
   void on_loop(std::size_t loop, F&& f);
 
@@ -157,6 +180,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   const std::shared_ptr<HistoryStore> store_;
   std::vector<LoopState> loops_;
   std::shared_ptr<cluster::Bus> bus_;  // --cluster: lines go through Redis
+  std::shared_ptr<cluster::Directory> directory_;  // --cluster: names and presence in Redis
 
   mutable std::mutex directory_mutex_;
   std::unordered_map<std::string, Member> members_;       // folded nick ->

@@ -16,6 +16,10 @@ using namespace std::chrono_literals;
 struct ClusterOptions {
   std::vector<net::redis::Address> shards;  // empty: one server on its own
   std::string node_name;                    // unique per node: its lines are known by it
+  // --cluster-ttl: a node's nicknames and presence in rooms expire this long
+  // after its last heartbeat (every third of it), so the members of a node
+  // that died leave every list, and their names are free, within it.
+  std::chrono::milliseconds ttl = 15s;
 };
 
 struct ChatOptions {

@@ -164,8 +164,8 @@ void ChatSession::run(const Command& command) {
         switch_room(kLobby);
       }
       break;
-    case CommandKind::rooms: output_->rooms(*link_, hub_->rooms()); break;
-    case CommandKind::who: output_->who(*link_, room_name_, hub_->who(room_)); break;
+    case CommandKind::rooms: hub_->list_rooms(*this); break;
+    case CommandKind::who: hub_->list_who(*this); break;
     case CommandKind::msg: send_private(command.target, command.text); break;
     case CommandKind::me: say(LineKind::action, command.text); break;
     case CommandKind::history_back:
@@ -209,12 +209,12 @@ void ChatSession::take_first_line_as_nick(std::string_view text) {
     say(LineKind::message, text);  // not a name: it was meant for the room
     return;
   }
-  if (fold(candidate) != fold(nick_) && !hub_->rename(nick_, candidate)) {
-    renamed(std::exchange(nick_, std::string(candidate)));
+  if (fold(candidate) == fold(nick_)) {
+    awaiting_nick_ = true;
+    error(fmt::format("nickname '{}' is taken; type another one, or /nick NAME", candidate));
     return;
   }
-  awaiting_nick_ = true;
-  error(fmt::format("nickname '{}' is taken; type another one, or /nick NAME", candidate));
+  ask_nick(candidate, true);
 }
 
 void ChatSession::change_nick(std::string_view to) {
@@ -222,11 +222,43 @@ void ChatSession::change_nick(std::string_view to) {
     error(fmt::format("you are {} already", nick_));
     return;
   }
-  if (auto problem = hub_->rename(nick_, to)) {
-    error(*problem);
+  ask_nick(to, false);
+}
+
+void ChatSession::ask_nick(std::string_view to, bool first_line) {
+  if (renaming_) {
+    error("wait a moment: your last nickname is still being checked with the other servers");
     return;
   }
-  renamed(std::exchange(nick_, std::string(to)));
+  renaming_ = true;
+  hub_->rename(*this, to, first_line);
+}
+
+void ChatSession::nick_answered(std::string to, const std::optional<std::string>& problem, bool first_line) {
+  renaming_ = false;
+  if (!problem) {
+    renamed(std::exchange(nick_, std::move(to)));
+  } else if (first_line) {
+    awaiting_nick_ = true;
+    error(*problem + "; type another one, or /nick NAME");
+  } else {
+    error(*problem);
+  }
+}
+
+void ChatSession::renamed_by_server(std::string to, std::string_view why) {
+  info(why);
+  renamed(std::exchange(nick_, std::move(to)));
+}
+
+void ChatSession::listed_who(const std::vector<std::string>& members, std::string_view note) {
+  output_->who(*link_, room_name_, members);
+  if (!note.empty()) info(note);
+}
+
+void ChatSession::listed_rooms(const std::vector<std::pair<std::string, std::size_t>>& rooms, std::string_view note) {
+  output_->rooms(*link_, rooms);
+  if (!note.empty()) info(note);
 }
 
 void ChatSession::renamed(std::string old) {

@@ -11,6 +11,7 @@
 #include "services/chat/output.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ class ChatSession final : public net::MessageProtocol {
   // For the hub, on this session's loop.
   std::uint64_t id() const { return id_; }
   const std::string& nick() const { return nick_; }
+  bool in_room() const { return in_room_; }
+  RoomId room() const { return room_; }
+  const std::string& current_room() const { return room_name_; }  // its name
   std::uint64_t join_seq() const { return join_seq_; }
   void deliver(const SharedLine& line) {
     if (resuming_ && held_.size() < kMaxHeldWhileResuming) {
@@ -40,6 +44,13 @@ class ChatSession final : public net::MessageProtocol {
   void joined(std::string_view room_name, const std::vector<SharedLine>& history);
   void history_page(const HistoryQuery& asked, const HistoryPage& page);
   void resumed(std::uint64_t since, const std::vector<SharedLine>& missed, std::uint64_t skipped);
+  // The answer to a rename asked of the hub: nothing, or why not.
+  void nick_answered(std::string to, const std::optional<std::string>& problem, bool first_line);
+  // The server gave this session another nickname (`why` says why).
+  void renamed_by_server(std::string to, std::string_view why);
+  // /who and /rooms; `note` (if any) says what the list leaves out.
+  void listed_who(const std::vector<std::string>& members, std::string_view note);
+  void listed_rooms(const std::vector<std::pair<std::string, std::size_t>>& rooms, std::string_view note);
 
   // "error: ..." to this client only.
   void error(std::string_view text);
@@ -52,6 +63,7 @@ class ChatSession final : public net::MessageProtocol {
   void say(LineKind kind, std::string_view text);
   void take_first_line_as_nick(std::string_view text);
   void change_nick(std::string_view to);
+  void ask_nick(std::string_view to, bool first_line);
   void renamed(std::string old);
   void switch_room(std::string_view room);
   void send_private(std::string_view to, std::string_view text);
@@ -87,6 +99,7 @@ class ChatSession final : public net::MessageProtocol {
   std::vector<SharedLine> held_;
   bool departed_ = false;  // left its room and the directory (closing)
   bool awaiting_nick_ = true;  // the first plain line may be a nickname
+  bool renaming_ = false;      // a rename asked of the hub, not answered yet
   std::string quit_reason_;
   net::TokenBucket flood_;
   int flood_strikes_ = 0;

@@ -5,7 +5,7 @@
 // keeps its own members talking, tells them once, and comes back by itself;
 // rooms spread over several Redis servers, each carrying its own.
 
-#include "chat/chat_client.hpp"
+#include "chat/cluster_fixture.hpp"
 #include "net/redis/url.hpp"
 #include "services/chat/cluster/bus.hpp"
 #include "support/metrics.hpp"
@@ -25,111 +25,6 @@ using namespace enchufe::test;
 using namespace enchufe::test::chat;
 
 namespace {
-
-constexpr std::string_view kLostTouch =
-    "[t] * this server lost touch with the others: lines said here reach only its members, and theirs do not "
-    "come, until it is back";
-constexpr std::string_view kBackInTouch =
-    "[t] * this server is back in touch with the others: lines reach every member again";
-
-// "#12 [10:00:00] <bob> hola" -> {12, "<bob> hola"}; {0, line} if unnumbered.
-std::pair<std::uint64_t, std::string> numbered(std::string_view line) {
-  static const std::regex kNumbered(R"(^#(\d+) \[\d\d:\d\d:\d\d\] (.*)$)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_match(line.begin(), line.end(), m, kNumbered)) return {0, std::string(line)};
-  return {std::stoull(m[1]), m[2].str()};
-}
-
-class ChatCluster : public ::testing::Test {
- protected:
-  void TearDown() override {
-    // Every node must still be serving: a crashed node is no quiet one.
-    for (auto& node : nodes_) {
-      EXPECT_FALSE(node.process().poll_exit()) << "a node exited during the test";
-    }
-  }
-
-  // A node of the cluster on `shards` (their URLs), two loops.
-  Server& node(const std::vector<std::string>& shards, const std::string& name,
-               const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args{"serve", "chat", "--host", "127.0.0.1", "--port", "0", "-q", "--threads", "2",
-                                  "--node-name", name, "--metrics", "127.0.0.1:0"};
-    for (const auto& url : shards) args.insert(args.end(), {"--cluster", url});
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto wanted = services_of("chat", args);
-    wanted.push_back("metrics");
-    nodes_.push_back(Server::start_args(args, wanted));
-    return nodes_.back();
-  }
-
-  // A member on `server` named `nick`, in general, with /ids on: its room
-  // lines come numbered ("#ID [t] ..."). What others see of its arrival is
-  // not checked here (drain them with settle()).
-  ChatClient& member(Server& server, const std::string& nick) {
-    auto client = ChatClient::connect(server.port("chat"));
-    client->read_welcome();
-    // Lines from the room (arrivals said earlier, heard back from Redis
-    // now) may come between the answers.
-    EXPECT_TRUE(client->send(nick));
-    EXPECT_EQ(client->wait_for_prefix("* you are "), "* you are " + nick + " now");
-    client->nick = nick;
-    EXPECT_TRUE(client->send("/ids on"));
-    EXPECT_NE(client->wait_for_prefix("* ids on: "), "<none>") << nick;
-    members_.push_back(std::move(client));
-    return *members_.back();
-  }
-
-  // Once every node with members in `room` listens to it on `redis`, lines
-  // said anywhere reach everyone: waits for `subscribers` of the channel.
-  static void wait_subscribed(const RedisServer& redis, const std::string& room, int subscribers) {
-    const std::string channel = "enchufe:room:" + room;
-    const auto deadline = Clock::now() + 5000ms;
-    std::string out;
-    while (Clock::now() < deadline) {
-      const auto r = run_program("/usr/bin/redis-cli", {"-p", std::to_string(redis.port()), "PUBSUB", "NUMSUB", channel});
-      out = r.out;
-      if (out == channel + "\n" + std::to_string(subscribers) + "\n") return;
-      std::this_thread::sleep_for(20ms);
-    }
-    ADD_FAILURE() << "not " << subscribers << " subscribers of " << channel << ": " << escape(out);
-  }
-
-  // Nodes "a" and "b" on `redis`, with the members named in `on_a` and
-  // `on_b` in general (in that order), once both nodes hear the room and
-  // what the members' arrivals said is read.
-  std::vector<ChatClient*> two_nodes(const RedisServer& redis, const std::vector<std::string>& on_a,
-                                     const std::vector<std::string>& on_b) {
-    auto& a = node({redis.url()}, "a");
-    auto& b = node({redis.url()}, "b");
-    std::vector<ChatClient*> made;
-    for (const auto& nick : on_a) made.push_back(&member(a, nick));
-    for (const auto& nick : on_b) made.push_back(&member(b, nick));
-    wait_subscribed(redis, "general", 2);
-    settle();
-    return made;
-  }
-
-  // Reads what every member has waiting (arrivals, renames), so the checks
-  // after it see only what they caused.
-  void settle() {
-    std::this_thread::sleep_for(kQuiet);
-    for (auto& m : members_) m->drain(50ms);
-  }
-
-  // The next line of `who`, which must be `text` said by `nick`, numbered;
-  // returns its number.
-  static std::uint64_t expect_line(ChatClient& who, const std::string& nick, const std::string& text,
-                                   Duration timeout = kIo) {
-    const std::string raw = who.raw_line(timeout);
-    const auto [id, rest] = numbered(raw);
-    EXPECT_EQ(rest, "<" + nick + "> " + text) << who.nick << " got " << escape(raw);
-    EXPECT_NE(id, 0u) << who.nick << " got " << escape(raw);
-    return id;
-  }
-
-  std::deque<Server> nodes_;  // a deque: references to its nodes stay valid
-  std::vector<std::unique_ptr<ChatClient>> members_;
-};
 
 TEST_F(ChatCluster, MembersOnTwoNodesShareARoomWithTheSameLineNumbers) {
   auto redis = RedisServer::start();
@@ -411,7 +306,7 @@ TEST_F(ChatCluster, RoomsSpreadOverShardsAndAShardLostTakesOnlyItsRooms) {
   expect_line(cai, "dan", "en la segunda");
   // Each room was numbered by its own shard only.
   auto counter = [](const RedisServer& redis, const std::string& room) {
-    return run_program("/usr/bin/redis-cli", {"-p", std::to_string(redis.port()), "EXISTS", "enchufe:room-id:" + room}).out;
+    return redis_cli(redis, {"EXISTS", "enchufe:room-id:" + room});
   };
   EXPECT_EQ(counter(first, on_first), "1\n");
   EXPECT_EQ(counter(second, on_first), "0\n");
@@ -439,6 +334,8 @@ TEST(ChatClusterUsage, BadClusterFlagsAreRefusedBeforeServing) {
       {{"--cluster", "redis://127.0.0.1:6379/x"}, "--cluster"},
       {{"--node-name", "a"}, "--node-name: only with --cluster"},
       {{"--cluster", "redis://127.0.0.1:6379", "--node-name", "dos palabras"}, "--node-name"},
+      {{"--cluster", "redis://127.0.0.1:6379", "--cluster-ttl", "500ms"}, "--cluster-ttl: at least 1s"},
+      {{"--cluster", "redis://127.0.0.1:6379", "--cluster-ttl", "pronto"}, "--cluster-ttl"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> args{"serve", "chat", "--host", "127.0.0.1", "--port", "0"};

@@ -68,6 +68,10 @@ class Bus : public std::enable_shared_from_this<Bus> {
   // `known_id`: the newest line number the room's home has seen.
   void publish(RoomId room, std::shared_ptr<ChatLine> draft, std::uint64_t sender, bool keep, std::uint64_t known_id);
 
+  // This loop's connection to `shard`, for other commands that must keep
+  // their order with this loop's lines (the directory's).
+  net::redis::Client& client_here(std::size_t shard) { return *here().publishers[shard]; }
+
   // On the control thread, when shutdown begins: every client stops on its loop.
   void stop();
 
