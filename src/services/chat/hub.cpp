@@ -1,5 +1,6 @@
 #include "services/chat/hub.hpp"
 
+#include "services/chat/cluster/wire.hpp"
 #include "services/chat/names.hpp"
 #include "services/chat/sanitize.hpp"
 #include "services/chat/session.hpp"
@@ -33,7 +34,11 @@ ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<His
       runtime_, options_.cluster,
       {.heard = [this](RoomId room, std::shared_ptr<ChatLine> line, std::uint64_t sender,
                        bool keep) { home_settle(room, std::move(line), sender, keep); },
-       .touch = [this](RoomId room, bool in_touch) { home_touch(room, in_touch); }});
+       .touch = [this](RoomId room, bool in_touch) { home_touch(room, in_touch); },
+       // Sent on another node to the nickname this session had then: dropped
+       // if it has another now (like a line to a member who left).
+       .private_heard = [this](std::uint64_t session,
+                               std::shared_ptr<ChatLine> line) { deliver_private(fold(line->to), session, line); }});
   directory_ = std::make_shared<cluster::Directory>(
       runtime_, *bus_, options_.cluster,
       cluster::Directory::Hooks{.members_here =
@@ -550,14 +555,35 @@ void ChatHub::resume(ChatSession& session, RoomId room, std::uint64_t since) {
   });
 }
 
-std::optional<std::string> ChatHub::send_private(std::string_view nick, std::shared_ptr<ChatLine> line) {
+void ChatHub::send_private(ChatSession& session, std::string_view nick, std::shared_ptr<ChatLine> line) {
+  if (auto found = deliver_private(fold(nick), 0, line); found || !directory_) {
+    session.private_answered(nick, found, line->text);
+    return;
+  }
+  // Not a member of this node: the directory finds the node that has it.
+  directory_->send_private(std::string(nick), cluster::to_wire(*line, options_.cluster.node_name, session.id(), 0, false),
+                           [this, id = session.id(), typed = std::string(nick), text = line->text](
+                               std::optional<std::string> recipient, const std::string& why) {
+                             ChatSession* s = session_here(id);
+                             if (s == nullptr) return;
+                             if (!recipient && !why.empty()) {
+                               s->error(fmt::format(
+                                   "private messages cannot reach the other servers just now ({})", why));
+                               return;
+                             }
+                             s->private_answered(typed, recipient, text);
+                           });
+}
+
+std::optional<std::string> ChatHub::deliver_private(const std::string& key, std::uint64_t session,
+                                                    std::shared_ptr<ChatLine> line) {
   std::size_t loop;
   std::uint64_t session_id;
   std::string found;
   {
     std::lock_guard lock(directory_mutex_);
-    auto it = members_.find(fold(nick));
-    if (it == members_.end()) return std::nullopt;
+    auto it = members_.find(key);
+    if (it == members_.end() || (session != 0 && it->second.session_id != session)) return std::nullopt;
     loop = it->second.loop;
     session_id = it->second.session_id;
     found = it->second.nick;
@@ -566,8 +592,7 @@ std::optional<std::string> ChatHub::send_private(std::string_view nick, std::sha
   encode(*line, {options_.local_time});
   if (store_) store_->append(line);  // kept only with --store-private
   on_loop(loop, [this, session_id, line = SharedLine(std::move(line))] {
-    auto& sessions = here().sessions;
-    if (auto it = sessions.find(session_id); it != sessions.end()) it->second->deliver(line);
+    if (ChatSession* s = session_here(session_id)) s->deliver(line);
   });
   return found;
 }

@@ -90,9 +90,10 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   // history when `keep` (messages, not notices). The room's home numbers
   // and encodes it.
   void broadcast(RoomId room, std::shared_ptr<ChatLine> line, std::uint64_t sender_id, bool keep);
-  // Sends a private line to one user; returns their nickname as they spell
-  // it (the line's `to` becomes that), or nothing if there is no such user.
-  std::optional<std::string> send_private(std::string_view nick, std::shared_ptr<ChatLine> line);
+  // Sends a private line to one user, on this node or (clustered) another;
+  // the session's private_answered() runs on its loop with their nickname
+  // as they spell it, or nothing if there is no such user.
+  void send_private(ChatSession& session, std::string_view nick, std::shared_ptr<ChatLine> line);
 
   // --- history (on the session's loop) ---
 
@@ -157,6 +158,11 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   // times if that one is taken too).
   void nick_lost(std::uint64_t session_id, const std::string& nick_key, int tries);
   void claim_guest(const cluster::Directory::Entry& guest, int tries);
+  // Delivers a private line to this node's member with the folded nickname
+  // `key` (and, if not 0, that session); returns the nickname as spelled,
+  // which becomes the line's `to`, or nothing if there is no such member.
+  std::optional<std::string> deliver_private(const std::string& key, std::uint64_t session,
+                                             std::shared_ptr<ChatLine> line);
   cluster::Directory::Entry directory_entry(const ChatSession& session) const;
   template <typename F>
   void on_loop(std::size_t loop, F&& f);

@@ -300,7 +300,11 @@ void ChatSession::send_private(std::string_view to, std::string_view text) {
     error("that is you");
     return;
   }
-  const auto recipient = hub_->send_private(to, private_line(LineKind::private_message, nick_, to, text));
+  hub_->send_private(*this, to, private_line(LineKind::private_message, nick_, to, text));
+}
+
+void ChatSession::private_answered(std::string_view to, const std::optional<std::string>& recipient,
+                                   std::string_view text) {
   if (!recipient) {
     error(fmt::format("no one here is called '{}'", sanitized(to.substr(0, kMaxNicknameLength + 1))));
     return;

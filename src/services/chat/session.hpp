@@ -48,6 +48,9 @@ class ChatSession final : public net::MessageProtocol {
   void nick_answered(std::string to, const std::optional<std::string>& problem, bool first_line);
   // The server gave this session another nickname (`why` says why).
   void renamed_by_server(std::string to, std::string_view why);
+  // The answer to a /msg: the recipient's nickname as spelled, or nothing
+  // (no such member); `text` is what was sent, for the echo.
+  void private_answered(std::string_view to, const std::optional<std::string>& recipient, std::string_view text);
   // /who and /rooms; `note` (if any) says what the list leaves out.
   void listed_who(const std::vector<std::string>& members, std::string_view note);
   void listed_rooms(const std::vector<std::pair<std::string, std::size_t>>& rooms, std::string_view note);

@@ -1,5 +1,5 @@
 // serve chat --cluster: nicknames are unique across the nodes, /who and
-// /rooms count every node's members, and a node that dies or stalls leaves
+// /rooms count every node's members, /msg reaches a member on any node, and a node that dies or stalls leaves
 // nothing behind once --cluster-ttl has passed: its members leave the lists
 // and their names are free; a member whose name went to another node's
 // meanwhile is told and given a guest name.
@@ -79,6 +79,24 @@ TEST_F(ChatCluster, WhoAndRoomsCountTheMembersOfEveryNode) {
   EXPECT_EQ(ana.wait_for_prefix("* 2 rooms"), "* 2 rooms:");
   EXPECT_EQ(ana.wait_for_prefix("* "), "*   general (2)");
   EXPECT_EQ(ana.wait_for_prefix("* "), "*   sala (1)");
+}
+
+TEST_F(ChatCluster, PrivateMessagesReachAMemberOnAnotherNode) {
+  auto redis = RedisServer::start();
+  const auto members = two_nodes(redis, {"ana"}, {"Bob"});
+  auto &ana = *members[0], &bob = *members[1];
+  ASSERT_TRUE(ana.send("/msg bob psst, solo para ti"));
+  EXPECT_EQ(bob.wait_for_prefix("[t] *"), "[t] *ana* psst, solo para ti");
+  // The echo names him as he spells himself.
+  EXPECT_EQ(ana.wait_for_prefix("[t] ->"), "[t] -> *Bob* psst, solo para ti");
+  ASSERT_TRUE(bob.send("/msg ANA y tú"));
+  EXPECT_EQ(ana.wait_for_prefix("[t] *"), "[t] *Bob* y tú");
+  EXPECT_EQ(bob.wait_for_prefix("[t] ->"), "[t] -> *ana* y tú");
+  ASSERT_TRUE(ana.send("/msg nadie hola"));
+  EXPECT_EQ(ana.wait_for_prefix("error: "), "error: no one here is called 'nadie'");
+  // Nothing more came: no copy of either message.
+  EXPECT_EQ(escape(ana.drain()), "");
+  EXPECT_EQ(escape(bob.drain()), "");
 }
 
 TEST_F(ChatCluster, AKilledNodesMembersLeaveEveryListAndFreeTheirNamesWithinTheTtl) {

@@ -64,6 +64,8 @@ std::uint64_t score(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+std::string node_channel(std::string_view node) { return "enchufe:node:" + std::string(node); }
+
 std::size_t shard_of(std::string_view room_key, const std::vector<redis::Address>& shards) {
   std::size_t best = 0;
   std::uint64_t best_score = 0;
@@ -85,7 +87,7 @@ std::shared_ptr<Bus> Bus::start(net::Runtime& runtime, ClusterOptions options, H
 
 Bus::Bus(net::Runtime& runtime, ClusterOptions options, Hooks hooks)
     : runtime_(runtime), options_(std::move(options)), hooks_(std::move(hooks)), script_sha1_(script_sha1()),
-      loops_(runtime.size()), shards_(options_.shards.size()) {}
+      node_channel_(node_channel(options_.node_name)), loops_(runtime.size()), shards_(options_.shards.size()) {}
 
 // Before the loops run: each client is made for its loop and, from then
 // on, touched only by that loop's thread.
@@ -141,6 +143,7 @@ void Bus::start_clients() {
              },
          .message = [this, s](std::string_view channel, std::string_view payload) { heard(s, channel, payload); }});
   }
+  shards_.front().subscriber->subscribe({node_channel_});
 }
 
 void Bus::stop() {
@@ -304,6 +307,14 @@ void Bus::set_touch(RoomId id, Room& room, Touch touch) {
 // ---- what the subscription hears ------------------------------------------------
 
 void Bus::heard(std::size_t shard, std::string_view channel, std::string_view payload) {
+  if (shard == 0 && channel == node_channel_) {
+    if (auto message = private_from_wire(payload)) {
+      hooks_.private_heard(message->first, std::move(message->second.line));
+    } else {
+      log::warn("cluster: a message on {} that is not a private chat line: {:.80}", node_channel_, payload);
+    }
+    return;
+  }
   const auto& listeners = shards_[shard].listeners;
   auto listener = listeners.find(std::string(channel));
   if (listener == listeners.end()) return;  // unsubscribed meanwhile

@@ -16,6 +16,9 @@
 // lines said elsewhere meanwhile do not reach them. Nothing here waits for
 // Redis: net::redis::Client fails fast and reconnects on its own.
 //
+// Private messages for this node's members come on its own channel,
+// enchufe:node:<name>, on the first shard.
+//
 // Threads: each loop owns one publishing client per shard; one loop per
 // shard owns its subscriber. Per-room state lives on the room's home loop;
 // the subscriber's loop only maps channels to rooms and posts.
@@ -48,6 +51,9 @@ inline constexpr std::size_t kDeliveredHereMemory = 1024;
 // every node, and a shard added moves only the rooms it wins).
 std::size_t shard_of(std::string_view room_key, const std::vector<net::redis::Address>& shards);
 
+// The channel of a node's private messages.
+std::string node_channel(std::string_view node);
+
 class Bus : public std::enable_shared_from_this<Bus> {
  public:
   struct Hooks {
@@ -58,6 +64,9 @@ class Bus : public std::enable_shared_from_this<Bus> {
     // On the room's home loop: the room lost (false) or regained (true)
     // touch with the other nodes.
     std::function<void(RoomId, bool in_touch)> touch;
+    // On the first shard's subscriber loop: a private message another node
+    // sent to `session` of this node (the Directory finds the node).
+    std::function<void(std::uint64_t session, std::shared_ptr<ChatLine> line)> private_heard;
   };
 
   static std::shared_ptr<Bus> start(net::Runtime& runtime, ClusterOptions options, Hooks hooks);
@@ -144,6 +153,7 @@ class Bus : public std::enable_shared_from_this<Bus> {
   const ClusterOptions options_;
   const Hooks hooks_;
   const std::string script_sha1_;  // of the script that numbers and publishes a line
+  const std::string node_channel_;  // where private messages for this node come
   std::vector<LoopState> loops_;
   std::vector<Shard> shards_;  // made once, never resized (atomics)
   // Summed over the loops, for --metrics.

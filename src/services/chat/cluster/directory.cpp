@@ -105,7 +105,20 @@ end
 return out
 )lua";
 
-// Names and rooms live on the first --cluster server.
+// ARGV: ttl, folded nick, line. Publishes "<session> <line>" on the channel
+// of the node that holds the nickname; returns the nickname as its owner
+// spells it, or nil if nobody has it (or its node no longer listens).
+constexpr std::string_view kPrivate = R"lua(
+local held = redis.call('GET', 'enchufe:nick:' .. ARGV[2])
+if not held then return false end
+local node, session, nick = string.match(held, '^(%S+) (%d+) (.*)$')
+if not node then return false end
+if redis.call('PUBLISH', 'enchufe:node:' .. node, session .. ' ' .. ARGV[3]) == 0 then return false end
+return nick
+)lua";
+
+// Names and rooms live on the first --cluster server (so do the nodes'
+// private channels: Bus::node_channel).
 constexpr std::size_t kDirectoryShard = 0;
 
 }  // namespace
@@ -179,6 +192,16 @@ void Directory::who(const std::string& room_key, Answer<std::vector<std::string>
     std::vector<std::string> nicks;
     for (const auto& element : reply.elements) nicks.push_back(element.text);
     done(std::move(nicks), {});
+  });
+}
+
+void Directory::send_private(const std::string& nick, const std::string& line, Answer<std::string> done) {
+  eval(kPrivate, {fold(nick), line}, [done = std::move(done)](const redis::Reply& reply) {
+    if (reply.type == redis::Reply::Type::string) {
+      done(reply.text, {});
+    } else {
+      done(std::nullopt, reply.is_error() ? reply.text : std::string());
+    }
   });
 }
 

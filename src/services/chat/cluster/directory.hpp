@@ -54,7 +54,7 @@ class Directory {
   };
   enum class Claim { done, taken, unreachable };
   using ClaimDone = std::function<void(Claim, const std::string& why)>;
-  // A list from Redis, or nothing and why it could not be had.
+  // An answer from Redis, or nothing and why it could not be had.
   template <typename T>
   using Answer = std::function<void(std::optional<T>, const std::string& why)>;
 
@@ -74,6 +74,10 @@ class Directory {
   void release(const Entry& member);
 
   void who(const std::string& room_key, Answer<std::vector<std::string>> done);
+  // Publishes `line` (to_wire's JSON) on the channel of the node that has
+  // `nick`, for its session there; `done` gets the nickname as its owner
+  // spells it, or nothing: with an empty `why` when no live member has it.
+  void send_private(const std::string& nick, const std::string& line, Answer<std::string> done);
   void rooms(Answer<std::vector<std::pair<std::string, std::size_t>>> done);
 
  private:

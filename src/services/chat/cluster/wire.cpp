@@ -46,12 +46,17 @@ std::string to_wire(const ChatLine& line, std::string_view node, std::uint64_t s
   return json::serialize(o);
 }
 
-std::optional<WireLine> from_wire(std::string_view published, std::string_view room) {
+namespace {
+
+// "<number> <json>": a room line's number, or (private) the recipient's
+// session; `private_line`: a node's channel (private messages), not a room's.
+std::optional<std::pair<std::uint64_t, WireLine>> parse(std::string_view published, std::string_view room,
+                                                        bool private_line) {
   const auto space = published.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
-  std::uint64_t id = 0;
-  const auto [end, ec] = std::from_chars(published.data(), published.data() + space, id);
-  if (ec != std::errc() || end != published.data() + space || id == 0) return std::nullopt;
+  std::uint64_t number = 0;
+  const auto [end, ec] = std::from_chars(published.data(), published.data() + space, number);
+  if (ec != std::errc() || end != published.data() + space || number == 0) return std::nullopt;
 
   error_code jec;
   const json::value parsed = json::parse(published.substr(space + 1), jec);
@@ -64,10 +69,10 @@ std::optional<WireLine> from_wire(std::string_view published, std::string_view r
   if (!kind || !what || !ms || !sender || !seq || !nick || !text || !node || keep == nullptr || !keep->is_bool()) {
     return std::nullopt;
   }
-  // Room lines only: private ones do not travel this way.
-  if (*kind > static_cast<std::uint64_t>(LineKind::notice) || *what > static_cast<std::uint64_t>(NoticeWhat::renamed)) {
-    return std::nullopt;
-  }
+  // A room's channel carries room lines only, a node's private messages only.
+  const bool kind_fits = private_line ? *kind == static_cast<std::uint64_t>(LineKind::private_message)
+                                      : *kind <= static_cast<std::uint64_t>(LineKind::notice);
+  if (!kind_fits || *what > static_cast<std::uint64_t>(NoticeWhat::renamed)) return std::nullopt;
   auto line = std::make_shared<ChatLine>();
   line->kind = static_cast<LineKind>(*kind);
   line->what = static_cast<NoticeWhat>(*what);
@@ -76,8 +81,20 @@ std::optional<WireLine> from_wire(std::string_view published, std::string_view r
   if (const auto to = text_field(o, "to")) line->to = std::string(*to);
   line->text = std::string(*text);
   line->time = SystemClock::time_point(std::chrono::milliseconds(*ms));
-  line->id = id;
-  return WireLine{std::move(line), std::string(*node), *sender, *seq, keep->get_bool()};
+  return std::pair{number, WireLine{std::move(line), std::string(*node), *sender, *seq, keep->get_bool()}};
+}
+
+}  // namespace
+
+std::optional<WireLine> from_wire(std::string_view published, std::string_view room) {
+  auto parsed = parse(published, room, false);
+  if (!parsed) return std::nullopt;
+  parsed->second.line->id = parsed->first;
+  return std::move(parsed->second);
+}
+
+std::optional<std::pair<std::uint64_t, WireLine>> private_from_wire(std::string_view published) {
+  return parse(published, {}, true);
 }
 
 }  // namespace enchufe::services::chat::cluster

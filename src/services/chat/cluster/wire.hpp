@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace enchufe::services::chat::cluster {
 
@@ -31,5 +32,10 @@ std::string to_wire(const ChatLine& line, std::string_view node, std::uint64_t s
 // program on the channel, or a node of a newer version that changed the
 // form), so one bad message cannot stop the room.
 std::optional<WireLine> from_wire(std::string_view published, std::string_view room);
+
+// A private message (/msg) for a member of another node goes on that
+// node's channel as "<session> <json>", the JSON being to_wire()'s; the
+// session is the recipient's. Nothing if it is not such a message.
+std::optional<std::pair<std::uint64_t, WireLine>> private_from_wire(std::string_view published);
 
 }  // namespace enchufe::services::chat::cluster
