@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Turns bench/compare's JSON results into docs/benchmarks.md and PNG plots.
-Usage: compare_report.py RESULTS_DIR MARKDOWN_OUT PLOTS_DIR"""
+Usage: compare_report.py RESULTS_DIR MARKDOWN_OUT PLOTS_DIR
+       compare_report.py RESULTS_DIR --cluster   (`bench/compare cluster`: that section alone, on stdout)"""
 import json
 import os
 import platform
 import subprocess
 import sys
 
-results, markdown, plots = sys.argv[1], sys.argv[2], sys.argv[3]
+results = sys.argv[1]
 
 
 def load(label):
@@ -39,6 +40,41 @@ def ratio(ours, theirs, lower_is_better=False):
 
 def verdict(value, target):
     return "n/a" if value is None else ("met" if value >= target else "missed")
+
+
+def cluster_goal():  # 3-node p99 (paced) at most twice one node's, nothing missing: (what was measured, verdict)
+    one, three = get("cluster-paced-one", "latency_us", "p99"), get("cluster-paced-three", "latency_us", "p99")
+    missing = [get(f"cluster-{kind}-three", "missing") for kind in ("paced", "closed")]
+    if one is None or three is None or None in missing:
+        return "n/a", "n/a"
+    return (f"{three / one:.2f}× ({num(three)} µs vs {num(one)} µs), missing {num(missing[0])} / {num(missing[1])} "
+            "(paced / closed loop)", "met" if three <= 2 * one and missing == [0, 0] else "missed")
+
+
+def cluster_section():
+    rows = [("one node, 200 lines/s", "cluster-paced-one"), ("3 nodes through Redis, 200 lines/s", "cluster-paced-three"),
+            ("one node, closed loop", "cluster-closed-one"), ("3 nodes through Redis, closed loop", "cluster-closed-three")]
+    out = ["## Chat across nodes (cluster)", "",
+           "1,000 receivers and 4 senders in one room: against one `serve chat`, and spread round-robin over three "
+           "`serve chat --cluster` nodes sharing the room through one Redis (`bench fanout --targets`, so every "
+           "line crosses to the other nodes). Every server, Redis too, on the server core, `--threads 1`. Redis CPU "
+           "is its user + system time (`/proc/PID/stat`, in clock ticks) over the load and drain, not the set-up "
+           "(`bench fanout --pid`), per million deliveries.", "",
+           "| run | p50 µs | p99 µs | missing | deliveries/s | Redis CPU s per million deliveries |",
+           "|---|---|---|---|---|---|"]
+    for name, label in rows:
+        redis_cpu = "—" if label.endswith("one") else num(get(label, "server_cpu_s_per_million_deliveries"), 3)
+        out.append(f"| {name} | {num(get(label, 'latency_us', 'p50'))} | {num(get(label, 'latency_us', 'p99'))} "
+                   f"| {num(get(label, 'missing'))} of {num(get(label, 'expected_deliveries'))} "
+                   f"| {num(get(label, 'deliveries_per_s'))} | {redis_cpu} |")
+    text, met = cluster_goal()
+    return out + ["", f"Goal: 3-node p99 ≤ 2× one node's (paced) and no loss: {text}: {met}.", ""]
+
+
+if sys.argv[2:] == ["--cluster"]:
+    print("\n".join(cluster_section()))
+    sys.exit(0)
+markdown, plots = sys.argv[2], sys.argv[3]
 
 
 peers = [("enchufe", "enchufe (1 thread)"), ("redis", "Redis 7, inline PING"), ("asyncio", "Python asyncio"),
@@ -129,6 +165,8 @@ for key, name in web_peers:
                  f"| {num(web_p99[key])} | {'—' if own else ratio(web_p99['enchufe'], web_p99[key], True)} "
                  f"| {num(closed.get('missing'))} / {num(paced.get('missing'))} |")
 lines.append("")
+
+lines += cluster_section()
 
 # Echo over WebSocket: our echo server's WebSocket port, the Node.js ws
 # peer, and the same server's TCP port under the same load; then what
@@ -263,6 +301,7 @@ lines += ["## Targets", "", "| target | measured | |", "|---|---|---|",
           f"| web fan-out ≥ 60% of our TCP fan-out (deliveries/s) | "
           f"{num(web_rate['enchufe'] / web_rate['tcp'] * 100 if web_rate['enchufe'] and web_rate['tcp'] else None)}% | "
           f"{verdict(web_rate['enchufe'] / web_rate['tcp'] if web_rate['enchufe'] and web_rate['tcp'] else None, 0.6)} |",
+          "| chat across 3 nodes, paced: p99 ≤ 2× one node's, no loss | {} | {} |".format(*cluster_goal()),
           ""]
 
 backend_rows = [("TCP echo, 50 connections, req/s", "backend-echo-p1", "replies_per_s"),

@@ -29,6 +29,14 @@
 // Beast's websocket::stream: a line goes as {"type":"line","text":...}, a
 // delivery comes as a "message" event. The stamped text, the pacing and the
 // accounting are the TCP mode's (FanoutConn), so the numbers compare.
+//
+// With --targets the clients spread over the nodes of one chat cluster
+// (serve chat --cluster): receiver i and sender i on node i mod N. There are
+// at least as many receivers as nodes, so every node has some, and every
+// sender's lines reach the other nodes through Redis: that crossing is what
+// a cluster adds to the fan-out. The closed loop's witness may be on any
+// node; every line comes back through Redis anyway. --pid gives a server's
+// CPU time over the load, that Redis's say.
 
 #include "bench/engine.hpp"
 #include "bench/line_buffer.hpp"
@@ -46,6 +54,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <random>
@@ -70,12 +79,11 @@ std::string lowercase(std::string_view s) {
 }
 
 struct FanoutShared {
-  asio::ip::tcp::endpoint target;
+  std::vector<asio::ip::tcp::endpoint> targets;  // the nodes (--targets), or the one server
   std::string room;         // as typed, without a leading '#'
   bool general = true;      // the lobby: no /join needed
   bool redis = false;       // Redis pub/sub instead of the chat protocol
   bool ws = false;          // the chat's web front door (WebSocket, JSON events)
-  std::string ws_host;      // --ws: the Host header ("127.0.0.1:8080")
   std::string ws_path;      // --ws: the request target ("/ws")
   std::uint32_t run = 0;
   std::size_t receivers = 0, senders = 0;
@@ -128,6 +136,8 @@ class FanoutConn {
   }
 
   bool sender() const { return sender_; }
+  // The node this client talks to: round-robin, receivers and senders alike.
+  const asio::ip::tcp::endpoint& target() const { return s_.targets[index_ % s_.targets.size()]; }
   const std::vector<std::uint64_t>& received() const { return received_; }
   void make_witness() { witness_ = true; }
 
@@ -299,7 +309,7 @@ class ChatConn final : public FanoutConn {
   }
 
   asio::awaitable<bool> setup() override {
-    const std::string failed = co_await open_stream(w_, stream_, s_.target);
+    const std::string failed = co_await open_stream(w_, stream_, target());
     if (!failed.empty()) {
       ++w_.tally.connect_errors;
       if (!aborted_) w_.error(fmt::format("{}: {}", nick_, failed));
@@ -570,7 +580,7 @@ class WsConn final : public FanoutConn {
   }
 
   asio::awaitable<bool> setup() override {
-    auto [ec] = co_await socket().async_connect(s_.target, net::use_tuple);
+    auto [ec] = co_await socket().async_connect(target(), net::use_tuple);
     if (ec) {
       ++w_.tally.connect_errors;
       if (!aborted_) w_.error(fmt::format("{}: connect: {}", nick_, ec.message()));
@@ -608,7 +618,7 @@ class WsConn final : public FanoutConn {
   // read loop sees the server confirm them (setup_event).
   asio::awaitable<bool> hello() {
     websocket::response_type response;
-    const std::string failed = co_await upgrade(ws_, s_.ws_host, s_.ws_path, response,
+    const std::string failed = co_await upgrade(ws_, net::to_string(target()), s_.ws_path, response,
                                                 "not an HTTP answer: the chat's web door is its --web-port");
     if (!failed.empty()) {
       if (!aborted_) w_.error(fmt::format("{}: {}", nick_, failed));
@@ -818,14 +828,39 @@ Outcome run_fanout(const Options& o) {
   if (o.ws && o.size > 4096 - 24) {
     throw UsageError("fanout: --size above 4072 is over the web front door's message limit (4 KiB with the JSON)");
   }
+  if (!o.targets.empty() && o.redis) {
+    throw UsageError("fanout: --targets spreads the clients over chat nodes that share their rooms through Redis; "
+                     "separate Redis servers share no channels, so it does not combine with --redis");
+  }
+  if (o.receivers < o.targets.size()) {
+    throw UsageError(fmt::format("fanout: --targets names {} nodes: that needs at least {} receivers, one on each",
+                                 o.targets.size(), o.targets.size()));
+  }
   FanoutShared s;
-  s.target = tcp_target(o.host, o.port);
+  const std::vector<net::HostPort> nodes = o.targets.empty() ? std::vector{net::HostPort{o.host, o.port}} : o.targets;
+  for (const net::HostPort& node : nodes) {
+    const auto target = tcp_target(node.host, node.port);
+    // The same node twice would count its own members' lines as crossing.
+    if (std::find(s.targets.begin(), s.targets.end(), target) != s.targets.end()) {
+      throw UsageError(fmt::format("fanout: --targets names {} twice", net::to_string(target)));
+    }
+    s.targets.push_back(target);
+  }
+  // Where the clients went: "a:1,b:2" for machines; for people, --ws as
+  // URLs and TLS said.
+  std::string targets, where;
+  for (const auto& target : s.targets) {
+    const std::string name = net::to_string(target);
+    targets += (targets.empty() ? "" : ",") + name;
+    where += (where.empty() ? "" : ", ") + (o.ws ? fmt::format("ws://{}{}", name, o.ws_path) : name);
+  }
+  if (o.tls) where += " over TLS";
+  if (o.pid && !cpu_seconds(o.pid)) throw RuntimeError(fmt::format("cannot read /proc/{}/stat", *o.pid));
   s.room = std::string(o.room.starts_with('#') ? std::string_view(o.room).substr(1) : std::string_view(o.room));
   if (s.room.empty()) throw UsageError("fanout: --room must not be empty");
   s.general = lowercase(s.room) == "general";
   s.redis = o.redis;
   s.ws = o.ws;
-  s.ws_host = net::to_string(s.target);
   s.ws_path = o.ws_path;
   s.run = std::random_device{}() & 0xffffff;
   s.receivers = o.receivers;
@@ -886,15 +921,19 @@ Outcome run_fanout(const Options& o) {
     engine.finish(abort_all);
     Outcome out{Report("fanout"), true};
     Report& r = out.report;
-    r.note(fmt::format("enchufe bench fanout: {}{}: only {} of {} clients got into {}", net::to_string(s.target),
-                       s.ws ? s.ws_path : std::string(), engine.ready(), total, s.room));
-    r.add("target", net::to_string(s.target));
+    r.note(fmt::format("enchufe bench fanout: {}: only {} of {} clients got into {}", where, engine.ready(), total,
+                       s.room));
+    r.add("target", targets);
     r.add("clients_ready", engine.ready(), "clients ready", fmt::format("{} of {}", engine.ready(), total));
     r.samples(engine.merged_errors());
     return out;
   }
 
   const double settled = settle(engine);
+  // --pid: that process's CPU time over the load and the drain only (say,
+  // the Redis of a cluster): the set-up's joins and renames, each a notice
+  // through Redis, would cost it more than a short paced run does.
+  const auto server_before = o.pid ? cpu_seconds(o.pid) : std::nullopt;
   s.start_ns = now_ns();
   engine.start();
   engine.run_load(o.duration, nullptr, engine.rate_status("deliveries"));
@@ -919,6 +958,7 @@ Outcome run_fanout(const Options& o) {
     }
   }
   const auto drained = Clock::now();
+  const auto server_after = o.pid ? cpu_seconds(o.pid) : std::nullopt;
   engine.finish(abort_all);
 
   const Tally t = engine.merged_tally();
@@ -937,9 +977,6 @@ Outcome run_fanout(const Options& o) {
   const double send_secs = seconds(sending_stopped - engine.started());
   const double secs = seconds(drained - engine.started());
 
-  const std::string where = s.ws    ? fmt::format("ws://{}{}", net::to_string(s.target), s.ws_path)
-                            : o.tls ? fmt::format("{} over TLS", net::to_string(s.target))
-                                    : net::to_string(s.target);
   Outcome out{Report("fanout")};
   Report& r = out.report;
   r.note(fmt::format("enchufe bench fanout: {}, room {}, {} receiver{}, {} sender{}, {}, {} thread{}, {:.2f} s",
@@ -948,7 +985,8 @@ Outcome run_fanout(const Options& o) {
                      o.rate > 0 ? fmt::format("{} lines/s", per_second(o.rate))
                                 : fmt::format("closed loop (window {})", o.window),
                      engine.size(), engine.size() == 1 ? "" : "s", send_secs));
-  r.add("target", net::to_string(s.target));
+  r.add("target", targets);
+  r.add("targets", std::uint64_t{s.targets.size()}, o.targets.empty() ? "" : "targets");
   r.add("room", s.room);
   r.add("protocol", std::string(s.redis ? "redis" : s.ws ? "websocket" : "chat"));
   if (s.ws) r.add("url", where);
@@ -994,6 +1032,13 @@ Outcome run_fanout(const Options& o) {
         s.redis    ? "order and count (Redis messages carry no sender name)"
         : o.check  ? "every line's sender, order and count"
                    : "order and count (--check: also each sender's nick)");
+  if (server_before && server_after) {
+    const double cpu = *server_after - *server_before;
+    const double per_million = deliveries ? cpu / static_cast<double>(deliveries) * 1e6 : 0.0;
+    r.add("server_cpu_s", cpu, fmt::format("CPU of pid {}", *o.pid),
+          fmt::format("{:.2f} s  ({:.3f} s per million deliveries)", cpu, per_million));
+    r.add("server_cpu_s_per_million_deliveries", per_million);
+  }
   r.latency(latency, "latency_us", "send to receive");
   r.samples(engine.merged_errors());
   out.failed = o.check && (errors != 0 || missing != 0 || t.out_of_order != 0 || deliveries == 0);

@@ -2,11 +2,14 @@
 // What `enchufe bench` is asked to do: one struct for every mode, filled by
 // src/cli/bench_command.cpp. Each field says which modes read it.
 
+#include "net/endpoint.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace enchufe::bench {
 
@@ -64,6 +67,9 @@ struct Options {
   std::size_t window = 16;   // closed loop: a sender's lines in flight
   std::string room = "general";
   bool redis = false;        // Redis pub/sub (SUBSCRIBE/PUBLISH) instead of the chat
+  // Nodes of one chat cluster, the clients spread over them (instead of
+  // host and port); empty: host and port.
+  std::vector<net::HostPort> targets;
 
   // fanout: the chat's web front door (WebSocket, JSON events); echo: one
   // WebSocket message per request and per reply.
@@ -79,7 +85,7 @@ struct Options {
   bool sync_full = false;    // --history-sync full
   std::optional<std::chrono::milliseconds> history_window;  // empty: the store's default
 
-  // idle: the server, for VmRSS; handshake: for its CPU time
+  // idle: the server, for VmRSS; handshake, fanout: for its CPU time
   std::optional<long> pid;
 
   // Connections being set up at once (connect and handshake), in all.

@@ -24,6 +24,7 @@ struct BenchArgs {
   std::string port;
   std::string duration, size, timeout, drain, request;
   std::string history_sync = "batch", history_window;  // store
+  std::vector<std::string> targets;                     // fanout --targets, as typed
   bool no_progress = false;
   bool no_wait = false;  // handshake --no-wait
 };
@@ -94,6 +95,13 @@ void finish_common(BenchArgs& a) {
     o.host = net::normalize_host(o.host);
     o.port = net::parse_port(a.port);
     if (o.port == 0) throw UsageError("bench: port 0 is not a port a server can listen on");
+  }
+  for (const std::string& target : a.targets) {
+    try {
+      o.targets.push_back(net::parse_server_address(target, {}));
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("--targets {}: {}", target, e.what()));
+    }
   }
   if (!a.duration.empty()) o.duration = bench::parse_duration(a.duration);
   if (!a.size.empty()) o.size = bench::parse_size(a.size);
@@ -274,6 +282,16 @@ void add_bench_command(CLI::App& app, Action& action) {
                   "--port defaults to 8080), or to another server speaking that protocol");
     cmd->add_option("--ws-path", a->o.ws_path, "With --ws: the WebSocket's path")->capture_default_str();
     add_tls(*cmd, *a, "6697");
+    cmd->add_option("--targets", a->targets,
+                    "Nodes of one chat cluster (serve chat --cluster), HOST:PORT each, comma-separated or "
+                    "repeated, instead of --host and --port: receivers and senders go round-robin over them, so "
+                    "lines cross between nodes (with --ws or --tls: each node's port for that)")
+        ->delimiter(',')
+        ->excludes(cmd->get_option("--host"))
+        ->excludes(cmd->get_option("--port"));
+    cmd->add_option("--pid", a->o.pid,
+                    "A server's process id (a chat node, or the Redis of a cluster): its CPU time over the load, "
+                    "and per million deliveries");
     add_duration(*cmd, *a, "How long senders talk");
     a->drain = "5s";
     cmd->add_option("--drain", a->drain, "After that, how long to wait for lines still on their way")
@@ -292,7 +310,8 @@ void add_bench_command(CLI::App& app, Action& action) {
         "  enchufe bench fanout -r 1000 --redis --port 6379  # the same load on Redis pub/sub\n"
         "  enchufe bench fanout -r 1000 --ws --rate 400      # the web front door (port 8080)\n"
         "  enchufe bench fanout -r 1000 --ws --port 9000     # any server of the same WebSocket protocol\n"
-        "  enchufe bench fanout -r 1000 --tls                # the chat over TLS (port 6697)");
+        "  enchufe bench fanout -r 1000 --tls                # the chat over TLS (port 6697)\n"
+        "  enchufe bench fanout -r 1000 --rate 200 --targets 10.0.0.1:8000,10.0.0.2:8000   # across two nodes");
   }
   // ---- idle ----
   {
