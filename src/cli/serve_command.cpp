@@ -114,6 +114,7 @@ struct ServeOptions {
   std::vector<std::string> cluster;
   std::string node_name;
   std::string cluster_ttl = "15s";
+  std::size_t cluster_history = services::chat::ClusterOptions{}.history_lines;
   services::chat::WebOptions web;
   LineSettings chat_lines{services::chat::kChatMaxLine,
                           static_cast<unsigned>(std::chrono::seconds(services::chat::kChatIdleTimeout).count()),
@@ -358,6 +359,11 @@ void add_cluster_options(CLI::App& cmd, ServeOptions& o) {
                  "(or separate with commas) to spread rooms over several Redis servers (docs/cluster.md)");
   cmd.add_option("--node-name", o.node_name,
                  "This node's name in the cluster, unique among the nodes (default: host name and chat port)");
+  cmd.add_option("--cluster-history", o.cluster_history,
+                 "Messages each room keeps in Redis (a stream, trimmed to about this many); with --cluster the "
+                 "history is there, shared by the nodes, and --history-db is not used")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
   cmd.add_option("--cluster-ttl", o.cluster_ttl,
                  "A node's nicknames and room presence expire this long after its last heartbeat (sent every "
                  "third of it): how soon the members of a node that died leave /who and free their names")
@@ -377,6 +383,7 @@ services::chat::ClusterOptions cluster_options(const ServeOptions& o) {
     return c;
   }
   c.ttl = duration_option<std::chrono::milliseconds>("--cluster-ttl", o.cluster_ttl);
+  c.history_lines = o.cluster_history;
   // Heartbeats every third of it: shorter would be a busy Redis for nothing.
   if (c.ttl < std::chrono::seconds(1)) throw UsageError("--cluster-ttl: at least 1s");
   c.node_name = o.node_name;
@@ -440,9 +447,11 @@ int run_servers(const ServeOptions& o, Selection which) {
       tls_port(greet_web_options.has_value(), o.greet_web_tls_port, o.greet_web_port, kDefaultGreetWebTlsPort,
                greet_web_options.value_or(net::TcpServerOptions{}));
   const auto certificates = o.tls.enabled() ? server_certificates(o) : nullptr;
-  const auto history_store = which.chat ? open_history_store(o) : nullptr;
   auto chat_settings = o.chat;
   chat_settings.cluster = cluster_options(o);
+  // Clustered, the history is in Redis, shared by the nodes: no file.
+  const auto history_store =
+      which.chat && chat_settings.cluster.shards.empty() ? open_history_store(o) : nullptr;
   const net::TlsSessionOptions tls_settings{std::chrono::seconds(o.tls.handshake_timeout_s)};
   auto registry = std::make_shared<net::MetricsRegistry>();
 

@@ -1,8 +1,8 @@
 #pragma once
 // Where a room's lines are kept beyond the memory of its home loop: across
 // the room emptying and across restarts. The hub talks to this interface
-// only, so that another store (Redis, for nodes that share rooms) can
-// follow SQLite's (sqlite_history.hpp).
+// only: SQLite's (sqlite_history.hpp) on its own, Redis streams' when nodes
+// share rooms (cluster/stream_history.hpp).
 
 #include "services/chat/lines.hpp"
 
@@ -44,6 +44,7 @@ struct HistoryQuery {
   std::chrono::system_clock::time_point since;
   std::string text;
   std::size_t limit = 20;
+  std::string room;  // the room's name as shown
 };
 
 struct HistoryPage {
@@ -69,9 +70,11 @@ class HistoryStore {
   // False if the line is not kept (the store is overwhelmed).
   virtual bool append(SharedLine line) = 0;
   // The last `n` messages and actions of `room_key`, including those
-  // appended and not yet written. Called when a room's home is made (its
-  // first member since the start, or since it emptied).
-  virtual RecentLines recent(std::string_view room_key, std::size_t n) = 0;
+  // appended and not yet written, for `done` on the calling loop: before
+  // load_recent() returns (a local file), or later (a server's answer).
+  // Called when a room's home is made (its first member since the start,
+  // or since it emptied).
+  virtual void load_recent(std::string_view room_key, std::size_t n, std::function<void(RecentLines)> done) = 0;
   // Answers `query` on a thread of the store's: `answer` runs there, so it
   // must only hand the page on (post it to a loop).
   virtual void query(HistoryQuery query, std::function<void(HistoryPage)> answer) = 0;

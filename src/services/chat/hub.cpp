@@ -1,5 +1,6 @@
 #include "services/chat/hub.hpp"
 
+#include "services/chat/cluster/stream_history.hpp"
 #include "services/chat/cluster/wire.hpp"
 #include "services/chat/names.hpp"
 #include "services/chat/sanitize.hpp"
@@ -39,6 +40,7 @@ ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<His
        // if it has another now (like a line to a member who left).
        .private_heard = [this](std::uint64_t session,
                                std::shared_ptr<ChatLine> line) { deliver_private(fold(line->to), session, line); }});
+  store_ = std::make_shared<cluster::StreamHistory>(*bus_);
   directory_ = std::make_shared<cluster::Directory>(
       runtime_, *bus_, options_.cluster,
       cluster::Directory::Hooks{.members_here =
@@ -363,31 +365,52 @@ void ChatHub::leave(ChatSession& session, RoomId room) {
 void ChatHub::home_join(RoomId room, const std::string& name, std::size_t loop, std::uint64_t session_id,
                         std::uint64_t seq) {
   RoomHome& home = here().homes[room];
-  if (home.members_per_loop.empty()) {
+  const bool made = home.members_per_loop.empty();
+  if (made) {
     home.name = name;
     home.members_per_loop.resize(loops_.size());
-    if (store_) resume_from_store(home, name);
     if (bus_) bus_->open(room, fold(name), name);
   }
   ++home.members_per_loop[loop];
+  // A room made again (after a restart, or after it emptied) replays what
+  // the store kept, once it answers, and goes on numbering from its last line.
+  const bool load = made && store_;
+  if (load) home.loading = true;
   // The history as of now goes back to the joiner's loop; any later line
   // this home loop forwards there is posted after it, so the joiner sees
   // each line once: in the history or live.
-  on_loop(loop, [this, room, name, session_id, seq,
-                 history = std::vector<SharedLine>(home.history.begin(), home.history.end())] {
-    LoopState& state = here();
-    auto it = state.sessions.find(session_id);
-    // Gone, or already elsewhere: its leave() has undone the count.
-    if (it == state.sessions.end() || it->second->join_seq() != seq) return;
-    state.members[room].push_back(it->second);
-    it->second->joined(name, history);
+  when_loaded(home, [this, room, loop, session_id, seq] {
+    auto found = here().homes.find(room);
+    if (found == here().homes.end()) return;
+    const RoomHome& home = found->second;
+    on_loop(loop, [this, room, name = home.name, session_id, seq,
+                   history = std::vector<SharedLine>(home.history.begin(), home.history.end())] {
+      LoopState& state = here();
+      auto it = state.sessions.find(session_id);
+      // Gone, or already elsewhere: its leave() has undone the count.
+      if (it == state.sessions.end() || it->second->join_seq() != seq) return;
+      state.members[room].push_back(it->second);
+      it->second->joined(name, history);
+    });
   });
+  if (load) {
+    store_->load_recent(fold(name), options_.history,
+                        [this, room](RecentLines recent) { home_loaded(room, std::move(recent)); });
+  }
 }
 
-void ChatHub::resume_from_store(RoomHome& home, const std::string& name) {
-  // A room made again (after a restart, or after it emptied) replays what
-  // the store kept and goes on numbering from its last line.
-  auto recent = store_->recent(fold(name), options_.history);
+void ChatHub::when_loaded(RoomHome& home, std::function<void()> then) {
+  if (home.loading) {
+    home.after_load.push_back(std::move(then));
+  } else {
+    then();
+  }
+}
+
+void ChatHub::home_loaded(RoomId room, RecentLines recent) {
+  auto found = here().homes.find(room);
+  if (found == here().homes.end()) return;  // emptied meanwhile
+  RoomHome& home = found->second;
   // Fewer than asked for: the store had no more messages.
   if (recent.lines.empty()) {
     home.forgotten_up_to = recent.last_id;
@@ -395,10 +418,14 @@ void ChatHub::resume_from_store(RoomHome& home, const std::string& name) {
     home.forgotten_up_to = recent.lines.front()->id - 1;
   }
   for (auto& line : recent.lines) {
+    line->room = home.name;  // as this node shows it
     encode(*line, {options_.local_time});
     home.history.push_back(std::move(line));
   }
-  home.next_line_id = recent.last_id + 1;
+  home.next_line_id = std::max(home.next_line_id, recent.last_id + 1);
+  home.loading = false;
+  // The joins and resumes that waited, then the lines heard meanwhile.
+  for (auto& then : std::exchange(home.after_load, {})) then();
 }
 
 void ChatHub::home_leave(RoomId room, std::size_t loop) {
@@ -439,6 +466,17 @@ void ChatHub::home_settle(RoomId room, std::shared_ptr<ChatLine> draft, std::uin
   // A line a node out of touch showed only to its members has no number
   // the store could keep it under.
   const bool stored = store_ && line->id != 0 && store_->append(line);
+  if (home.loading) {
+    // After the store's lines (a line it has too is not shown again).
+    home.after_load.push_back([this, room, line, sender_id, keep] {
+      auto found = here().homes.find(room);
+      if (found == here().homes.end()) return;
+      RoomHome& home = found->second;
+      if (line->id != 0 && !home.history.empty() && line->id <= home.history.back()->id) return;
+      fan_out(home, line, sender_id, keep);
+    });
+    return;
+  }
   if (store_ && store_->sync() == HistorySync::full && (stored || !home.waiting.empty())) {
     // Out once written (home_settled), in the room's order.
     home.waiting.push_back({line, sender_id, keep, !stored});
@@ -532,26 +570,36 @@ void ChatHub::ask_history(ChatSession& session, HistoryQuery query) {
 
 void ChatHub::resume(ChatSession& session, RoomId room, std::uint64_t since) {
   const std::size_t loop = net::Loop::current()->index();
-  on_loop(home_of(room), [this, room, since, loop, session_id = session.id(), seq = session.join_seq()]() mutable {
-    std::vector<SharedLine> missed;
-    std::uint64_t skipped = 0;
-    if (auto found = here().homes.find(room); found != here().homes.end()) {
-      const RoomHome& home = found->second;
-      // An id this room has not reached: its numbering started again (a
-      // restart without a store), so all it holds is new to the client.
-      if (since >= home.next_line_id) since = 0;
-      for (const auto& line : home.history) {
-        if (line->id > since) missed.push_back(line);
-      }
-      // Ids count every room line, notices too: those before what is kept.
-      if (home.forgotten_up_to > since) skipped = home.forgotten_up_to - since;
+  on_loop(home_of(room), [this, room, since, loop, session_id = session.id(), seq = session.join_seq()] {
+    home_resume(room, since, loop, session_id, seq);
+  });
+}
+
+void ChatHub::home_resume(RoomId room, std::uint64_t since, std::size_t loop, std::uint64_t session_id,
+                          std::uint64_t seq) {
+  std::vector<SharedLine> missed;
+  std::uint64_t skipped = 0;
+  if (auto found = here().homes.find(room); found != here().homes.end()) {
+    RoomHome& home = found->second;
+    if (home.loading) {
+      // What the store has comes first.
+      when_loaded(home, [=, this] { home_resume(room, since, loop, session_id, seq); });
+      return;
     }
-    // Posted like a line: the lines this home fans out later follow it.
-    on_loop(loop, [this, session_id, seq, since, missed = std::move(missed), skipped] {
-      auto& sessions = here().sessions;
-      auto it = sessions.find(session_id);
-      if (it != sessions.end() && it->second->join_seq() == seq) it->second->resumed(since, missed, skipped);
-    });
+    // An id this room has not reached: its numbering started again (a
+    // restart without a store), so all it holds is new to the client.
+    if (since >= home.next_line_id) since = 0;
+    for (const auto& line : home.history) {
+      if (line->id > since) missed.push_back(line);
+    }
+    // Ids count every room line, notices too: those before what is kept.
+    if (home.forgotten_up_to > since) skipped = home.forgotten_up_to - since;
+  }
+  // Posted like a line: the lines this home fans out later follow it.
+  on_loop(loop, [this, session_id, seq, since, missed = std::move(missed), skipped] {
+    auto& sessions = here().sessions;
+    auto it = sessions.find(session_id);
+    if (it != sessions.end() && it->second->join_seq() == seq) it->second->resumed(since, missed, skipped);
   });
 }
 

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,7 +41,8 @@ using RoomId = std::uint32_t;
 
 class ChatHub : public std::enable_shared_from_this<ChatHub> {
  public:
-  // `store`: where room lines are kept beyond memory (none: in memory only).
+  // `store`: where room lines are kept beyond memory (none: in memory only);
+  // with --cluster, Redis streams instead (cluster/stream_history.hpp).
   ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store = nullptr);
   // With --history-sync full, lines reach their room once the store has
   // them: hooks the hub to the store (once it is owned by a shared_ptr).
@@ -136,6 +138,10 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
     std::uint64_t forgotten_up_to = 0;
     std::uint64_t next_line_id = 1;
     std::deque<Waiting> waiting;
+    // The store is asked for the room's last lines: joins, resumes and the
+    // lines heard meanwhile wait for its answer (in after_load, in order).
+    bool loading = false;
+    std::vector<std::function<void()>> after_load;
   };
   struct LoopState {
     std::unordered_map<std::uint64_t, ChatSession*> sessions;
@@ -170,7 +176,9 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   void home_join(RoomId room, const std::string& name, std::size_t loop, std::uint64_t session_id,
                  std::uint64_t seq);
   void home_leave(RoomId room, std::size_t loop);
-  void resume_from_store(RoomHome& home, const std::string& name);
+  void when_loaded(RoomHome& home, std::function<void()> then);
+  void home_loaded(RoomId room, RecentLines recent);
+  void home_resume(RoomId room, std::uint64_t since, std::size_t loop, std::uint64_t session_id, std::uint64_t seq);
   void home_broadcast(RoomId room, std::shared_ptr<ChatLine>& line, std::uint64_t sender_id, bool keep);
   // A numbered line (by this home, or by the cluster; 0: out of touch)
   // kept, stored and fanned out.
@@ -183,7 +191,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
 
   net::Runtime& runtime_;
   const ChatOptions options_;
-  const std::shared_ptr<HistoryStore> store_;
+  std::shared_ptr<HistoryStore> store_;  // set once, in the constructor
   std::vector<LoopState> loops_;
   std::shared_ptr<cluster::Bus> bus_;  // --cluster: lines go through Redis
   std::shared_ptr<cluster::Directory> directory_;  // --cluster: names and presence in Redis

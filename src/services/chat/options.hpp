@@ -20,6 +20,10 @@ struct ClusterOptions {
   // after its last heartbeat (every third of it), so the members of a node
   // that died leave every list, and their names are free, within it.
   std::chrono::milliseconds ttl = 15s;
+  // --cluster-history: each room's stream in Redis keeps about this many
+  // messages (trimmed by MAXLEN ~, which Redis does cheaply, whole nodes at
+  // a time): what /history, /search and a resume on any node can reach.
+  std::size_t history_lines = 10'000;
 };
 
 struct ChatOptions {

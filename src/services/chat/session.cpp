@@ -48,6 +48,16 @@ void ChatSession::on_open(net::MessageLink& link) {
 
 void ChatSession::on_message(net::MessageLink&, std::string_view text) {
   if (!within_flood_limit()) return;
+  if (renaming_) {
+    // Typed after a nickname the other servers are being asked about: it
+    // runs once they answer, under the name it was meant for.
+    if (held_input_.size() < kMaxHeldInput) {
+      held_input_.emplace_back(text);
+    } else {
+      error("wait a moment: your nickname is still being checked with the other servers");
+    }
+    return;
+  }
   run(parse_command(text, hub_->options().quit_word));
 }
 
@@ -244,6 +254,12 @@ void ChatSession::nick_answered(std::string to, const std::optional<std::string>
   } else {
     error(*problem);
   }
+  // What was typed meanwhile, in order, until another rename waits.
+  while (!renaming_ && !held_input_.empty() && link_ != nullptr) {
+    const std::string text = std::move(held_input_.front());
+    held_input_.pop_front();
+    run(parse_command(text, hub_->options().quit_word));
+  }
 }
 
 void ChatSession::renamed_by_server(std::string to, std::string_view why) {
@@ -322,6 +338,7 @@ void ChatSession::ask_history(HistoryQuery query) {
     return;
   }
   query.room_key = fold(room_name_);
+  query.room = room_name_;
   hub_->ask_history(*this, std::move(query));
 }
 

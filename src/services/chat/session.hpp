@@ -10,6 +10,7 @@
 #include "services/chat/hub.hpp"
 #include "services/chat/output.hpp"
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -103,6 +104,11 @@ class ChatSession final : public net::MessageProtocol {
   bool departed_ = false;  // left its room and the directory (closing)
   bool awaiting_nick_ = true;  // the first plain line may be a nickname
   bool renaming_ = false;      // a rename asked of the hub, not answered yet
+  // Lines typed while a rename waits for the other servers (at most Redis's
+  // reply timeout, 2 s): run once it is answered. Flood control has let
+  // through at most its burst meanwhile; this bound holds if it is raised.
+  static constexpr std::size_t kMaxHeldInput = 64;
+  std::deque<std::string> held_input_;
   std::string quit_reason_;
   net::TokenBucket flood_;
   int flood_strikes_ = 0;

@@ -71,7 +71,11 @@ class SqliteHistory final : public HistoryStore {
   SqliteHistory& operator=(const SqliteHistory&) = delete;
 
   bool append(SharedLine line) override;
-  RecentLines recent(std::string_view room_key, std::size_t n) override;
+  // load_recent(), answered at once (reads the file on the calling thread).
+  RecentLines recent(std::string_view room_key, std::size_t n);
+  void load_recent(std::string_view room_key, std::size_t n, std::function<void(RecentLines)> done) override {
+    done(recent(room_key, n));
+  }
   void query(HistoryQuery query, std::function<void(HistoryPage)> answer) override;
   void on_settled(std::function<void(std::vector<SharedLine>)> settled) override { settled_ = std::move(settled); }
   HistoryStats stats() const override;

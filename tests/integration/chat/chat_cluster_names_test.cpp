@@ -63,6 +63,24 @@ TEST_F(ChatCluster, ANicknameTakenOnOneNodeIsTakenOnEveryNode) {
   EXPECT_EQ(redis_cli(redis, {"GET", "enchufe:nick:ana"}).rfind("b ", 0), 0u);
 }
 
+// The nickname is checked with Redis before it is taken: what is typed
+// right after it waits for the answer and is said under it.
+TEST_F(ChatCluster, LinesTypedRightAfterANicknameAreSaidUnderIt) {
+  auto redis = RedisServer::start();
+  auto& a = node({redis.url()}, "a");
+  auto& ana = member(a, "ana");
+  wait_subscribed(redis, "general", 1);
+  settle();
+  auto guest = ChatClient::connect(a.port("chat"));
+  const std::string was = guest->read_welcome();
+  ASSERT_TRUE(guest->send("bea\nhola a todos\n/me saluda\n"));
+  EXPECT_EQ(guest->wait_for_prefix("* you are "), "* you are bea now");
+  std::vector<std::string> heard;
+  for (int i = 0; i < 4; ++i) heard.push_back(numbered(ana.raw_line()).second);
+  EXPECT_EQ(heard, (std::vector<std::string>{"* " + was + " joined general", "* " + was + " is now known as bea",
+                                             "<bea> hola a todos", "* bea saluda"}));
+}
+
 TEST_F(ChatCluster, WhoAndRoomsCountTheMembersOfEveryNode) {
   auto redis = RedisServer::start();
   const auto members = two_nodes(redis, {"ana"}, {"bob", "Cai"});

@@ -1,6 +1,7 @@
 #include "services/chat/cluster/bus.hpp"
 
 #include "net/log.hpp"
+#include "services/chat/cluster/stream_history.hpp"
 #include "services/chat/cluster/wire.hpp"
 
 #include <boost/asio/post.hpp>
@@ -19,12 +20,18 @@ namespace redis = net::redis;
 // Redis, so the numbers go up in the order the room's subscribers hear
 // the lines, on every node. The number goes in front of the line. ARGV[2]
 // is the newest number the node knows: a Redis restarted empty goes on
-// from there instead of giving numbers clients have seen already.
+// from there instead of giving numbers clients have seen already. A line
+// kept in history (ARGV[3], its time, is set) goes into the room's stream
+// too, as entry <number>-0 (stream_history.hpp); pcall: a stream that
+// cannot take it (its top is newer, after a restart) does not stop the line.
 constexpr std::string_view kPublishScript =
     "local id = redis.call('INCR', KEYS[1]) "
     "local known = tonumber(ARGV[2]) "
     "if id <= known then id = known + 1 redis.call('SET', KEYS[1], id) end "
-    "redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[1]) "
+    "local line = id .. ' ' .. ARGV[1] "
+    "if ARGV[3] ~= '' then redis.pcall('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], id .. '-0', "
+    "'ms', ARGV[3], 't', string.lower(ARGV[4]), 'l', line) end "
+    "redis.call('PUBLISH', KEYS[2], line) "
     "return id";
 
 // Its SHA-1, as EVALSHA wants it: the script's 230 bytes are not sent
@@ -87,7 +94,7 @@ std::shared_ptr<Bus> Bus::start(net::Runtime& runtime, ClusterOptions options, H
 
 Bus::Bus(net::Runtime& runtime, ClusterOptions options, Hooks hooks)
     : runtime_(runtime), options_(std::move(options)), hooks_(std::move(hooks)), script_sha1_(script_sha1()),
-      node_channel_(node_channel(options_.node_name)), loops_(runtime.size()), shards_(options_.shards.size()) {}
+      node_channel_(node_channel(options_.node_name)), history_lines_(std::to_string(options_.history_lines)), loops_(runtime.size()), shards_(options_.shards.size()) {}
 
 // Before the loops run: each client is made for its loop and, from then
 // on, touched only by that loop's thread.
@@ -178,6 +185,7 @@ void Bus::open(RoomId id, const std::string& key, const std::string& name) {
   room.shard = shard;
   room.channel = "enchufe:room:" + key;
   room.counter = "enchufe:room-id:" + key;
+  room.log = log_key(key);
   const std::size_t home = net::Loop::current()->index();
   // A link known to be down puts the room out of touch at once rather than
   // after the subscription fails; posted, so that the member whose join
@@ -245,10 +253,16 @@ void Bus::publish(RoomId id, std::shared_ptr<ChatLine> draft, std::uint64_t send
 }
 
 void Bus::send(Room& room, RoomId id, Pending pending) {
-  const std::string payload = to_wire(*pending.draft, options_.node_name, pending.sender, pending.seq, pending.keep);
+  const ChatLine& line = *pending.draft;
+  const std::string payload = to_wire(line, options_.node_name, pending.sender, pending.seq, pending.keep);
   const std::string known = std::to_string(room.known_id);
+  const std::string ms =
+      pending.keep
+          ? std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(line.time.time_since_epoch()).count())
+          : std::string();
   here().publishers[room.shard]->command(
-      {"EVALSHA", script_sha1_, "2", room.counter, room.channel, payload, known},
+      {"EVALSHA", script_sha1_, "3", room.counter, room.channel, room.log, payload, known, ms, line.text,
+       history_lines_},
       [this, id, seq = pending.seq](const redis::Reply& reply) { published(id, seq, reply); });
   room.awaiting.push_back(std::move(pending));
 }

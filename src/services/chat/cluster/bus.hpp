@@ -80,6 +80,10 @@ class Bus : public std::enable_shared_from_this<Bus> {
   // This loop's connection to `shard`, for other commands that must keep
   // their order with this loop's lines (the directory's).
   net::redis::Client& client_here(std::size_t shard) { return *here().publishers[shard]; }
+  // The same, to the shard of the room (its folded name).
+  net::redis::Client& client_for_room_here(std::string_view room_key) {
+    return client_here(shard_of(room_key, options_.shards));
+  }
 
   // On the control thread, when shutdown begins: every client stops on its loop.
   void stop();
@@ -105,7 +109,7 @@ class Bus : public std::enable_shared_from_this<Bus> {
   struct Room {  // on the room's home loop
     std::string name;
     std::size_t shard;
-    std::string channel, counter;
+    std::string channel, counter, log;
     std::uint64_t known_id = 0;
     Touch touch = Touch::opening;
     bool subscribed = false;  // the shard confirmed the room's subscription
@@ -154,6 +158,7 @@ class Bus : public std::enable_shared_from_this<Bus> {
   const Hooks hooks_;
   const std::string script_sha1_;  // of the script that numbers and publishes a line
   const std::string node_channel_;  // where private messages for this node come
+  const std::string history_lines_;  // --cluster-history, as the script takes it
   std::vector<LoopState> loops_;
   std::vector<Shard> shards_;  // made once, never resized (atomics)
   // Summed over the loops, for --metrics.

@@ -1,0 +1,164 @@
+#include "services/chat/cluster/stream_history.hpp"
+
+#include "net/log.hpp"
+#include "services/chat/cluster/wire.hpp"
+#include "services/chat/names.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace enchufe::services::chat::cluster {
+
+namespace {
+
+namespace redis = net::redis;
+
+// Every script below reads entries as the publishing script writes them:
+// e[2] is {'ms', time, 't', lowercase text, 'l', line}.
+
+// KEYS: counter, stream; ARGV: n. The room's last number, then its last n
+// lines, newest first.
+constexpr std::string_view kRecent = R"lua(
+local out = {redis.call('GET', KEYS[1]) or '0'}
+if tonumber(ARGV[1]) > 0 then
+  for _, e in ipairs(redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[1])) do out[#out + 1] = e[2][6] end
+end
+return out
+)lua";
+
+// KEYS: stream; ARGV: since (ms), n. The first n lines said at or after `since`.
+constexpr std::string_view kSinceTime = R"lua(
+local out = {}
+local since, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+  if tonumber(e[2][2]) >= since then
+    out[#out + 1] = e[2][6]
+    if #out >= n then break end
+  end
+end
+return out
+)lua";
+
+// KEYS: stream; ARGV: n, words (lowercase). The newest n lines with every
+// word, newest first.
+constexpr std::string_view kSearch = R"lua(
+local out = {}
+local n = tonumber(ARGV[1])
+for _, e in ipairs(redis.call('XREVRANGE', KEYS[1], '+', '-')) do
+  local found = true
+  for i = 2, #ARGV do
+    if not string.find(e[2][4], ARGV[i], 1, true) then found = false break end
+  end
+  if found then
+    out[#out + 1] = e[2][6]
+    if #out >= n then break end
+  end
+end
+return out
+)lua";
+
+// "(12-0": after line 12.
+std::string after(std::uint64_t id) { return fmt::format("({}-0", id); }
+
+// The lines in a reply: an array of published lines, or of stream entries
+// ([id, [field, value...]]) whose "l" is one.
+std::vector<std::shared_ptr<ChatLine>> lines_of(const redis::Reply& reply, std::size_t from, std::string_view room) {
+  std::vector<std::shared_ptr<ChatLine>> lines;
+  for (std::size_t i = from; i < reply.elements.size(); ++i) {
+    const redis::Reply* published = &reply.elements[i];
+    if (published->type == redis::Reply::Type::array) {
+      const redis::Reply& entry = *published;
+      published = nullptr;
+      if (entry.elements.size() != 2) continue;
+      const auto& fields = entry.elements[1].elements;
+      for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
+        if (fields[f].text == "l") published = &fields[f + 1];
+      }
+      if (published == nullptr) continue;
+    }
+    if (auto wire = from_wire(published->text, room)) lines.push_back(std::move(wire->line));
+  }
+  return lines;
+}
+
+}  // namespace
+
+std::string log_key(std::string_view room_key) { return "enchufe:room-log:" + std::string(room_key); }
+
+bool StreamHistory::append(SharedLine line) {
+  if (line->room.empty()) {
+    ++not_stored_;
+    return false;
+  }
+  ++stored_;
+  return true;
+}
+
+HistoryStats StreamHistory::stats() const { return {stored_.load(), not_stored_.load(), 0, false}; }
+
+void StreamHistory::load_recent(std::string_view room_key, std::size_t n, std::function<void(RecentLines)> done) {
+  const std::string key(room_key);
+  bus_.client_for_room_here(key).command(
+      {"EVAL", kRecent, "2", "enchufe:room-id:" + key, log_key(key), std::to_string(n)},
+      [key, done = std::move(done)](const redis::Reply& reply) {
+        RecentLines recent;
+        if (reply.type != redis::Reply::Type::array || reply.elements.empty()) {
+          log::warn("cluster: the history of {} could not be read ({}); it starts from what comes now", key,
+                    reply.text);
+          done(std::move(recent));
+          return;
+        }
+        recent.last_id = std::strtoull(reply.elements[0].text.c_str(), nullptr, 10);
+        recent.lines = lines_of(reply, 1, key);
+        std::reverse(recent.lines.begin(), recent.lines.end());  // oldest first
+        if (!recent.lines.empty()) recent.last_id = std::max(recent.last_id, recent.lines.back()->id);
+        done(std::move(recent));
+      });
+}
+
+void StreamHistory::query(HistoryQuery query, std::function<void(HistoryPage)> answer) {
+  const std::string key = log_key(query.room_key);
+  // One more than asked for: whether there are more.
+  const std::string count = std::to_string(query.limit + 1);
+  std::vector<std::string> command;
+  bool newest_first = false;
+  switch (query.kind) {
+    case HistoryQuery::Kind::before:
+      command = {"XREVRANGE", key, query.id == 0 ? "+" : after(query.id), "-", "COUNT", count};
+      newest_first = true;
+      break;
+    case HistoryQuery::Kind::since_id: command = {"XRANGE", key, after(query.id), "+", "COUNT", count}; break;
+    case HistoryQuery::Kind::since_time: {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(query.since.time_since_epoch()).count();
+      command = {"EVAL", std::string(kSinceTime), "1", key, std::to_string(ms), count};
+      break;
+    }
+    case HistoryQuery::Kind::search: {
+      command = {"EVAL", std::string(kSearch), "1", key, count};
+      std::istringstream words(fold(query.text));
+      for (std::string word; words >> word;) command.push_back(word);
+      break;  // newest first, as /search shows them
+    }
+  }
+  std::vector<std::string_view> args(command.begin(), command.end());
+  bus_.client_for_room_here(query.room_key)
+      .command(args, [query = std::move(query), newest_first, answer = std::move(answer)](const redis::Reply& reply) {
+        HistoryPage page;
+        if (reply.type != redis::Reply::Type::array) {
+          page.error = fmt::format("the history cannot be read just now ({})", reply.text);
+          answer(std::move(page));
+          return;
+        }
+        page.lines = lines_of(reply, 0, query.room.empty() ? query.room_key : query.room);
+        if (page.lines.size() > query.limit) {
+          page.more = true;
+          page.lines.pop_back();  // the one past the limit: oldest, or newest (since), or last found
+        }
+        if (newest_first) std::reverse(page.lines.begin(), page.lines.end());
+        answer(std::move(page));
+      });
+}
+
+}  // namespace enchufe::services::chat::cluster
