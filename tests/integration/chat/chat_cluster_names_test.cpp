@@ -119,11 +119,8 @@ TEST_F(ChatCluster, PrivateMessagesReachAMemberOnAnotherNode) {
 
 TEST_F(ChatCluster, AKilledNodesMembersLeaveEveryListAndFreeTheirNamesWithinTheTtl) {
   auto redis = RedisServer::start();
-  auto& a = node({redis.url()}, "a", {"--cluster-ttl", "2s"});
-  auto& b = node({redis.url()}, "b", {"--cluster-ttl", "2s"});
-  auto& ana = member(a, "ana");
-  member(b, "bob");
-  settle();
+  auto& ana = *two_nodes(redis, {"ana"}, {"bob"}, {"--cluster-ttl", "2s"})[0];
+  auto &a = nodes_[0], &b = nodes_[1];
   ASSERT_TRUE(ana.send("/who"));
   EXPECT_EQ(ana.wait_for_prefix("* 2 in"), "* 2 in general: ana, bob");
 
@@ -141,12 +138,8 @@ TEST_F(ChatCluster, AKilledNodesMembersLeaveEveryListAndFreeTheirNamesWithinTheT
 
 TEST_F(ChatCluster, NamesAreRegisteredAgainInARestartedRedis) {
   auto redis = RedisServer::start();
-  auto& a = node({redis.url()}, "a", {"--cluster-ttl", "3s"});
-  auto& b = node({redis.url()}, "b", {"--cluster-ttl", "3s"});
-  auto& ana = member(a, "ana");
-  auto& bob = member(b, "bob");
-  wait_subscribed(redis, "general", 2);
-  settle();
+  const auto members = two_nodes(redis, {"ana"}, {"bob"}, {"--cluster-ttl", "3s"});
+  auto &ana = *members[0], &bob = *members[1];
   redis.kill();
   redis.restart();  // empty
   EXPECT_TRUE(ana.wait_for(kBackInTouch, 8000ms));
@@ -160,11 +153,9 @@ TEST_F(ChatCluster, NamesAreRegisteredAgainInARestartedRedis) {
 
 TEST_F(ChatCluster, AMemberWhoseNameWentToAnotherNodeWhileItsNodeStalledIsToldAndRenamed) {
   auto redis = RedisServer::start();
-  auto& a = node({redis.url()}, "a", {"--cluster-ttl", "2s"});
-  auto& b = node({redis.url()}, "b", {"--cluster-ttl", "2s"});
-  auto& ana = member(a, "ana");
-  auto& other = member(b, "otra");
-  settle();
+  const auto members = two_nodes(redis, {"ana"}, {"otra"}, {"--cluster-ttl", "2s"});
+  auto &ana = *members[0], &other = *members[1];
+  auto& a = nodes_[0];
 
   ASSERT_TRUE(a.process().send_signal(SIGSTOP));
   EXPECT_TRUE(wait_key(redis, "enchufe:nick:ana", false, 4000ms));

@@ -90,11 +90,11 @@ class ChatCluster : public ::testing::Test {
 
   // Nodes "a" and "b" on `redis`, with the members named in `on_a` and
   // `on_b` in general (in that order), once both nodes hear the room and
-  // what the members' arrivals said is read.
+  // what the members' arrivals said is read. `extra`: more flags for both.
   std::vector<ChatClient*> two_nodes(const RedisServer& redis, const std::vector<std::string>& on_a,
-                                     const std::vector<std::string>& on_b) {
-    auto& a = node({redis.url()}, "a");
-    auto& b = node({redis.url()}, "b");
+                                     const std::vector<std::string>& on_b, const std::vector<std::string>& extra = {}) {
+    auto& a = node({redis.url()}, "a", extra);
+    auto& b = node({redis.url()}, "b", extra);
     std::vector<ChatClient*> made;
     for (const auto& nick : on_a) made.push_back(&member(a, nick));
     for (const auto& nick : on_b) made.push_back(&member(b, nick));

@@ -28,28 +28,18 @@ end
 return out
 )lua";
 
-// KEYS: stream; ARGV: since (ms), n. The first n lines said at or after `since`.
-constexpr std::string_view kSinceTime = R"lua(
+// KEYS: stream; ARGV: 'XRANGE' (oldest first) or 'XREVRANGE' (newest
+// first), n, since (ms), words (lowercase). The first n lines in that
+// order said at or after `since` with every word (/history 1h, /search).
+constexpr std::string_view kScan = R"lua(
 local out = {}
-local since, n = tonumber(ARGV[1]), tonumber(ARGV[2])
-for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
-  if tonumber(e[2][2]) >= since then
-    out[#out + 1] = e[2][6]
-    if #out >= n then break end
-  end
-end
-return out
-)lua";
-
-// KEYS: stream; ARGV: n, words (lowercase). The newest n lines with every
-// word, newest first.
-constexpr std::string_view kSearch = R"lua(
-local out = {}
-local n = tonumber(ARGV[1])
-for _, e in ipairs(redis.call('XREVRANGE', KEYS[1], '+', '-')) do
-  local found = true
-  for i = 2, #ARGV do
-    if not string.find(e[2][4], ARGV[i], 1, true) then found = false break end
+local n, since = tonumber(ARGV[2]), tonumber(ARGV[3])
+local from, to = '-', '+'
+if ARGV[1] == 'XREVRANGE' then from, to = '+', '-' end
+for _, e in ipairs(redis.call(ARGV[1], KEYS[1], from, to)) do
+  local found = tonumber(e[2][2]) >= since
+  for i = 4, #ARGV do
+    if found and not string.find(e[2][4], ARGV[i], 1, true) then found = false end
   end
   if found then
     out[#out + 1] = e[2][6]
@@ -132,14 +122,15 @@ void StreamHistory::query(HistoryQuery query, std::function<void(HistoryPage)> a
     case HistoryQuery::Kind::since_id: command = {"XRANGE", key, after(query.id), "+", "COUNT", count}; break;
     case HistoryQuery::Kind::since_time: {
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(query.since.time_since_epoch()).count();
-      command = {"EVAL", std::string(kSinceTime), "1", key, std::to_string(ms), count};
+      command = {"EVAL", std::string(kScan), "1", key, "XRANGE", count, std::to_string(ms)};
       break;
     }
     case HistoryQuery::Kind::search: {
-      command = {"EVAL", std::string(kSearch), "1", key, count};
+      // Newest first, as /search shows them.
+      command = {"EVAL", std::string(kScan), "1", key, "XREVRANGE", count, "0"};
       std::istringstream words(fold(query.text));
       for (std::string word; words >> word;) command.push_back(word);
-      break;  // newest first, as /search shows them
+      break;
     }
   }
   std::vector<std::string_view> args(command.begin(), command.end());

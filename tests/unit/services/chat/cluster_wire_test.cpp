@@ -105,6 +105,29 @@ TEST(ChatClusterWire, EveryRoomKindAndWhatRoundTrips) {
   }
 }
 
+// /msg to another node: "<session> <json>" on that node's channel.
+TEST(ChatClusterWire, APrivateMessageRoundTripsForItsSession) {
+  const auto sent = sample(LineKind::private_message, NoticeWhat::none, "ana", "Bob", kAwkwardText);
+  const auto got = private_from_wire(published(77, to_wire(sent, "node-a", 5, 0, false)));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->first, 77u);  // the recipient's session, not a line number
+  expect_same_line(*got->second.line, sent, "", 0);
+  EXPECT_EQ(got->second.sender, 5u);
+}
+
+// A room's channel carries room lines only, a node's channel private
+// messages only: a line in the wrong place is refused, not shown.
+TEST(ChatClusterWire, EachChannelTakesOnlyItsOwnKindOfLine) {
+  const auto message = sample(LineKind::private_message, NoticeWhat::none, "ana", "bob", "psst");
+  EXPECT_FALSE(from_wire(published(3, to_wire(message, "n", 1, 0, false)), "r"));
+  for (const auto kind : {LineKind::message, LineKind::action, LineKind::notice, LineKind::private_echo}) {
+    const auto line = sample(kind, NoticeWhat::none, "ana", "bob", "x");
+    EXPECT_FALSE(private_from_wire(published(3, to_wire(line, "n", 1, 0, false)))) << static_cast<int>(kind);
+  }
+  EXPECT_FALSE(private_from_wire("0 " + to_wire(message, "n", 1, 0, false)));  // sessions count from 1
+  EXPECT_FALSE(private_from_wire(to_wire(message, "n", 1, 0, false)));         // no session
+}
+
 TEST(ChatClusterWire, MillisecondsAndLargeNumbersSurvive) {
   constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
   auto sent = sample(LineKind::message, NoticeWhat::none, "ana", {}, "");
