@@ -18,22 +18,27 @@ namespace redis = net::redis;
 // is Redis's clock, so nodes whose clocks differ agree on what expired.
 // owned(key, prefix): nil when the nickname is free, true when the value
 // starts with `prefix` (it is that session's), false when someone else's.
-// present(): the member is in the room until the TTL passes.
+// present(): the member is in the room until the TTL passes (`expires`),
+// and so is the room (room_is_on).
 constexpr std::string_view kPrelude = R"lua(
 local ttl = tonumber(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expires = now + ttl
 local function owned(key, prefix)
   local held = redis.call('GET', key)
   if not held then return nil end
   return string.sub(held, 1, #prefix) == prefix
 end
-local function present(nick, room_key, room_name)
+local function room_is_on(room_key, room_name)
   local who = 'enchufe:who:' .. room_key
-  redis.call('ZADD', who, now + ttl, nick)
   redis.call('PEXPIRE', who, ttl)
-  redis.call('ZADD', 'enchufe:rooms', now + ttl, room_key)
+  redis.call('ZADD', 'enchufe:rooms', expires, room_key)
   redis.call('HSETNX', 'enchufe:room-names', room_key, room_name)
+end
+local function present(nick, room_key, room_name)
+  redis.call('ZADD', 'enchufe:who:' .. room_key, expires, nick)
+  room_is_on(room_key, room_name)
 end
 )lua";
 
@@ -56,17 +61,31 @@ return 1
 
 // ARGV: ttl, then per member: folded nick, owner prefix, nick, room key
 // ('' none), room name. Sets again what a restarted Redis forgot; returns
-// the folded nicknames another session holds now.
+// the folded nicknames another session holds now. Two commands a member
+// and one ZADD a room: the heartbeat is most of what names cost Redis.
 constexpr std::string_view kRefresh = R"lua(
-local lost = {}
+local lost, rooms = {}, {}
 for i = 2, #ARGV, 5 do
   local key = 'enchufe:nick:' .. ARGV[i]
-  if owned(key, ARGV[i + 1]) == false then
+  local mine = owned(key, ARGV[i + 1])
+  if mine == false then
     lost[#lost + 1] = ARGV[i]
   else
-    redis.call('SET', key, ARGV[i + 1] .. ARGV[i + 2], 'PX', ttl)
-    if ARGV[i + 3] ~= '' then present(ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]) end
+    if mine then redis.call('PEXPIRE', key, ttl) else redis.call('SET', key, ARGV[i + 1] .. ARGV[i + 2], 'PX', ttl) end
+    if ARGV[i + 3] ~= '' then
+      local room = rooms[ARGV[i + 3]]
+      if not room then
+        room = {name = ARGV[i + 4], members = {}}
+        rooms[ARGV[i + 3]] = room
+      end
+      room.members[#room.members + 1] = expires
+      room.members[#room.members + 1] = ARGV[i + 2]
+    end
   end
+end
+for room_key, room in pairs(rooms) do
+  redis.call('ZADD', 'enchufe:who:' .. room_key, unpack(room.members))
+  room_is_on(room_key, room.name)
 end
 return lost
 )lua";
