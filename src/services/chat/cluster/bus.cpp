@@ -102,6 +102,7 @@ void Bus::start_clients() {
   for (std::size_t loop = 0; loop < loops_.size(); ++loop) {
     LoopState& state = loops_[loop];
     state.publisher_link.assign(shards_.size(), Link::unknown);
+    state.link_waiters.resize(shards_.size());
     state.subscriber_link.assign(shards_.size(), Link::unknown);
     for (std::size_t s = 0; s < shards_.size(); ++s) {
       redis::Client::Options o;
@@ -385,7 +386,19 @@ void Bus::subscriber_changed(std::size_t shard, bool up) {
   }
 }
 
+void Bus::when_link_known(std::size_t shard, std::function<void()> then) {
+  LoopState& state = here();
+  if (state.publisher_link[shard] != Link::unknown) {
+    then();
+  } else {
+    state.link_waiters[shard].push_back(std::move(then));
+  }
+}
+
 void Bus::links_changed(std::size_t shard) {
+  if (here().publisher_link[shard] != Link::unknown) {
+    for (auto& then : std::exchange(here().link_waiters[shard], {})) then();
+  }
   for (auto& [id, room] : here().rooms) {
     if (room.shard != shard) continue;
     // An opening room whose subscription is not confirmed yet waits for

@@ -82,8 +82,14 @@ class Bus : public std::enable_shared_from_this<Bus> {
   net::redis::Client& client_here(std::size_t shard) { return *here().publishers[shard]; }
   // The same, to the shard of the room (its folded name).
   net::redis::Client& client_for_room_here(std::string_view room_key) {
-    return client_here(shard_of(room_key, options_.shards));
+    return client_here(room_shard(room_key));
   }
+  std::size_t room_shard(std::string_view room_key) const { return shard_of(room_key, options_.shards); }
+  // Runs `then` on this loop once its connection to `shard` has been up, or
+  // has failed, at least once (at once if it has): a node just started
+  // sends its first commands when they can be answered, instead of having
+  // them fail while it is still connecting.
+  void when_link_known(std::size_t shard, std::function<void()> then);
 
   // On the control thread, when shutdown begins: every client stops on its loop.
   void stop();
@@ -132,6 +138,7 @@ class Bus : public std::enable_shared_from_this<Bus> {
     // Per shard: a room there is in touch while both hold (its lines go
     // out through the publisher and come back through the subscriber).
     std::vector<Link> publisher_link, subscriber_link;
+    std::vector<std::vector<std::function<void()>>> link_waiters;  // per shard: when_link_known()
     std::unordered_map<RoomId, Room> rooms;
     std::uint64_t next_seq = 1;
   };

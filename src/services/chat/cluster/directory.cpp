@@ -169,12 +169,14 @@ void Directory::arm(std::size_t loop) {
 
 std::string Directory::owner(std::uint64_t session) const { return fmt::format("{} {} ", node_, session); }
 
-void Directory::eval(std::string_view body, const std::vector<std::string>& args, redis::Client::Callback done) {
-  const std::string script = std::string(kPrelude) + std::string(body);
-  const std::string ttl = std::to_string(ttl_.count());
-  std::vector<std::string_view> command{"EVAL", script, "0", ttl};
-  command.insert(command.end(), args.begin(), args.end());
-  bus_.client_here(kDirectoryShard).command(command, std::move(done));
+void Directory::eval(std::string_view body, std::vector<std::string> args, redis::Client::Callback done) {
+  bus_.when_link_known(kDirectoryShard, [this, body, args = std::move(args), done = std::move(done)]() mutable {
+    const std::string script = std::string(kPrelude) + std::string(body);
+    const std::string ttl = std::to_string(ttl_.count());
+    std::vector<std::string_view> command{"EVAL", script, "0", ttl};
+    command.insert(command.end(), args.begin(), args.end());
+    bus_.client_here(kDirectoryShard).command(command, std::move(done));
+  });
 }
 
 void Directory::claim(const Entry& member, const std::string& old_nick, ClaimDone done) {
@@ -195,7 +197,9 @@ void Directory::joined(const Entry& member) {
 }
 
 void Directory::left(const std::string& nick, const std::string& room_key) {
-  bus_.client_here(kDirectoryShard).command({"ZREM", "enchufe:who:" + room_key, nick});
+  bus_.when_link_known(kDirectoryShard, [this, key = "enchufe:who:" + room_key, nick] {
+    bus_.client_here(kDirectoryShard).command({"ZREM", key, nick});
+  });
 }
 
 void Directory::release(const Entry& member) {
@@ -253,7 +257,7 @@ void Directory::beat() {
       sessions->emplace_back(fold(m.nick), m.session);
       args.insert(args.end(), {fold(m.nick), owner(m.session), m.nick, m.room_key, m.room_name});
     }
-    eval(kRefresh, args, [this, sessions](const redis::Reply& reply) {
+    eval(kRefresh, std::move(args), [this, sessions](const redis::Reply& reply) {
       if (reply.is_error()) {
         log::debug("cluster: the names' heartbeat failed: {}", reply.text);
         return;

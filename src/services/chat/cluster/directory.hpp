@@ -84,7 +84,8 @@ class Directory {
   // "<node> <session> ": what a nickname's value starts with when it is
   // this session's (node names have no spaces).
   std::string owner(std::uint64_t session) const;
-  void eval(std::string_view body, const std::vector<std::string>& args, net::redis::Client::Callback done);
+  // Every command waits for the first connection's outcome (Bus::when_link_known).
+  void eval(std::string_view body, std::vector<std::string> args, net::redis::Client::Callback done);
   void arm(std::size_t loop);
   void beat();
 

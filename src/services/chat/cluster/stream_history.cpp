@@ -73,6 +73,20 @@ std::vector<std::shared_ptr<ChatLine>> lines_of(const redis::Reply& reply, std::
   return lines;
 }
 
+// kRecent's answer: the room's last number, then its lines newest first.
+RecentLines recent_of(const redis::Reply& reply, const std::string& key) {
+  RecentLines recent;
+  if (reply.type != redis::Reply::Type::array || reply.elements.empty()) {
+    log::warn("cluster: the history of {} could not be read ({}); it starts from what comes now", key, reply.text);
+    return recent;
+  }
+  recent.last_id = std::strtoull(reply.elements[0].text.c_str(), nullptr, 10);
+  recent.lines = lines_of(reply, 1, key);
+  std::reverse(recent.lines.begin(), recent.lines.end());  // oldest first
+  if (!recent.lines.empty()) recent.last_id = std::max(recent.last_id, recent.lines.back()->id);
+  return recent;
+}
+
 }  // namespace
 
 std::string log_key(std::string_view room_key) { return "enchufe:room-log:" + std::string(room_key); }
@@ -89,23 +103,13 @@ bool StreamHistory::append(SharedLine line) {
 HistoryStats StreamHistory::stats() const { return {stored_.load(), not_stored_.load(), 0, false}; }
 
 void StreamHistory::load_recent(std::string_view room_key, std::size_t n, std::function<void(RecentLines)> done) {
-  const std::string key(room_key);
-  bus_.client_for_room_here(key).command(
-      {"EVAL", kRecent, "2", "enchufe:room-id:" + key, log_key(key), std::to_string(n)},
-      [key, done = std::move(done)](const redis::Reply& reply) {
-        RecentLines recent;
-        if (reply.type != redis::Reply::Type::array || reply.elements.empty()) {
-          log::warn("cluster: the history of {} could not be read ({}); it starts from what comes now", key,
-                    reply.text);
-          done(std::move(recent));
-          return;
-        }
-        recent.last_id = std::strtoull(reply.elements[0].text.c_str(), nullptr, 10);
-        recent.lines = lines_of(reply, 1, key);
-        std::reverse(recent.lines.begin(), recent.lines.end());  // oldest first
-        if (!recent.lines.empty()) recent.last_id = std::max(recent.last_id, recent.lines.back()->id);
-        done(std::move(recent));
-      });
+  // A node just started makes rooms before it is connected: their history
+  // is asked for once the connection is up (or known to be down).
+  bus_.when_link_known(bus_.room_shard(room_key), [this, key = std::string(room_key), n, done = std::move(done)] {
+    bus_.client_for_room_here(key).command(
+        {"EVAL", kRecent, "2", "enchufe:room-id:" + key, log_key(key), std::to_string(n)},
+        [key, done](const redis::Reply& reply) { done(recent_of(reply, key)); });
+  });
 }
 
 void StreamHistory::query(HistoryQuery query, std::function<void(HistoryPage)> answer) {
