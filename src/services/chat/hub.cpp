@@ -385,12 +385,11 @@ void ChatHub::home_join(RoomId room, const std::string& name, std::size_t loop, 
     const RoomHome& home = found->second;
     on_loop(loop, [this, room, name = home.name, session_id, seq,
                    history = std::vector<SharedLine>(home.history.begin(), home.history.end())] {
-      LoopState& state = here();
-      auto it = state.sessions.find(session_id);
+      ChatSession* session = session_here(session_id);
       // Gone, or already elsewhere: its leave() has undone the count.
-      if (it == state.sessions.end() || it->second->join_seq() != seq) return;
-      state.members[room].push_back(it->second);
-      it->second->joined(name, history);
+      if (session == nullptr || session->join_seq() != seq) return;
+      here().members[room].push_back(session);
+      session->joined(name, history);
     });
   });
   if (load) {
@@ -561,9 +560,8 @@ void ChatHub::ask_history(ChatSession& session, HistoryQuery query) {
     for (auto& line : page.lines) encode(*line, stamp);  // here, off the loops
     asio::post(hub->runtime_.loop(loop).context(),
                [hub, session_id, seq, asked = std::move(asked), page = std::move(page)] {
-                 auto& sessions = hub->here().sessions;
-                 auto it = sessions.find(session_id);
-                 if (it != sessions.end() && it->second->join_seq() == seq) it->second->history_page(asked, page);
+                 ChatSession* session = hub->session_here(session_id);
+                 if (session != nullptr && session->join_seq() == seq) session->history_page(asked, page);
                });
   });
 }
@@ -597,9 +595,8 @@ void ChatHub::home_resume(RoomId room, std::uint64_t since, std::size_t loop, st
   }
   // Posted like a line: the lines this home fans out later follow it.
   on_loop(loop, [this, session_id, seq, since, missed = std::move(missed), skipped] {
-    auto& sessions = here().sessions;
-    auto it = sessions.find(session_id);
-    if (it != sessions.end() && it->second->join_seq() == seq) it->second->resumed(since, missed, skipped);
+    ChatSession* session = session_here(session_id);
+    if (session != nullptr && session->join_seq() == seq) session->resumed(since, missed, skipped);
   });
 }
 

@@ -235,11 +235,8 @@ void ChatSession::change_nick(std::string_view to) {
   ask_nick(to, false);
 }
 
+// Never while another rename waits: input is held meanwhile (on_message).
 void ChatSession::ask_nick(std::string_view to, bool first_line) {
-  if (renaming_) {
-    error("wait a moment: your last nickname is still being checked with the other servers");
-    return;
-  }
   renaming_ = true;
   hub_->rename(*this, to, first_line);
 }

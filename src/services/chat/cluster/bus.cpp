@@ -94,7 +94,8 @@ std::shared_ptr<Bus> Bus::start(net::Runtime& runtime, ClusterOptions options, H
 
 Bus::Bus(net::Runtime& runtime, ClusterOptions options, Hooks hooks)
     : runtime_(runtime), options_(std::move(options)), hooks_(std::move(hooks)), script_sha1_(script_sha1()),
-      node_channel_(node_channel(options_.node_name)), history_lines_(std::to_string(options_.history_lines)), loops_(runtime.size()), shards_(options_.shards.size()) {}
+      node_channel_(node_channel(options_.node_name)), history_lines_(std::to_string(options_.history_lines)),
+      loops_(runtime.size()), shards_(options_.shards.size()) {}
 
 // Before the loops run: each client is made for its loop and, from then
 // on, touched only by that loop's thread.
