@@ -32,6 +32,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // signed 64-bit columns can hold.
   if (c.kind == CommandKind::ids && c.number > 1) std::abort();
   if ((c.kind == CommandKind::resume || c.kind == CommandKind::history_since) && c.number > UINT64_MAX / 2) std::abort();
+  // Accounts and moderation: a password within its bounds (hashing one is
+  // work the server does), timed bans and mutes up to a year, shown texts
+  // a screenful at most, a /ratelimit the hub can build a bucket from.
+  if ((c.kind == CommandKind::register_account || c.kind == CommandKind::login) &&
+      (c.text.size() < kMinPassword || c.text.size() > kMaxPassword)) {
+    std::abort();
+  }
+  if ((c.kind == CommandKind::ban || c.kind == CommandKind::mute) && c.number > kMaxModerationSeconds) std::abort();
+  if ((c.kind == CommandKind::kick || c.kind == CommandKind::ban || c.kind == CommandKind::wall) &&
+      c.text.size() > kMaxReason) {
+    std::abort();
+  }
+  if (c.kind == CommandKind::topic && c.text.size() > kMaxTopic) std::abort();
+  if (c.kind == CommandKind::ratelimit && (!(c.rate > 0) || c.rate > 1e6 || c.number == 0)) std::abort();
   if (valid_nickname(line)) {
     if (line.empty() || line.size() > kMaxNicknameLength || fold(line).size() != line.size()) std::abort();
   }

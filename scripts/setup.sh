@@ -10,6 +10,7 @@ packages=(
   libboost-json1.81-dev libboost-url1.81-dev     # JSON (logs, web protocol) and URLs
   libssl-dev openssl                             # TLS (OpenSSL under Asio's ssl::stream); openssl s_client/s_server in tests
   libsqlite3-dev libsqlitecpp-dev                # the chat's history on disk (SQLite, through SQLiteCpp)
+  libsodium-dev                                  # chat accounts: passwords hashed with Argon2id (crypto_pwhash_str)
   libhiredis-dev                                 # Redis's protocol (its reply reader and command framing) for the cluster
   libcli11-dev                                   # command line parsing
   libfmt-dev                                     # formatting and logging

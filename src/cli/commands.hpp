@@ -28,4 +28,7 @@ void add_cert_command(CLI::App& app, Action& action);
 // Adds `chat-export`, the chat's history file as JSON lines or text.
 void add_chat_export_command(CLI::App& app, Action& action);
 
+// Adds `chat-admin`, the chat's accounts, bans and audit from its file.
+void add_chat_admin_command(CLI::App& app, Action& action);
+
 }  // namespace enchufe::cli

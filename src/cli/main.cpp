@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   enchufe::cli::add_bench_command(app, action);
   enchufe::cli::add_cert_command(app, action);
   enchufe::cli::add_chat_export_command(app, action);
+  enchufe::cli::add_chat_admin_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include "bench/text.hpp"
 #include "cli/commands.hpp"
 #include "cli/state_paths.hpp"
+#include "net/address_gate.hpp"
 #include "net/endpoint.hpp"
 #include "net/errors.hpp"
 #include "net/http_server.hpp"
@@ -15,6 +16,9 @@
 #include "net/udp_server.hpp"
 #include "net/websocket_session.hpp"
 #include "services/chat/chat.hpp"
+#include "services/chat/commands.hpp"
+#include "services/chat/moderation/sqlite_moderation.hpp"
+#include "services/chat/names.hpp"
 #include "services/chat/sqlite_history.hpp"
 #include "services/chat/web.hpp"
 #include "services/echo.hpp"
@@ -115,7 +119,12 @@ struct ServeOptions {
   std::string node_name;
   std::string cluster_ttl = "15s";
   std::size_t cluster_history = services::chat::ClusterOptions{}.history_lines;
+  // --admin (as typed, checked at start), --registration.
+  std::vector<std::string> admins;
+  std::string registration = "open";
   services::chat::WebOptions web;
+  // --max-per-address, --connect-rate, --trust-loopback: the chat's doors.
+  net::AddressGateSettings chat_addresses;
   LineSettings chat_lines{services::chat::kChatMaxLine,
                           static_cast<unsigned>(std::chrono::seconds(services::chat::kChatIdleTimeout).count()),
                           services::chat::kChatMaxOutput};
@@ -144,6 +153,24 @@ void add_tcp_options(CLI::App& cmd, ServeOptions& o) {
                  "Clients served at once per server; one more gets a one-line refusal")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+}
+
+// The chat's limits per address (net::AddressGate); the tutorial's services
+// keep the tutorial's behaviour.
+void add_address_options(CLI::App& cmd, ServeOptions& o) {
+  cmd.add_option("--max-per-address", o.chat_addresses.max_per_address,
+                 "Chat clients one address (an IPv6 /64) may have open at once, whichever of the chat's doors "
+                 "they use; one more gets a one-line refusal (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
+  cmd.add_option("--connect-rate", o.chat_addresses.connect_rate,
+                 "New chat connections a second one address may open on average, and --max-per-address at once; "
+                 "past it they get a one-line refusal (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
+  cmd.add_flag("--trust-loopback", o.chat_addresses.trust_loopback,
+               "Neither count nor limit chat clients from loopback (127.0.0.0/8, ::1): for a proxy on this "
+               "machine, or benches");
 }
 
 void add_web_options(CLI::App& cmd, ServeOptions& o) {
@@ -218,11 +245,12 @@ void add_line_options(CLI::App& cmd, ServeOptions& o, LineSettings& lines, std::
 }
 
 net::TcpServerOptions tcp_options(const ServeOptions& o, const std::string& port, const LineSettings& lines,
-                                  net::ConnectionOptions base = {}) {
+                                  net::ConnectionOptions base = {}, std::shared_ptr<net::AddressGate> gate = {}) {
   net::TcpServerOptions t;
   t.host = net::normalize_host(o.host);
   t.port = net::parse_port(port);
   t.max_connections = o.max_connections;
+  t.gate = std::move(gate);
   t.connection = base;
   t.connection.max_line = lines.max_line;
   t.connection.idle_timeout = std::chrono::seconds(lines.idle_timeout_s);
@@ -370,6 +398,36 @@ void add_cluster_options(CLI::App& cmd, ServeOptions& o) {
       ->capture_default_str();
 }
 
+void add_moderation_options(CLI::App& cmd, ServeOptions& o) {
+  cmd.add_option("--admin", o.admins,
+                 "A registered nickname with the server's powers (server-wide bans, /wall) once logged in; "
+                 "repeat it for more. Its account is made with enchufe chat-admin add-account, never /register")
+      ->type_name("NICK");
+  cmd.add_option("--registration", o.registration,
+                 "open: anyone may /register their nickname; closed: only enchufe chat-admin add-account makes "
+                 "accounts")
+      ->check(CLI::IsMember({"open", "closed"}))
+      ->capture_default_str();
+  cmd.add_flag("--require-tls-for-login", o.chat.moderation.require_tls_for_login,
+               "Refuse /register and /login over connections in clear (plain TCP, http://): passwords only over "
+               "TLS and https://");
+}
+
+// --admin and --registration, checked before anything binds.
+services::chat::moderation::Settings moderation_settings(const ServeOptions& o) {
+  auto settings = o.chat.moderation;
+  for (const auto& nick : o.admins) {
+    if (!services::chat::valid_nickname(nick)) {
+      throw UsageError(fmt::format("--admin {}: not a nickname (1-{} letters, digits, '_', '-' or '.')", nick,
+                                   services::chat::kMaxNicknameLength));
+    }
+    settings.admins.insert(services::chat::fold(nick));
+  }
+  settings.registration = o.registration == "closed" ? services::chat::moderation::Registration::closed
+                                                     : services::chat::moderation::Registration::open;
+  return settings;
+}
+
 // --cluster and --node-name, checked before anything binds.
 services::chat::ClusterOptions cluster_options(const ServeOptions& o) {
   services::chat::ClusterOptions c;
@@ -411,10 +469,19 @@ int run_servers(const ServeOptions& o, Selection which) {
   // leave listening lines behind for servers that never run.
   const auto greet_options = tcp_options(o, o.greet_port, o.echo_lines);
   const auto echo_options = tcp_options(o, o.echo_port, o.echo_lines);
-  const auto chat_options = tcp_options(o, o.chat_port, o.chat_lines, services::chat::chat_connection_defaults());
+  // The chat's limits per address: one gate for all its doors (TCP, TLS and
+  // web, through the options they copy), so an address's clients count
+  // together whichever door they use. The chat's server-wide bans are asked
+  // first (set below, once the chat is made).
+  const auto chat_gate = which.chat ? std::make_shared<net::AddressGate>(o.chat_addresses) : nullptr;
+  const auto chat_options =
+      tcp_options(o, o.chat_port, o.chat_lines, services::chat::chat_connection_defaults(), chat_gate);
   const bool serve_web = which.chat && !o.no_web;
   const std::string web_port = port_beside(o.web_port, o.chat_port, kDefaultWebPort);
-  const auto web_options = serve_web ? tcp_options(o, web_port, o.chat_lines) : net::TcpServerOptions{};
+  // The page's frames may carry a password (its login event): never logged.
+  const auto web_options = serve_web ? tcp_options(o, web_port, o.chat_lines,
+                                                   {.secret = services::chat::carries_password}, chat_gate)
+                                     : net::TcpServerOptions{};
   // A service's WebSocket port, when the service runs and one was asked for.
   const auto websocket_port = [&](bool serves, const std::string& port) -> std::optional<net::TcpServerOptions> {
     if (!serves || port.empty() || o.no_web) return std::nullopt;
@@ -449,6 +516,7 @@ int run_servers(const ServeOptions& o, Selection which) {
   const auto certificates = o.tls.enabled() ? server_certificates(o) : nullptr;
   auto chat_settings = o.chat;
   chat_settings.cluster = cluster_options(o);
+  chat_settings.moderation = moderation_settings(o);
   // Clustered, the history is in Redis, shared by the nodes: no file.
   const auto history_store =
       which.chat && chat_settings.cluster.shards.empty() ? open_history_store(o) : nullptr;
@@ -504,7 +572,7 @@ int run_servers(const ServeOptions& o, Selection which) {
     tls.push_back({service,
                    std::make_unique<net::TcpServer>(
                        runtime, fmt::format("{}-tls", service), shared, std::move(make_protocol),
-                       net::tls_sessions(certificates, tls_settings, net::line_sessions(shared.max_connections))),
+                       net::tls_sessions(certificates, tls_settings, net::line_sessions())),
                    "tls"});
   };
   if (which.greet) {
@@ -527,7 +595,12 @@ int run_servers(const ServeOptions& o, Selection which) {
     }
   }
   if (which.chat) {
-    const services::chat::ChatService chat(runtime, chat_settings, registry.get(), history_store);
+    // Accounts and bans beside the history, in its file.
+    std::unique_ptr<services::chat::moderation::Store> moderation_store;
+    if (history_store) moderation_store = std::make_unique<services::chat::moderation::SqliteModeration>(o.history_db);
+    const services::chat::ChatService chat(runtime, chat_settings, registry.get(), history_store,
+                                           std::move(moderation_store));
+    chat_gate->set_refusal_check(chat.address_check());
     tcp.push_back({"chat", std::make_unique<net::TcpServer>(runtime, "chat", chat_options, chat.line_protocol())});
     add_tls("chat", chat_tls_options, chat.line_protocol());
     if (serve_web) {
@@ -674,12 +747,14 @@ void add_serve_command(CLI::App& app, Action& action) {
   add_tcp_options(*chat, o);
   add_line_options(*chat, o, o.chat_lines, "is refused with an error (the client stays)", false);
   chat->add_option("--port", o.chat_port, "TCP port (0: any free port)")->capture_default_str();
+  add_address_options(*chat, o);
   add_web_options(*chat, o);
   add_websocket_options(*chat, o, false);
   add_tls_options(*chat, o, &o.chat_tls_port, kDefaultChatTlsPort, &o.web_tls_port, kDefaultWebTlsPort);
   chat->add_option("--name", o.chat.server_name, "Server name in the welcome line")->capture_default_str();
   add_history_options(*chat, o);
   add_cluster_options(*chat, o);
+  add_moderation_options(*chat, o);
   chat->add_option("--history", o.chat.history, "Lines of a room replayed to whoever joins it")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
@@ -719,6 +794,7 @@ void add_serve_command(CLI::App& app, Action& action) {
   all->add_option("--echo-port", o.echo_port, "TCP port of the echo server")->capture_default_str();
   all->add_option("--udp-port", o.udp_port, "UDP port of the UDP echo server")->capture_default_str();
   all->add_option("--chat-port", o.chat_port, "TCP port of the chat server")->capture_default_str();
+  add_address_options(*all, o);
   add_web_options(*all, o);
   all->add_option("--echo-web-port", o.echo_web_port,
                   fmt::format("WebSocket port of the echo server (default {})", kDefaultEchoWebPort));
@@ -735,6 +811,7 @@ void add_serve_command(CLI::App& app, Action& action) {
                "wss:// port of the greeting server (with --greet-web-port)", kDefaultGreetWebTlsPort);
   add_history_options(*all, o);
   add_cluster_options(*all, o);
+  add_moderation_options(*all, o);
   all->add_option("--message", o.greet.message, "The greeting")->capture_default_str();
   all->add_option("--echo-prefix", o.echo.prefix, "Put before every TCP echo reply")->capture_default_str();
   all->add_option("--udp-prefix", o.udp.prefix, "Put before every UDP echo reply")->capture_default_str();

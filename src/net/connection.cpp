@@ -70,12 +70,13 @@ std::string_view describe(CloseReason reason) {
 }
 
 Connection::Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint peer,
-                       std::shared_ptr<ServerContext> server, std::unique_ptr<Transport> transport)
+                       std::shared_ptr<ServerContext> server, ClientSlot slot, std::unique_ptr<Transport> transport)
     : loop_(loop),
       socket_(std::move(socket)),
       own_transport_(std::move(transport)),
       transport_(own_transport_ ? *own_transport_ : plain_transport()),
       server_(std::move(server)),
+      slot_(std::move(slot)),
       protocol_(server_->make_protocol()),
       id_(next_client_id()),
       peer_(peer),
@@ -90,18 +91,22 @@ Connection::Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint pee
   loop_.members().add(*this);
 }
 
-Connection::~Connection() {
-  loop_.members().remove(*this);
-  server_->active->fetch_sub(1, std::memory_order_relaxed);
-}
+Connection::~Connection() { loop_.members().remove(*this); }
 
 void Connection::start() {
   spawn(loop_.executor(), [self = shared_from_this()] { return self->run(); });
 }
 
+std::string logged_preview(const ConnectionOptions& options, std::string_view bytes) {
+  if (options.secret != nullptr && options.secret(bytes)) return "(hidden: it carries a password)";
+  return preview(bytes);
+}
+
 void start_connection(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-                      const std::shared_ptr<ServerContext>& context, std::unique_ptr<Transport> transport) {
-  auto connection = std::make_shared<Connection>(loop, std::move(socket), peer, context, std::move(transport));
+                      const std::shared_ptr<ServerContext>& context, ClientSlot slot,
+                      std::unique_ptr<Transport> transport) {
+  auto connection =
+      std::make_shared<Connection>(loop, std::move(socket), peer, context, std::move(slot), std::move(transport));
   connection->start();
   // Accepted just as shutdown began: it still gets its greeting, if any.
   if (loop.stopping()) connection->close_when_idle(CloseReason::server_shutdown);
@@ -255,7 +260,7 @@ asio::awaitable<void> Connection::read_loop() {
       fail(ec);
       break;
     }
-    if (trace::on()) trace_step("5 recv", "{} bytes: {}", n, preview({buffer.data(), n}));
+    if (trace::on()) trace_step("5 recv", "{} bytes: {}", n, logged_preview(server_->options, {buffer.data(), n}));
     if (stats_.bytes_in == 0 && tls::looks_like_client_hello({buffer.data(), n})) {
       // A TLS client on the plaintext port: any answer would be garbage to
       // it, so it gets none and fails at once, and the operator hears why.
@@ -338,7 +343,7 @@ void Connection::deliver(std::string_view text, std::string_view terminator) {
   ++stats_.messages_in;
   counters_.add(Counter::messages_in);
   if (log::enabled(log::Level::debug)) {
-    note(log::Level::debug, "received", "{} says {}", to_string(peer_), preview(text));
+    note(log::Level::debug, "received", "{} says {}", to_string(peer_), logged_preview(server_->options, text));
   }
   protocol_->on_message(*this, text, terminator);
 }

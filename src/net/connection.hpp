@@ -11,6 +11,7 @@
 //  - everything a read produced leaves in one write(2);
 //  - ordinary disconnects are error codes, never exceptions.
 
+#include "net/client_slot.hpp"
 #include "net/line_framer.hpp"
 #include "net/log.hpp"
 #include "net/message_link.hpp"
@@ -59,7 +60,15 @@ struct ConnectionOptions {
   // "connected"/"closed" log lines at info (at debug for /metrics scrapers,
   // which would otherwise log two lines a second).
   bool log_connections = true;
+  // True for a message that carries a secret (the chat's passwords): it is
+  // logged (-v) and traced (--trace) as "(hidden)", never in clear. Null:
+  // no message does.
+  bool (*secret)(std::string_view bytes) = nullptr;
 };
+
+// What a log or trace line shows of received `bytes`: a short quoted
+// preview, or "(hidden: ...)" for a secret.
+std::string logged_preview(const ConnectionOptions& options, std::string_view bytes);
 
 class Connection;
 
@@ -89,11 +98,11 @@ struct ServerContext {
   ConnectionOptions options;
   // Runs an accepted socket on its loop (see Sessions in tcp_server.hpp).
   std::function<void(Loop&, TcpSocket, const asio::ip::tcp::endpoint&, const std::shared_ptr<ServerContext>&,
-                     std::unique_ptr<Transport>)>
+                     ClientSlot, std::unique_ptr<Transport>)>
       start_session;
   std::function<std::unique_ptr<Protocol>()> make_protocol;  // line services
-  // Clients open now; shared by servers that share one --max-connections
-  // (the chat's TCP and web doors).
+  // Clients open now (each holds a ClientSlot); shared by servers that
+  // share one --max-connections (the chat's TCP and web doors).
   std::shared_ptr<std::atomic<std::size_t>> active = std::make_shared<std::atomic<std::size_t>>(0);
   std::shared_ptr<ServiceMetrics> metrics;
 };
@@ -101,7 +110,8 @@ struct ServerContext {
 // Runs a line client on its loop: a Connection, started (and asked to wind
 // down at once when shutdown has begun). The Sessions::start of line services.
 void start_connection(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-                      const std::shared_ptr<ServerContext>& context, std::unique_ptr<Transport> transport = nullptr);
+                      const std::shared_ptr<ServerContext>& context, ClientSlot slot,
+                      std::unique_ptr<Transport> transport = nullptr);
 
 // Counts a closed client, and its reason when it is an error.
 void count_close(LoopCounters& counters, CloseReason reason);
@@ -117,9 +127,10 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
  public:
   // Call on `loop`'s thread; the socket must belong to that loop. `peer` is
   // the address accept() returned (the socket may already be reset by now).
+  // `slot`: the client's place in the server's counts, held to the end.
   // Bytes cross the socket through `transport` (TLS), or as they are (null).
   Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint peer, std::shared_ptr<ServerContext> server,
-             std::unique_ptr<Transport> transport = nullptr);
+             ClientSlot slot, std::unique_ptr<Transport> transport = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -148,6 +159,8 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
 
   bool is_open() const { return state_ == State::open; }
   std::uint64_t id() const override { return id_; }
+  asio::ip::address remote_address() const override { return peer_.address(); }
+  bool encrypted() const override { return transport_.encrypted(); }
   const asio::ip::tcp::endpoint& peer() const { return peer_; }
   const ConnectionStats& stats() const { return stats_; }
   std::string_view service() const { return server_->name; }
@@ -198,6 +211,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   std::unique_ptr<Transport> own_transport_;  // TLS; plain TCP shares plain_transport()
   Transport& transport_;
   std::shared_ptr<ServerContext> server_;
+  ClientSlot slot_;
   std::unique_ptr<Protocol> protocol_;
   std::uint64_t id_;
   asio::ip::tcp::endpoint peer_;

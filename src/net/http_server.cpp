@@ -58,11 +58,12 @@ std::optional<http::status> status_for(const error_code& ec) {
 class HttpSession final : public LoopMember, public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(Loop& loop, GatheringSocket stream, const asio::ip::tcp::endpoint& peer,
-              std::shared_ptr<ServerContext> context, std::shared_ptr<const HttpConfig> config)
+              std::shared_ptr<ServerContext> context, ClientSlot slot, std::shared_ptr<const HttpConfig> config)
       : loop_(loop),
         stream_(std::move(stream)),
         peer_(to_string(peer)),
         context_(std::move(context)),
+        slot_(std::move(slot)),
         config_(std::move(config)),
         counters_(context_->metrics->loop(loop.index())),
         id_(next_client_id()),
@@ -73,7 +74,6 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
   ~HttpSession() {
     loop_.members().remove(*this);
     if (!upgraded_) counters_.add(Counter::closed);  // else the WebSocket session counts it
-    context_->active->fetch_sub(1, std::memory_order_relaxed);
   }
 
   void start() {
@@ -181,7 +181,7 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
     auto verdict = config_->websocket->accept(request);
     if (auto* refusal = std::get_if<HttpResponse>(&verdict)) return std::move(*refusal);
     upgraded_ = true;
-    start_websocket(loop_, std::move(stream_), std::move(request), peer_, context_,
+    start_websocket(loop_, std::move(stream_), std::move(request), peer_, context_, std::move(slot_),
                     std::move(std::get<std::unique_ptr<MessageProtocol>>(verdict)), *config_->websocket->options);
     return std::nullopt;
   }
@@ -212,6 +212,7 @@ class HttpSession final : public LoopMember, public std::enable_shared_from_this
   GatheringSocket stream_;
   std::string peer_;
   std::shared_ptr<ServerContext> context_;
+  ClientSlot slot_;  // moves to the WebSocket session on an upgrade
   std::shared_ptr<const HttpConfig> config_;
   LoopCounters& counters_;
   std::uint64_t id_;
@@ -230,13 +231,19 @@ Sessions http_sessions(HttpHandler handler, HttpOptions options, std::optional<W
   return Sessions{
       .start =
           [config](Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-                   const std::shared_ptr<ServerContext>& context, std::unique_ptr<Transport> transport) {
+                   const std::shared_ptr<ServerContext>& context, ClientSlot slot,
+                   std::unique_ptr<Transport> transport) {
             std::make_shared<HttpSession>(loop, GatheringSocket(std::move(socket), std::move(transport)), peer,
-                                          context, config)
+                                          context, std::move(slot), config)
                 ->start();
           },
-      .refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
-                 "Connection: close\r\n\r\nserver full\n",
+      // The sentence as a 503's body: a browser shows it, a script reads it.
+      .refusal =
+          [](std::string_view sentence) {
+            return fmt::format("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                               "Content-Length: {}\r\nConnection: close\r\n\r\n{}\n",
+                               sentence.size() + 1, sentence);
+          },
   };
 }
 

@@ -18,6 +18,20 @@ inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
 // unpredictably when the process runs out of descriptors.
 inline constexpr std::size_t kMaxConnections = 10'000;
 
+// --max-per-address: clients one address (an IPv6 /64) may have open at once
+// across a service's doors (the chat's). A person needs a few (a terminal, a
+// page or two, a bot); 20 leaves room for a small lab behind one NAT, and it
+// takes 500 hosts, not one, to fill --max-connections' 10,000 slots.
+inline constexpr std::size_t kMaxPerAddress = 20;
+
+// --connect-rate: new connections a second one address may open on average;
+// at once it may open as many as --max-per-address (its burst), so a lab
+// connecting together or a page opening its sockets is never refused. A
+// person reconnects a few times a minute at most; 10 a second is far above
+// that and still stops a script that connects and drops in a loop, each
+// accept costing a descriptor, a session and a log line.
+inline constexpr double kConnectRate = 10;
+
 // --partial-delay: how long a client may pause after bytes without a newline
 // before those bytes count as a whole message. The tutorial's client sends
 // "Hola" with no newline and waits for the answer; a line split across TCP

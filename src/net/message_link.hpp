@@ -4,7 +4,10 @@
 // written against these sees messages, never sockets, so a new transport
 // (TLS, WebSocket) needs no change in it.
 
+#include "net/asio.hpp"
 #include "net/outbox.hpp"
+
+#include <boost/asio/ip/address.hpp>
 
 #include <cstdint>
 #include <initializer_list>
@@ -35,6 +38,10 @@ class MessageLink {
  public:
   // Unique among the clients of this process, for the life of the process.
   virtual std::uint64_t id() const = 0;
+  // The client's address, as accept() gave it (bans and limits by address).
+  virtual asio::ip::address remote_address() const = 0;
+  // True when its bytes cross the network encrypted (TLS, wss://).
+  virtual bool encrypted() const = 0;
   // Queues one whole message: its pieces back to back, copied.
   virtual void send(std::initializer_list<std::string_view> pieces) = 0;
   // The same for a message shared with other clients (not copied).

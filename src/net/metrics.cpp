@@ -71,7 +71,8 @@ std::string MetricsRegistry::render() const {
   };
 
   counter("enchufe_connections_accepted_total", "TCP connections accepted.", Counter::accepted);
-  counter("enchufe_connections_refused_total", "TCP connections refused at --max-connections.", Counter::refused);
+  counter("enchufe_connections_refused_total",
+          "TCP connections refused at accept (--max-connections; the chat's per-address limits).", Counter::refused);
   counter("enchufe_connections_closed_total", "TCP connections closed, for any reason.", Counter::closed);
   per_service({"enchufe_connections_active", "gauge", "TCP connections open now."},
               [](const ServiceMetrics::Totals& t) {

@@ -32,23 +32,24 @@ bool out_of_resources(const error_code& ec) {
 
 }  // namespace
 
-Sessions line_sessions(std::size_t max_connections) {
+Sessions line_sessions() {
   return Sessions{
       .start = start_connection,
-      .refusal = fmt::format("error: server full ({} connections); try again later\n", max_connections),
+      .refusal = [](std::string_view sentence) { return fmt::format("{}\n", sentence); },
   };
 }
 
 TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options,
                      std::function<std::unique_ptr<Protocol>()> make_protocol, Sessions sessions)
     : TcpServer(runtime, std::move(name), options,
-                sessions.start ? std::move(sessions) : line_sessions(options.max_connections)) {
+                sessions.start ? std::move(sessions) : line_sessions()) {
   context_->make_protocol = std::move(make_protocol);
 }
 
 TcpServer::TcpServer(Runtime& runtime, std::string name, const TcpServerOptions& options, Sessions sessions)
     : runtime_(runtime),
       max_connections_(options.max_connections),
+      gate_(options.gate),
       refusal_(std::move(sessions.refusal)),
       context_(std::make_shared<ServerContext>()) {
   context_->name = std::move(name);
@@ -150,33 +151,49 @@ asio::awaitable<void> TcpServer::accept_loop(Listener& listener) {
     starved = false;
     backoff = limits::kAcceptBackoffMin;
 
-    LoopCounters& counters = context->metrics->loop(listener.loop.index());
-    if (context->active->load(std::memory_order_relaxed) >= max_connections_) {
-      counters.add(Counter::refused);
-      refuse(socket, peer);
-      continue;
-    }
-    counters.add(Counter::accepted);
-    context->active->fetch_add(1, std::memory_order_relaxed);
+    auto slot = admit(socket, peer, context->metrics->loop(listener.loop.index()));
+    if (!slot) continue;
     if (trace::on()) {
       const std::string who = to_string(peer);
       trace::step({.service = context->name, .peer = who}, "4 accept",
                   "{} connected: accept() returned a new socket for this client; the listening one keeps listening",
                   who);
     }
-    asio::post(target.context(), [context, peer, socket = std::move(socket)]() mutable {
-      context->start_session(*Loop::current(), std::move(socket), peer, context, nullptr);
+    asio::post(target.context(), [context, peer, socket = std::move(socket), slot = std::move(*slot)]() mutable {
+      context->start_session(*Loop::current(), std::move(socket), peer, context, std::move(slot), nullptr);
     });
   }
 }
 
-void TcpServer::refuse(TcpSocket& socket, const asio::ip::tcp::endpoint& peer) {
-  error_code ec;
+std::optional<ClientSlot> TcpServer::admit(TcpSocket& socket, const asio::ip::tcp::endpoint& peer,
+                                           LoopCounters& counters) {
+  if (context_->active->load(std::memory_order_relaxed) >= max_connections_) {
+    refuse(socket, peer, counters, "refused",
+           fmt::format("already {} connections (--max-connections)", max_connections_),
+           fmt::format("error: server full ({} connections); try again later", max_connections_));
+    return std::nullopt;
+  }
+  AddressGate::Ticket ticket;
+  if (gate_) {
+    auto verdict = gate_->admit(peer.address());
+    if (const auto* sentence = std::get_if<std::string>(&verdict)) {
+      refuse(socket, peer, counters, "refused_address", *sentence, *sentence);
+      return std::nullopt;
+    }
+    ticket = std::move(std::get<AddressGate::Ticket>(verdict));
+  }
+  counters.add(Counter::accepted);
+  return ClientSlot(context_->active, std::move(ticket), peer.address());
+}
+
+void TcpServer::refuse(TcpSocket& socket, const asio::ip::tcp::endpoint& peer, LoopCounters& counters,
+                       std::string_view event, std::string_view why, std::string_view sentence) {
+  counters.add(Counter::refused);
   const std::string who = to_string(peer);
-  log::at(log::Level::warn, {.service = context_->name, .peer = who, .event = "refused"},
-          "refused {}: already {} connections (--max-connections)", who, max_connections_);
+  log::at(log::Level::warn, {.service = context_->name, .peer = who, .event = event}, "refused {}: {}", who, why);
+  error_code ec;
   socket.non_blocking(true, ec);
-  socket.write_some(asio::buffer(refusal_), ec);
+  if (refusal_) socket.write_some(asio::buffer(refusal_(sentence)), ec);
   socket.shutdown(asio::socket_base::shutdown_send, ec);
   // Take what the client already sent, so closing sends FIN, not a reset that
   // could destroy the refusal before it is read.

@@ -4,6 +4,7 @@
 // (the muduo model: the acceptor's loop accepts, another loop owns the
 // connection from then on).
 
+#include "net/address_gate.hpp"
 #include "net/connection.hpp"
 #include "net/runtime.hpp"
 
@@ -12,7 +13,9 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace enchufe::net {
@@ -24,22 +27,28 @@ struct TcpServerOptions {
   // Set: max_connections bounds this count, shared with other servers (one
   // service behind several doors); otherwise the server keeps its own.
   std::shared_ptr<std::atomic<std::size_t>> shared_count;
+  // Set: each client must also pass this gate's per-address limits, asked
+  // after max_connections. Shared like shared_count by a service's doors,
+  // so that one address's clients count together whichever door they use.
+  std::shared_ptr<AddressGate> gate;
   ConnectionOptions connection;
 };
 
 // What a TcpServer does with the sockets it accepts.
 struct Sessions {
-  // Runs an accepted socket, called on the loop that owns it. It must
-  // decrement context->active when the session ends. `transport`: how its
-  // bytes cross the socket (TLS, after a handshake); none: plain TCP.
+  // Runs an accepted socket, called on the loop that owns it. The session
+  // keeps the client's slot (its place in the counts) until it ends.
+  // `transport`: how its bytes cross the socket (TLS, after a handshake);
+  // none: plain TCP.
   decltype(ServerContext::start_session) start;
-  // What a client past --max-connections reads before the server closes.
-  std::string refusal;
+  // What a refused client reads before the server closes, given why in one
+  // sentence (no newline); none: it is closed without a word.
+  std::function<std::string(std::string_view sentence)> refusal;
 };
 
-// A line service's: a Connection per client, started at once; one past
-// `max_connections` reads why it is refused.
-Sessions line_sessions(std::size_t max_connections);
+// A line service's: a Connection per client, started at once; a refused
+// one reads why, as a line.
+Sessions line_sessions();
 
 class TcpServer {
  public:
@@ -68,11 +77,16 @@ class TcpServer {
   struct Listener;
 
   asio::awaitable<void> accept_loop(Listener& listener);
-  void refuse(TcpSocket& socket, const asio::ip::tcp::endpoint& peer);
+  // The slot of an accepted client, or none when a limit refused it.
+  std::optional<ClientSlot> admit(TcpSocket& socket, const asio::ip::tcp::endpoint& peer, LoopCounters& counters);
+  // Logs and counts the refusal, tells the client `sentence` and closes.
+  void refuse(TcpSocket& socket, const asio::ip::tcp::endpoint& peer, LoopCounters& counters,
+              std::string_view event, std::string_view why, std::string_view sentence);
 
   Runtime& runtime_;
   std::size_t max_connections_;
-  std::string refusal_;
+  std::shared_ptr<AddressGate> gate_;
+  std::function<std::string(std::string_view)> refusal_;
   std::shared_ptr<ServerContext> context_;
   std::vector<std::unique_ptr<Listener>> listeners_;
 };

@@ -50,12 +50,14 @@ struct TlsConfig {
 class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, public LoopMember {
  public:
   TlsHandshake(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-               std::shared_ptr<ServerContext> context, SSL_CTX* ssl_context, std::shared_ptr<const TlsConfig> config)
+               std::shared_ptr<ServerContext> context, ClientSlot slot, SSL_CTX* ssl_context,
+               std::shared_ptr<const TlsConfig> config)
       : loop_(loop),
         socket_(std::move(socket)),
         peer_(peer),
         peer_text_(to_string(peer)),
         context_(std::move(context)),
+        slot_(std::move(slot)),
         config_(std::move(config)),
         deadline_(loop.executor()) {
     error_code ignored;
@@ -67,11 +69,7 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
     loop_.members().add(*this);
   }
 
-  ~TlsHandshake() {
-    loop_.members().remove(*this);
-    // Handed over: the connection gives the slot back when it ends.
-    if (!handed_over_) context_->active->fetch_sub(1, std::memory_order_relaxed);
-  }
+  ~TlsHandshake() { loop_.members().remove(*this); }
 
   void start() {
     deadline_.expires_after(config_->options.handshake_timeout);
@@ -105,8 +103,7 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
             tls::subject(SSL_get_certificate(transport_->ssl())),
             tls::fingerprint(SSL_get_certificate(transport_->ssl())));
     }
-    handed_over_ = true;
-    config_->then.start(loop_, std::move(socket_), peer_, context_, std::move(transport_));
+    config_->then.start(loop_, std::move(socket_), peer_, context_, std::move(slot_), std::move(transport_));
   }
 
   // Waits for the first bytes and looks at them without taking them: a
@@ -171,12 +168,12 @@ class TlsHandshake final : public std::enable_shared_from_this<TlsHandshake>, pu
   asio::ip::tcp::endpoint peer_;
   std::string peer_text_;
   std::shared_ptr<ServerContext> context_;
+  ClientSlot slot_;  // moves to the service's session at the hand-over
   std::shared_ptr<const TlsConfig> config_;
   std::unique_ptr<TlsTransport> transport_;
   Timer deadline_;
   bool timed_out_ = false;
   bool stopping_ = false;
-  bool handed_over_ = false;
 };
 
 }  // namespace
@@ -187,16 +184,16 @@ Sessions tls_sessions(std::shared_ptr<tls::ServerCertificates> certificates, Tls
   return Sessions{
       .start =
           [config](Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoint& peer,
-                   const std::shared_ptr<ServerContext>& context, std::unique_ptr<Transport>) {
+                   const std::shared_ptr<ServerContext>& context, ClientSlot slot, std::unique_ptr<Transport>) {
             // The context of the moment: a reload affects handshakes from now on.
             const auto ssl_context = config->certificates->context();
-            auto handshake = std::make_shared<TlsHandshake>(loop, std::move(socket), peer, context, ssl_context.get(),
-                                                            config);
+            auto handshake = std::make_shared<TlsHandshake>(loop, std::move(socket), peer, context, std::move(slot),
+                                                            ssl_context.get(), config);
             if (loop.stopping()) handshake->close_for_shutdown();
             handshake->start();
           },
-      // A client past --max-connections is closed without a word: plaintext
-      // would only confuse its TLS library.
+      // A refused client is closed without a word: plaintext would only
+      // confuse its TLS library.
       .refusal = {},
   };
 }

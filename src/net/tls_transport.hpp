@@ -20,6 +20,8 @@ class TlsTransport final : public Transport {
   TlsTransport(SSL_CTX* context, TcpSocket& socket);
   ~TlsTransport() override;
 
+  bool encrypted() const override { return true; }
+
   // One step of the server's handshake: true once it is done; otherwise
   // `ec` is would_block (wait for read_wait()) or why it failed.
   bool accept(error_code& ec);

@@ -23,6 +23,10 @@ class Transport {
  public:
   virtual ~Transport() = default;
 
+  // True when the bytes are encrypted on the wire (TLS): a service may then
+  // take what it would not over plain TCP (a password).
+  virtual bool encrypted() const { return false; }
+
   // Like a socket's read_some: bytes, or an error (would_block, eof, ...).
   // A read shorter than `buffer` means the socket is empty for now, so the
   // caller may wait for readiness at once.

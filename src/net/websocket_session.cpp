@@ -71,11 +71,12 @@ class WebSocketSession final : public LoopMember,
                                public std::enable_shared_from_this<WebSocketSession> {
  public:
   WebSocketSession(Loop& loop, GatheringSocket socket, std::string peer, std::shared_ptr<ServerContext> context,
-                   std::unique_ptr<MessageProtocol> protocol, const WebSocketOptions& options)
+                   ClientSlot slot, std::unique_ptr<MessageProtocol> protocol, const WebSocketOptions& options)
       : loop_(loop),
         ws_(std::move(socket)),
         peer_(std::move(peer)),
         context_(std::move(context)),
+        slot_(std::move(slot)),
         protocol_(std::move(protocol)),
         max_output_(options.max_output),
         silence_timeout_(options.silence_timeout),
@@ -84,7 +85,6 @@ class WebSocketSession final : public LoopMember,
         drained_(loop.executor()),
         silence_(loop.executor()) {
     loop_.members().add(*this);
-    context_->active->fetch_add(1, std::memory_order_relaxed);
     // Chat lines are small and latency matters: no Nagle delay, as on the
     // line connections.
     error_code ignored;
@@ -112,7 +112,6 @@ class WebSocketSession final : public LoopMember,
   ~WebSocketSession() {
     loop_.members().remove(*this);
     count_close(counters_, reason_);
-    context_->active->fetch_sub(1, std::memory_order_relaxed);
   }
 
   void start(HttpRequest request) {
@@ -124,6 +123,8 @@ class WebSocketSession final : public LoopMember,
   // ---- MessageLink ----
 
   std::uint64_t id() const override { return id_; }
+  asio::ip::address remote_address() const override { return slot_.address(); }
+  bool encrypted() const override { return ws_.next_layer().transport().encrypted(); }
 
   void send(std::initializer_list<std::string_view> pieces) override { frame(pieces, false); }
   void send(SharedText message) override { frame({*message}, false); }
@@ -345,7 +346,7 @@ class WebSocketSession final : public LoopMember,
   // as one.
   void trace_message(std::string_view step, bool text, std::string_view data, std::string_view masking) const {
     trace_step(step, "{} message, FIN, {}, {} bytes: {}", text ? "text" : "binary", masking, data.size(),
-               preview(data));
+               logged_preview(context_->options, data));
   }
 
   log::Level connected_level() const {
@@ -359,6 +360,7 @@ class WebSocketSession final : public LoopMember,
   websocket::stream<GatheringSocket> ws_;
   std::string peer_;
   std::shared_ptr<ServerContext> context_;
+  ClientSlot slot_;
   std::unique_ptr<MessageProtocol> protocol_;
   const std::size_t max_output_;
   const std::chrono::milliseconds silence_timeout_;
@@ -382,9 +384,9 @@ class WebSocketSession final : public LoopMember,
 }  // namespace
 
 void start_websocket(Loop& loop, GatheringSocket socket, HttpRequest request, std::string peer,
-                     std::shared_ptr<ServerContext> context, std::unique_ptr<MessageProtocol> protocol,
-                     const WebSocketOptions& options) {
-  std::make_shared<WebSocketSession>(loop, std::move(socket), std::move(peer), std::move(context),
+                     std::shared_ptr<ServerContext> context, ClientSlot slot,
+                     std::unique_ptr<MessageProtocol> protocol, const WebSocketOptions& options) {
+  std::make_shared<WebSocketSession>(loop, std::move(socket), std::move(peer), std::move(context), std::move(slot),
                                      std::move(protocol), options)
       ->start(std::move(request));
 }

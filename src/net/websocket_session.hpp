@@ -43,10 +43,10 @@ struct WebSocketOptions {
 };
 
 // Completes the upgrade `request` asked for on `socket` (plain or TLS) and
-// runs `protocol` over it, on `loop` (the socket's). Takes over the
-// connection's place in context->active.
+// runs `protocol` over it, on `loop` (the socket's). Keeps the HTTP
+// session's `slot` to its end.
 void start_websocket(Loop& loop, GatheringSocket socket, HttpRequest request, std::string peer,
-                     std::shared_ptr<ServerContext> context, std::unique_ptr<MessageProtocol> protocol,
-                     const WebSocketOptions& options);
+                     std::shared_ptr<ServerContext> context, ClientSlot slot,
+                     std::unique_ptr<MessageProtocol> protocol, const WebSocketOptions& options);
 
 }  // namespace enchufe::net

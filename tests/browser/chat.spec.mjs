@@ -225,8 +225,9 @@ function errorsBesidesRefused(page, webPort) {
 
 // Runs a scenario with its own pages (in the shared browser, or in `using`);
 // on failure, a screenshot of each page goes to the artifacts for the
-// post-mortem. Each page records its console errors in page.errors and the
-// URLs of the WebSockets it opened in page.sockets.
+// post-mortem. Each page records its console errors in page.errors, the
+// URLs of the WebSockets it opened in page.sockets and the frames it sent
+// in page.framesSent.
 async function scenario(name, body, { browser: using = browser } = {}) {
   const pages = [];
   const open = async (url, { colorScheme = 'light' } = {}) => {
@@ -249,7 +250,11 @@ async function scenario(name, body, { browser: using = browser } = {}) {
     page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
     page.sockets = [];
-    page.on('websocket', (ws) => page.sockets.push(ws.url()));
+    page.framesSent = [];  // what the page sent, as it went on the wire
+    page.on('websocket', (ws) => {
+      page.sockets.push(ws.url());
+      ws.on('framesent', (frame) => page.framesSent.push(String(frame.payload)));
+    });
     pages.push(page);
     await page.goto(url);
     await page.waitForSelector('#status[data-state="open"]', { timeout: WAIT });
@@ -738,5 +743,36 @@ test('after a restart the page shows what it missed, once each, in order', { tim
     } finally {
       fs.rmSync(stateHome, { recursive: true, force: true });
     }
+  }
+});
+
+test('a password typed in the page goes as a login event, never as a line nor into its history', { timeout: TEST_TIMEOUT }, async () => {
+  const server = await startServer();
+  try {
+    await scenario('accounts', async (open) => {
+      const ana = await open(server.url);
+      await setNick(ana, 'ana');
+      await type(ana, '/register correct horse');
+      await waitLine(ana, { type: 'info', includes: 'ana is registered to you: nobody else can take it' });
+      await ana.press('#input', 'ArrowUp');
+      assert.equal(await ana.inputValue('#input'), '/nick ana', 'the input history has no password');
+
+      const again = await open(server.url);
+      await type(again, '/login ana correct horse');
+      await waitText(again, '#me', 'ana');
+      await waitLine(again, { type: 'info', includes: 'you are logged in as ana' });
+      // The old page was the owner's other connection: it gives the name up.
+      await waitLine(ana, { type: 'info', includes: 'ana logged in from another connection; you are guest-' });
+
+      const carrying = (page) => page.framesSent.filter((f) => f.includes('correct horse')).map((f) => JSON.parse(f));
+      assert.deepEqual(carrying(ana), [{ type: 'register', password: 'correct horse' }]);
+      assert.deepEqual(carrying(again), [{ type: 'login', nick: 'ana', password: 'correct horse' }]);
+      assert.ok(!(await dump(ana)).includes('correct horse') && !(await dump(again)).includes('correct horse'),
+                'the password is shown nowhere');
+      assert.deepEqual(ana.errors, [], 'console errors');
+      assert.deepEqual(again.errors, [], 'console errors');
+    });
+  } finally {
+    await stopServer(server);
   }
 });

@@ -632,6 +632,11 @@ std::vector<TcpClient> open_connections(std::uint16_t port, std::size_t n) {
   return out;
 }
 
+std::vector<std::string> crowd_flags(const std::string& service) {
+  if (service == "chat") return {"--trust-loopback"};
+  return {};
+}
+
 // ---- chat ------------------------------------------------------------------------
 
 TcpClient chat_join(std::uint16_t port, const std::string& nick) {

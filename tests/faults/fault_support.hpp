@@ -245,6 +245,11 @@ PumpResult pump(TcpClient& client, std::string_view bytes, PumpOptions options =
 // Opens `n` connections (connect only). Throws if one cannot connect.
 std::vector<TcpClient> open_connections(std::uint16_t port, std::size_t n);
 
+// The flags `service` needs to take a crowd from 127.0.0.1, which stands for
+// as many hosts: the chat limits clients per address (--max-per-address,
+// --connect-rate) unless loopback is trusted; the others need none.
+std::vector<std::string> crowd_flags(const std::string& service);
+
 // ---- chat ------------------------------------------------------------------------
 
 // A chat member that has read its welcome (up to "you are in general now"):

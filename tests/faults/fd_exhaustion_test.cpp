@@ -50,7 +50,7 @@ double measure_cpu_over_episode(FaultServer& server, Steady* steady) {
 TEST_P(FdExhaustion, ExistingClientsServedNoSpinAcceptResumes) {
   const std::string service = GetParam();
   raise_fd_limit();
-  auto server = FaultServer::start(service, {}, {.nofile = kNofile});
+  auto server = FaultServer::start(service, crowd_flags(service), {.nofile = kNofile});
   auto steady = Steady::start(server);
   ASSERT_TRUE(steady->wait_rounds(3, kIo)) << server.diagnostics();
   MemoryWatch memory(server);

@@ -22,7 +22,7 @@ class ResetWhileServerWrites : public ::testing::TestWithParam<std::string> {};
 // as its reason (greet never reads: it logs its own reason, "done").
 TEST_P(ResetMidMessage, ServerSurvivesAndLogsEveryReset) {
   const std::string service = GetParam();
-  auto server = FaultServer::start(service);
+  auto server = FaultServer::start(service, crowd_flags(service));
   auto steady = Steady::start(server);
   ASSERT_TRUE(steady->wait_rounds(3, kIo)) << server.diagnostics();
   MemoryWatch memory(server);

@@ -82,8 +82,8 @@ INSTANTIATE_TEST_SUITE_P(Services, Sigpipe, ::testing::Values("greet", "echo", "
 
 TEST_P(ShutdownWhileBusy, OwedRepliesFlushedExitZeroWithinTwoSeconds) {
   const auto [service, signo] = GetParam();
-  std::vector<std::string> extra;
-  if (service == "chat") extra = {"--flood-rate", "1000000", "--flood-burst", "1000000"};
+  auto extra = crowd_flags(service);
+  if (service == "chat") extra.insert(extra.end(), {"--flood-rate", "1000000", "--flood-burst", "1000000"});
   auto server = FaultServer::start(service, extra);
   const auto port = server.port();
 

@@ -20,8 +20,9 @@ TEST_P(Slowloris, SilentConnectionsAreReclaimedAndTricklersDoNotHurt) {
   const std::string service = GetParam();
   raise_fd_limit();
   // greet has no --idle-timeout: it closes every client itself.
-  auto server = FaultServer::start(service, service == "greet" ? std::vector<std::string>{}
-                                                               : std::vector<std::string>{"--idle-timeout", "2"});
+  auto extra = crowd_flags(service);
+  if (service != "greet") extra.insert(extra.end(), {"--idle-timeout", "2"});
+  auto server = FaultServer::start(service, extra);
   auto steady = Steady::start(server);
   ASSERT_TRUE(steady->wait_rounds(3, kIo)) << server.diagnostics();
   const int fds_before = server.open_fds();

@@ -59,7 +59,8 @@ TEST(Web, BadRequestsAndHandshakesGetTheirStatusAndPagesGoOn) {
 // frames, random bytes: each connection is failed with 1002 (protocol
 // error), the others never notice.
 TEST(Web, FramesThatBreakTheProtocolAreClosedWith1002) {
-  auto server = start_chat();
+  // 26 connections in a row from one address, past --connect-rate.
+  auto server = start_chat({"--trust-loopback"});
   const auto port = server.web_port();
   const std::string cases[] = {
       std::string("\x81\x04hola", 6),                       // unmasked (a client must mask)
@@ -92,7 +93,8 @@ TEST(Web, FramesThatBreakTheProtocolAreClosedWith1002) {
 // give their connection slot back: with --max-connections 30, 150 of them
 // leave room for 25 pages.
 TEST(Web, ResetsMidHandshakeOrFrameGiveTheirSlotBack) {
-  auto server = start_chat({"--max-connections", "30"});
+  // Every client from one address: only --max-connections is under test.
+  auto server = start_chat({"--max-connections", "30", "--trust-loopback"});
   const auto port = server.web_port();
   for (int i = 0; i < 50; ++i) {
     auto request = TcpClient::connect("127.0.0.1", port);
@@ -120,7 +122,8 @@ TEST(Web, ResetsMidHandshakeOrFrameGiveTheirSlotBack) {
 
 TEST(Web, TricklersDoNotStallPagesOrShutdown) {
   raise_fd_limit();
-  auto server = start_chat();
+  // 60 tricklers from one address (standing for as many hosts), past --max-per-address.
+  auto server = start_chat({"--trust-loopback"});
   const auto port = server.web_port();
   // 60 clients, each one header byte a second: none ever completes a request.
   auto tricklers = open_connections(port, 60);

@@ -177,7 +177,8 @@ std::vector<std::string> lines_above_info(std::string_view text) {
 TEST(WebTls, StalledHttpsHandshakesAreCutAtTheTimeoutWhilePagesAreServed) {
   raise_fd_limit();
   constexpr std::size_t kStalled = 300;
-  auto s = start_chat({"--tls-handshake-timeout", "2"});
+  // 300 stalled handshakes from one address (standing for as many hosts).
+  auto s = start_chat({"--tls-handshake-timeout", "2", "--trust-loopback"});
   auto& server = s.server;
   auto steady = steady_https(s.https);
   ASSERT_TRUE(steady->wait_rounds(3, kIo)) << server.diagnostics();
@@ -356,7 +357,8 @@ TEST(WebTls, WssMemberThatNeverReadsIsCutOverMaxOutput) {
 // whole request, half a TLS record of the next, then a FIN (not answered,
 // the session ends).
 TEST(WebTls, ResetMidHandshakeAndHalfARecordThenFinAreOrdinaryCloses) {
-  auto s = start_chat();
+  // 20 clients in a row and the steady pages from one address, past --connect-rate.
+  auto s = start_chat({"--trust-loopback"});
   auto& server = s.server;
   auto steady = steady_https(s.https);
   ASSERT_TRUE(steady->wait_rounds(3, kIo)) << server.diagnostics();
@@ -403,7 +405,8 @@ TEST(WebTls, ResetMidHandshakeAndHalfARecordThenFinAreOrdinaryCloses) {
 // (exit 0 within 2 s), each is logged and closed.
 TEST(WebTls, SigtermWithStalledHttpsHandshakesExitsZeroWithinTwoSeconds) {
   constexpr std::size_t kStalled = 50;
-  auto s = start_chat();
+  // 50 stalled handshakes from one address, past --max-per-address.
+  auto s = start_chat({"--trust-loopback"});
   auto& server = s.server;
   const int fds_before = server.open_fds();
   auto stalled = stall_handshakes(s.https, kStalled);

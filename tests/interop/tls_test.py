@@ -12,6 +12,8 @@ and reads the ports from its "listening: SERVICE tls HOST:PORT" lines:
   * OpensslOnEachService: greet, echo and chat over TLS with s_client, which
     also verifies the certificate against a CA file, and refuses a wrong one;
   * ChatAcrossTlsAndPlaintext: an ncat --ssl member and an nc member of one room;
+  * PasswordsOnlyOverTls: --require-tls-for-login takes /register and
+    /login over ncat --ssl and refuses them over nc.
   * WebOverTls: the chat's page over HTTPS with curl --cacert (and the
     plain http:// door beside it), plain HTTP sent to the HTTPS port;
   * TlsPosture, TlsPostureRsa: TLS 1.3 by default, TLS 1.2 only with ECDHE
@@ -281,6 +283,47 @@ class ChatAcrossTlsAndPlaintext(unittest.TestCase):
                                 "--ssl-servername", "localhost", tls_host, tls_port])
         beto = start_peer(self, ["nc", host, port])
         chat_both_ways(self, ana, beto)
+
+
+class PasswordsOnlyOverTls(unittest.TestCase):
+    """`serve chat --require-tls-for-login`: /register and /login over ncat --ssl, refused over nc."""
+
+    def test_register_and_login_over_tls_refused_in_clear(self):
+        cert, key = enchufe_certificate(self, temp_dir(self) / "a")
+        server = harness.start_enchufe(self, "chat", "--host", "127.0.0.1", "--port", "0", "--no-web",
+                                       "--tls-cert", cert, "--tls-key", key, "--require-tls-for-login",
+                                       services=["chat", "chat tls"])
+        tls_host, tls_port = server.address("chat tls")
+        host, port = server.address("chat")
+        ncat = ["ncat", "--ssl", "--ssl-verify", "--ssl-trustfile", cert, "--ssl-servername", "localhost",
+                tls_host, tls_port]
+        ana = start_peer(self, ncat)
+        ana.wait_stdout(CHAT_WELCOME, CLIENT_TIMEOUT)
+        ana.write("/nick ana\n")
+        ana.wait_stdout(b"* you are ana now\n")
+        ana.write("/register correct horse\n")
+        ana.wait_stdout(b"* ana is registered to you: nobody else can take it, and /login ana PASSWORD takes it back\n")
+        ana.write("/quit\n")
+        ana.wait_stdout(b"* bye!\n")
+        ana.close_stdin()
+        self.assertEqual(ana.wait_exit(), 0, ana.describe())
+
+        clear = start_peer(self, ["nc", host, port])
+        clear.wait_stdout(CHAT_WELCOME, CLIENT_TIMEOUT)
+        clear.write("/login ana correct horse\n")
+        clear.wait_stdout(b"error: this server takes passwords over TLS only (--require-tls-for-login)")
+        clear.write("/nick ana\n")
+        clear.wait_stdout(b"error: nickname 'ana' is registered; if it is yours: /login ana PASSWORD\n")
+
+        again = start_peer(self, ncat)
+        again.wait_stdout(CHAT_WELCOME, CLIENT_TIMEOUT)
+        again.write("/login ana correct horse\n")
+        again.wait_stdout(b"* you are logged in as ana\n* you are ana now\n")
+        for proc in (clear, again):
+            proc.write("/quit\n")
+            proc.wait_stdout(b"* bye!\n")
+            proc.close_stdin()
+            self.assertEqual(proc.wait_exit(), 0, proc.describe())
 
 
 # ===========================================================================

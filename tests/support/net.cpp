@@ -157,7 +157,7 @@ std::ostream& operator<<(std::ostream& os, const ReadResult& r) { return os << r
 // ---- TcpClient -----------------------------------------------------------------
 
 std::optional<TcpClient> TcpClient::try_connect(std::string_view host, std::uint16_t port, Duration timeout,
-                                                int* error) {
+                                                int* error, std::string_view from) {
   auto fail = [error](int e) -> std::optional<TcpClient> {
     if (error) *error = e;
     return std::nullopt;
@@ -165,6 +165,10 @@ std::optional<TcpClient> TcpClient::try_connect(std::string_view host, std::uint
   const auto address = make_address(host, port);
   Fd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return fail(errno);
+  if (!from.empty()) {
+    const auto local = make_address(from, 0);
+    if (::bind(fd.get(), local.get(), local.length) != 0) return fail(errno);
+  }
   const auto deadline = Clock::now() + timeout;
   if (::connect(fd.get(), address.get(), address.length) != 0) {
     if (errno != EINPROGRESS) return fail(errno);
@@ -182,12 +186,12 @@ std::optional<TcpClient> TcpClient::try_connect(std::string_view host, std::uint
   return TcpClient(std::move(fd));
 }
 
-TcpClient TcpClient::connect(std::string_view host, std::uint16_t port, Duration timeout) {
+TcpClient TcpClient::connect(std::string_view host, std::uint16_t port, Duration timeout, std::string_view from) {
   int error = 0;
-  auto client = try_connect(host, port, timeout, &error);
+  auto client = try_connect(host, port, timeout, &error, from);
   if (!client) {
-    throw std::runtime_error("cannot connect to " + std::string(host) + " port " + std::to_string(port) + ": " +
-                             errno_text(error));
+    throw std::runtime_error("cannot connect to " + std::string(host) + " port " + std::to_string(port) +
+                             (from.empty() ? "" : " from " + std::string(from)) + ": " + errno_text(error));
   }
   return std::move(*client);
 }

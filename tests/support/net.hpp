@@ -83,12 +83,14 @@ std::string escape(std::string_view bytes, std::size_t max = 300);
 
 class TcpClient {
  public:
-  // Connects within `timeout`; throws std::runtime_error naming the address
-  // and the error on failure.
-  static TcpClient connect(std::string_view host, std::uint16_t port, Duration timeout = 5000ms);
+  // Connects within `timeout`, from the local address `from` if given (any
+  // 127.x.y.z works on Linux: a second host for per-address limits); throws
+  // std::runtime_error naming the address and the error on failure.
+  static TcpClient connect(std::string_view host, std::uint16_t port, Duration timeout = 5000ms,
+                           std::string_view from = {});
   // The same, but returns nullopt and sets *error (errno) on failure.
   static std::optional<TcpClient> try_connect(std::string_view host, std::uint16_t port, Duration timeout,
-                                              int* error = nullptr);
+                                              int* error = nullptr, std::string_view from = {});
 
   TcpClient() = default;
   explicit TcpClient(Fd fd);

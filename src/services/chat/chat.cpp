@@ -2,6 +2,7 @@
 
 #include "services/chat/hub.hpp"
 #include "services/chat/doors.hpp"
+#include "services/chat/moderation/passwords.hpp"
 
 #include <fmt/format.h>
 
@@ -62,13 +63,20 @@ void add_cluster_metrics(net::MetricsRegistry& registry, const std::shared_ptr<c
 }  // namespace
 
 ChatService::ChatService(net::Runtime& runtime, ChatOptions options, net::MetricsRegistry* registry,
-                         std::shared_ptr<HistoryStore> store)
-    : hub_(std::make_shared<ChatHub>(runtime, std::move(options), store)) {
+                         std::shared_ptr<HistoryStore> store, std::unique_ptr<moderation::Store> moderation_store)
+    : hub_(std::make_shared<ChatHub>(runtime, std::move(options), store, std::move(moderation_store))) {
   hub_->wait_for_store();
   if (registry != nullptr && store != nullptr) add_store_metrics(*registry, store);
   if (registry != nullptr && hub_->cluster()) add_cluster_metrics(*registry, hub_->cluster());
   if (registry != nullptr) {
     std::weak_ptr<ChatHub> weak = hub_;
+    registry->add_counter("enchufe_chat_password_hashes_total",
+                          "Password hashes computed (registrations and logins): login throttling keeps guessing "
+                          "from showing here.",
+                          [] {
+                            return net::MetricsRegistry::GaugeValues{
+                                {"", static_cast<double>(moderation::hashes_computed())}};
+                          });
     registry->add_gauge("enchufe_chat_rooms", "Chat rooms that exist now.", [weak] {
       const auto hub = weak.lock();
       return net::MetricsRegistry::GaugeValues{{"", hub ? static_cast<double>(hub->rooms().size()) : 0.0}};
@@ -89,6 +97,13 @@ std::function<std::unique_ptr<net::Protocol>()> ChatService::line_protocol() con
   return [hub = hub_] { return std::make_unique<LineChat>(hub); };
 }
 
+std::function<std::optional<std::string>(const asio::ip::address&)> ChatService::address_check() const {
+  return [weak = std::weak_ptr<ChatHub>(hub_)](const asio::ip::address& address) -> std::optional<std::string> {
+    const auto hub = weak.lock();
+    return hub ? hub->refusal_for(address) : std::nullopt;
+  };
+}
+
 std::unique_ptr<net::MessageProtocol> ChatService::web_session() const {
   return std::make_unique<WebChat>(hub_);
 }
@@ -101,6 +116,7 @@ net::ConnectionOptions chat_connection_defaults() {
   o.keepalive = true;
   // People type lines; a line split across TCP segments is still one line.
   o.whole_lines_only = true;
+  o.secret = carries_password;
   return o;
 }
 

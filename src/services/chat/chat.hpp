@@ -7,10 +7,13 @@
 #include "net/metrics.hpp"
 #include "net/runtime.hpp"
 #include "services/chat/history_store.hpp"
+#include "services/chat/moderation/store.hpp"
 #include "services/chat/options.hpp"
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace enchufe::services::chat {
 
@@ -22,13 +25,19 @@ class ChatHub;
 // their lines beyond memory (sqlite_history.hpp).
 class ChatService {
  public:
+  // `moderation_store`: where accounts and bans are kept (none: accounts
+  // are refused, bans last until the restart).
   ChatService(net::Runtime& runtime, ChatOptions options, net::MetricsRegistry* registry = nullptr,
-              std::shared_ptr<HistoryStore> store = nullptr);
+              std::shared_ptr<HistoryStore> store = nullptr,
+              std::unique_ptr<moderation::Store> moderation_store = nullptr);
 
   // For a net::TcpServer: terminals speaking lines of text.
   std::function<std::unique_ptr<net::Protocol>()> line_protocol() const;
   // For a WebSocket: a page or a bot speaking JSON events (docs/web.md).
   std::unique_ptr<net::MessageProtocol> web_session() const;
+  // For the doors' address gate: why a client from this address is
+  // refused at accept (a server-wide ban), or nothing. Any thread.
+  std::function<std::optional<std::string>(const asio::ip::address&)> address_check() const;
 
  private:
   std::shared_ptr<ChatHub> hub_;

@@ -1,7 +1,7 @@
 #include "services/chat/commands.hpp"
 
 #include "net/text.hpp"
-#include "services/chat/since.hpp"
+#include "services/chat/command_words.hpp"
 
 #include <optional>
 
@@ -9,43 +9,11 @@ namespace enchufe::services::chat {
 
 namespace {
 
-// Splits off the first word; `rest` keeps what follows, trimmed.
-std::string_view first_word(std::string_view text, std::string_view& rest) {
-  text = net::trim(text);
-  const auto space = text.find_first_of(" \t");
-  if (space == std::string_view::npos) {
-    rest = {};
-    return text;
-  }
-  rest = net::trim(text.substr(space));
-  return text.substr(0, space);
-}
-
 Command invalid(std::string_view error) { return {CommandKind::invalid, {}, {}, error}; }
-
-// Digits only, no sign, within `max`; nothing otherwise.
-std::optional<std::uint64_t> number_in(std::string_view digits, std::uint64_t max) {
-  if (digits.empty() || digits.size() > 19) return std::nullopt;
-  std::uint64_t value = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (value > max) return std::nullopt;
-  return value;
-}
 
 // A line id as shown ("#41") or bare ("41").
 std::optional<std::uint64_t> line_id(std::string_view text) {
   return number_in(text.starts_with('#') ? text.substr(1) : text, UINT64_MAX / 2);
-}
-
-// "90s", "30m", "1h", "7d", "2w" as seconds, up to a year.
-std::optional<std::uint64_t> age_in_seconds(std::string_view text) {
-  constexpr std::chrono::seconds kYear = std::chrono::days(366);
-  const auto back = span(text);
-  if (!back || back->count() == 0 || *back > kYear) return std::nullopt;
-  return static_cast<std::uint64_t>(back->count());
 }
 
 constexpr std::string_view kHistoryUsage =
@@ -87,7 +55,9 @@ Command parse_command(std::string_view line, std::string_view quit_word) {
   const bool one_word = !target.empty() && after_target.empty();
 
   if (net::is_word(name, "nick")) {
-    return one_word ? Command{CommandKind::nick, target} : invalid("usage: /nick NAME");
+    // "/nick ana PASSWORD" logs in, like IRC servers that take a password there.
+    if (!one_word && !target.empty()) return parse_moderation("login", args).value();
+    return one_word ? Command{CommandKind::nick, target} : invalid("usage: /nick NAME [PASSWORD]");
   }
   if (net::is_word(name, "join")) {
     return one_word ? Command{CommandKind::join, target} : invalid("usage: /join ROOM");
@@ -126,6 +96,7 @@ Command parse_command(std::string_view line, std::string_view quit_word) {
   for (const auto& c : no_arguments) {
     if (net::is_word(name, c.name)) return args.empty() ? Command{c.kind} : invalid(c.usage);
   }
+  if (auto command = parse_moderation(name, args)) return *command;
   return invalid(kUnknown);
 }
 

@@ -4,11 +4,25 @@
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
+#include <optional>
+
 namespace enchufe::services::chat {
 
 void LineChat::on_line_too_long(net::Connection& c) {
   session_.error(fmt::format("line too long (over {} bytes): not sent", c.options().max_line));
 }
+
+namespace {
+
+// A string field of `event`, or nothing.
+std::optional<std::string_view> text_field(const boost::json::object& event, std::string_view name) {
+  const boost::json::value* value = event.if_contains(name);
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  const boost::json::string& s = value->get_string();
+  return std::string_view(s.data(), s.size());
+}
+
+}  // namespace
 
 void WebChat::on_message(net::MessageLink& link, std::string_view frame) {
   namespace json = boost::json;
@@ -18,15 +32,28 @@ void WebChat::on_message(net::MessageLink& link, std::string_view frame) {
   json::error_code ec;
   const json::value value = json::parse(frame, ec, &memory);
   const json::object* event = ec ? nullptr : value.if_object();
-  const json::value* type = event ? event->if_contains("type") : nullptr;
-  const json::value* text = event ? event->if_contains("text") : nullptr;
-  if (type == nullptr || !type->is_string() || type->get_string() != "line" || text == nullptr ||
-      !text->is_string()) {
-    session_.refuse(R"(not understood: send {"type":"line","text":"..."} (see docs/web.md))");
-    return;
+  const auto type = event ? text_field(*event, "type") : std::nullopt;
+  if (type == "line") {
+    if (const auto text = text_field(*event, "text")) {
+      session_.on_message(link, *text);
+      return;
+    }
+  } else if (type == "login") {
+    const auto nick = text_field(*event, "nick");
+    const auto password = text_field(*event, "password");
+    if (nick && password) {
+      session_.on_command(login_command(*nick, *password));
+      return;
+    }
+  } else if (type == "register") {
+    if (const auto password = text_field(*event, "password")) {
+      session_.on_command(register_command(*password));
+      return;
+    }
   }
-  const json::string& line = text->get_string();
-  session_.on_message(link, {line.data(), line.size()});
+  session_.refuse(
+      R"(not understood: send {"type":"line","text":"..."}, {"type":"login","nick":"...","password":"..."} or )"
+      R"({"type":"register","password":"..."} (see docs/web.md))");
 }
 
 }  // namespace enchufe::services::chat

@@ -26,7 +26,7 @@ namespace enchufe::services::chat {
 namespace {
 
 // The newest schema (PRAGMA user_version) this build reads.
-constexpr int kExportSchemaVersion = 2;
+constexpr int kExportSchemaVersion = 3;
 // Whoever changes what the server writes must look here: the export reads
 // every column, and refuses schemas newer than it knows.
 static_assert(SqliteHistory::kSchemaVersion == kExportSchemaVersion,

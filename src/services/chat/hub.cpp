@@ -26,8 +26,13 @@ constexpr int kGuestTries = 5;
 
 }  // namespace
 
-ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store)
-    : runtime_(runtime), options_(std::move(options)), store_(std::move(store)), loops_(runtime.size()) {
+ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store,
+                 std::unique_ptr<moderation::Store> moderation_store)
+    : runtime_(runtime),
+      options_(std::move(options)),
+      store_(std::move(store)),
+      loops_(runtime.size()),
+      moderation_(std::make_shared<moderation::Moderation>(options_.moderation, std::move(moderation_store))) {
   if (options_.cluster.shards.empty()) return;
   // The hub outlives the loops (it is destroyed after they have stopped),
   // so the bus may call it back on them.
@@ -61,15 +66,6 @@ ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<His
 }
 
 ChatHub::LoopState& ChatHub::here() { return loops_[net::Loop::current()->index()]; }
-
-template <typename F>
-void ChatHub::on_loop(std::size_t loop, F&& f) {
-  if (net::Loop::current()->index() == loop) {
-    f();
-  } else {
-    asio::post(runtime_.loop(loop).context(), std::forward<F>(f));
-  }
-}
 
 // ---- names ------------------------------------------------------------------
 
@@ -105,7 +101,7 @@ std::string ChatHub::add_guest(ChatSession& session) {
   {
     std::lock_guard lock(directory_mutex_);
     nick = free_guest_name_locked();
-    members_[nick] = {nick, net::Loop::current()->index(), session.id()};
+    members_[nick] = {nick, net::Loop::current()->index(), session.id(), 0, session.address()};
   }
   if (directory_) claim_guest({nick, session.id(), {}, {}}, kGuestTries);
   return nick;
@@ -162,6 +158,12 @@ void ChatHub::rename(ChatSession& session, std::string_view to, bool first_line)
     session.nick_answered(std::string(to),
                           fmt::format("'{}' is not a valid nickname: 1-{} letters, digits, '_', '-' or '.'",
                                       sanitized(to.substr(0, 40)), kMaxNicknameLength),
+                          first_line);
+    return;
+  }
+  if (const std::string key = fold(to); key != session.account() && moderation_->registered(key)) {
+    session.nick_answered(std::string(to),
+                          fmt::format("nickname '{}' is registered; if it is yours: /login {} PASSWORD", to, to),
                           first_line);
     return;
   }
@@ -304,7 +306,12 @@ std::variant<ChatHub::Joined, std::string> ChatHub::join(ChatSession& session, s
   }
   const std::string key = fold(name);
   const std::string nick_key = fold(session.nick());
+  if (const auto ban = moderation_->ban_for(key, session.address(), session.account())) {
+    return "you are banned from " + std::string(name) +
+           (ban->reason.empty() ? std::string() : " (" + ban->reason + ")");
+  }
   Joined joined;
+  bool made = false;
   {
     std::lock_guard lock(directory_mutex_);
     auto room = rooms_.find(key);
@@ -314,13 +321,19 @@ std::variant<ChatHub::Joined, std::string> ChatHub::join(ChatSession& session, s
                            rooms_.size());
       }
       const RoomId id = next_room_id_++;
-      room = rooms_.emplace(key, RoomEntry{id, std::string(name), {}}).first;
+      // Its creator is its first operator (general is everyone's: admins
+      // run it).
+      const std::uint64_t creator = key == kLobby ? 0 : session.id();
+      room = rooms_.emplace(key, RoomEntry{id, std::string(name), {}, creator}).first;
       room_keys_[id] = key;
+      made = creator != 0;
     }
     room->second.members[nick_key] = session.nick();
     members_.at(nick_key).room = room->second.id;
     joined = {room->second.id, room->second.name};
   }
+  // Logged in: for good (a room made again later keeps its operators).
+  if (made && !session.account().empty()) moderation_->set_op(key, session.account(), true, session.nick());
   return joined;
 }
 
@@ -346,6 +359,7 @@ void ChatHub::leave(ChatSession& session, RoomId room) {
     if (auto key = room_keys_.find(room); key != room_keys_.end()) {
       auto& entry = rooms_.at(key->second);
       entry.members.erase(fold(session.nick()));
+      if (entry.creator == session.id()) entry.creator = 0;
       if (entry.members.empty() && entry.name != kLobby) {
         rooms_.erase(key->second);
         room_keys_.erase(key);

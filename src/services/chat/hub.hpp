@@ -17,9 +17,13 @@
 #include "net/outbox.hpp"
 #include "services/chat/cluster/bus.hpp"
 #include "services/chat/cluster/directory.hpp"
+#include "services/chat/commands.hpp"
 #include "services/chat/history_store.hpp"
+#include "services/chat/moderation/moderation.hpp"
 #include "services/chat/lines.hpp"
 #include "net/runtime.hpp"
+
+#include <boost/asio/post.hpp>
 #include "services/chat/options.hpp"
 
 #include <cstdint>
@@ -43,7 +47,10 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
  public:
   // `store`: where room lines are kept beyond memory (none: in memory only);
   // with --cluster, Redis streams instead (cluster/stream_history.hpp).
-  ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store = nullptr);
+  // `moderation_store`: where accounts and bans are kept (none: bans last
+  // until the restart, and accounts are refused).
+  ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<HistoryStore> store = nullptr,
+          std::unique_ptr<moderation::Store> moderation_store = nullptr);
   // With --history-sync full, lines reach their room once the store has
   // them: hooks the hub to the store (once it is owned by a shared_ptr).
   void wait_for_store();
@@ -97,6 +104,22 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   // as they spell it, or nothing if there is no such user.
   void send_private(ChatSession& session, std::string_view nick, std::shared_ptr<ChatLine> line);
 
+  // --- accounts and moderation (on the session's loop; hub_moderation.cpp) ---
+
+  moderation::Moderation& moderation() { return *moderation_; }
+  // Why a new client from `address` is refused before anything is done for
+  // it (a server-wide ban), or nothing; any thread (the accept loops').
+  std::optional<std::string> refusal_for(const asio::ip::address& address) const;
+  // /register and /login: hashed on the moderation worker; the session is
+  // told on its loop.
+  void register_account(ChatSession& session, std::string_view password);
+  void login(ChatSession& session, std::string_view nick, std::string_view password);
+  // /op, /deop, /kick, /ban, /unban, /bans, /mute, /unmute, /topic,
+  // /ratelimit and /wall: refused, with a sentence, to whoever may not.
+  void moderate(ChatSession& session, const Command& command);
+  // Is the session an operator of its room (or an admin)?
+  bool operates(const ChatSession& session) const;
+
   // --- history (on the session's loop) ---
 
   bool has_store() const { return store_ != nullptr; }
@@ -114,12 +137,44 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
     std::size_t loop;
     std::uint64_t session_id;
     RoomId room = 0;
+    asio::ip::address address;  // for bans by address
   };
   struct RoomEntry {
     RoomId id;
     std::string name;
     std::map<std::string, std::string> members;  // folded -> display nick
+    // Its creator's session, an operator while it stays in the room
+    // (registered and logged in: for good, moderation's ops); 0: none.
+    std::uint64_t creator = 0;
   };
+  // A member found by nickname for a moderator's command.
+  struct Found {
+    std::string nick;
+    std::size_t loop;
+    std::uint64_t session_id;
+    RoomId room;
+    asio::ip::address address;
+  };
+  std::optional<Found> find_member(std::string_view nick) const;
+  // Runs `f(session)` on the member's loop if it is still there, after the
+  // lines of its room sent before (it goes by way of the room's home, as
+  // they do): the room's notice of a kick comes before the kick.
+  void on_member(const Found& member, std::function<void(ChatSession&)> f);
+  // Sends the members a new ban covers out of its room (or the server).
+  void enforce(const moderation::Ban& ban);
+  void announce(const ChatSession& session, std::string text);
+  void ban(ChatSession& session, const Command& command);
+  void unban(ChatSession& session, const Command& command);
+  void kick(ChatSession& session, const Command& command);
+  void mute(ChatSession& session, const Command& command, bool on);
+  void op(ChatSession& session, const Command& command, bool on);
+  void topic(ChatSession& session, const Command& command);
+  void ratelimit(ChatSession& session, const Command& command);
+  void wall(ChatSession& session, const Command& command);
+  void list_bans(ChatSession& session);
+  // After a login: the session takes `nick`, whoever else had it (this
+  // owner's old connection) becoming a guest.
+  void logged_in(std::uint64_t session_id, const std::string& nick);
   // Per loop, touched only by that loop's thread.
   // A line numbered and handed to the store, waiting for it to be written
   // before it is fanned out (--history-sync full).
@@ -195,6 +250,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   std::vector<LoopState> loops_;
   std::shared_ptr<cluster::Bus> bus_;  // --cluster: lines go through Redis
   std::shared_ptr<cluster::Directory> directory_;  // --cluster: names and presence in Redis
+  std::shared_ptr<moderation::Moderation> moderation_;
 
   mutable std::mutex directory_mutex_;
   std::unordered_map<std::string, Member> members_;       // folded nick ->
@@ -203,5 +259,16 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   RoomId next_room_id_ = 0;
   std::uint64_t next_guest_ = 1;
 };
+
+// Runs `f` on `loop`: now if this is it, else posted there (after what
+// was posted before).
+template <typename F>
+void ChatHub::on_loop(std::size_t loop, F&& f) {
+  if (net::Loop::current()->index() == loop) {
+    f();
+  } else {
+    asio::post(runtime_.loop(loop).context(), std::forward<F>(f));
+  }
+}
 
 }  // namespace enchufe::services::chat

@@ -2,6 +2,7 @@
 // The chat server's settings and their defaults, with the reason for each.
 
 #include "net/redis/url.hpp"
+#include "services/chat/moderation/settings.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -42,6 +43,8 @@ struct ChatOptions {
   // --max-rooms: rooms are created on demand, so their number is bounded.
   std::size_t max_rooms = 1000;
   ClusterOptions cluster;
+  // --admin, --registration, --require-tls-for-login (moderation/).
+  moderation::Settings moderation;
 };
 
 // Dropped lines in a row, past the flood limit, before a disconnect.

@@ -41,6 +41,8 @@ ChatSession::ChatSession(std::shared_ptr<ChatHub> hub, const ChatOutput& output)
 void ChatSession::on_open(net::MessageLink& link) {
   link_ = &link;
   id_ = link.id();
+  address_ = link.remote_address();
+  encrypted_ = link.encrypted();
   nick_ = hub_->add_guest(*this);
   output_->welcome(link, hub_->options().server_name, nick_);
   switch_room(kLobby);
@@ -61,12 +63,23 @@ void ChatSession::on_message(net::MessageLink&, std::string_view text) {
   run(parse_command(text, hub_->options().quit_word));
 }
 
+void ChatSession::on_command(const Command& command) {
+  if (!within_flood_limit()) return;
+  if (renaming_) {
+    error("wait a moment: your nickname is still being checked with the other servers");
+    return;
+  }
+  run(command);
+}
+
 void ChatSession::refuse(std::string_view why) {
   if (within_flood_limit()) error(why);
 }
 
 void ChatSession::on_closing(net::MessageLink&, net::CloseReason reason) {
-  if (reason == net::CloseReason::quit) {
+  if (removed_) {
+    // Told why already (removed_from).
+  } else if (reason == net::CloseReason::quit) {
     info("bye!");
   } else if (reason == net::CloseReason::idle_timeout) {
     info("disconnected: nothing received for too long (idle timeout)");
@@ -144,10 +157,10 @@ bool ChatSession::within_flood_limit() {
     flood_strikes_ = 0;
     return true;
   }
-  const auto& o = hub_->options();
+  // The room's limits (/ratelimit), or the server's.
   if (++flood_strikes_ == 1) {
     error(fmt::format("slow down: at most {} lines per second (bursts of {}); lines are being dropped",
-                      o.flood_rate, o.flood_burst));
+                      flood_.rate(), flood_.burst()));
   }
   if (flood_strikes_ >= kFloodStrikes) link_->close_after_flush(net::CloseReason::flooding);
   return false;
@@ -197,6 +210,22 @@ void ChatSession::run(const Command& command) {
       hub_->resume(*this, room_, command.number);
       break;
     case CommandKind::help: help(); break;
+    case CommandKind::register_account: hub_->register_account(*this, command.text); break;
+    case CommandKind::login:
+      awaiting_nick_ = false;
+      hub_->login(*this, command.target, command.text);
+      break;
+    case CommandKind::op:
+    case CommandKind::deop:
+    case CommandKind::kick:
+    case CommandKind::ban:
+    case CommandKind::unban:
+    case CommandKind::bans:
+    case CommandKind::mute:
+    case CommandKind::unmute:
+    case CommandKind::topic:
+    case CommandKind::ratelimit:
+    case CommandKind::wall: hub_->moderate(*this, command); break;
     case CommandKind::quit:
       // Shown to the room in a notice, which is otherwise server text.
       quit_reason_ = sanitized(net::trim(command.text).substr(0, kMaxQuitReason));
@@ -208,6 +237,19 @@ void ChatSession::run(const Command& command) {
 
 void ChatSession::say(LineKind kind, std::string_view text) {
   if (kind == LineKind::message && net::trim(text).empty()) return;  // a stray Enter is not a message
+  if (muted_until_ != std::chrono::system_clock::time_point{}) {
+    const auto now = std::chrono::system_clock::now();
+    if (now < muted_until_) {
+      if (muted_until_ == moderation::kForever) {
+        error(fmt::format("you are muted in {}: an operator can /unmute you", room_name_));
+      } else {
+        const auto left = std::chrono::ceil<std::chrono::seconds>(muted_until_ - now);
+        error(fmt::format("you are muted in {} for {} more seconds", room_name_, left.count()));
+      }
+      return;
+    }
+    muted_until_ = {};
+  }
   hub_->broadcast(room_, said_line(kind, room_name_, nick_, text), id_, true);
 }
 
@@ -244,6 +286,8 @@ void ChatSession::ask_nick(std::string_view to, bool first_line) {
 void ChatSession::nick_answered(std::string to, const std::optional<std::string>& problem, bool first_line) {
   renaming_ = false;
   if (!problem) {
+    // An account is a nickname: under another one, this client is a guest.
+    if (fold(to) != account_) account_.clear();
     renamed(std::exchange(nick_, std::move(to)));
   } else if (first_line) {
     awaiting_nick_ = true;
@@ -261,6 +305,7 @@ void ChatSession::nick_answered(std::string to, const std::optional<std::string>
 
 void ChatSession::renamed_by_server(std::string to, std::string_view why) {
   info(why);
+  if (fold(to) != account_) account_.clear();
   renamed(std::exchange(nick_, std::move(to)));
 }
 
@@ -289,6 +334,8 @@ void ChatSession::switch_room(std::string_view typed) {
   if (auto* problem = std::get_if<std::string>(&result)) {
     --join_seq_;
     error(*problem);
+    // Kept out of general (banned there) when it connects: nowhere to be.
+    if (!in_room_) link_->close_after_flush(net::CloseReason::quit);
     return;
   }
   auto& joined = std::get<ChatHub::Joined>(result);
@@ -304,8 +351,51 @@ void ChatSession::switch_room(std::string_view typed) {
   room_name_ = joined.name;
   in_room_ = true;
   output_->entered(*link_, room_name_);
+  apply_room_rules();
   hub_->subscribe(*this, joined);
   notice_room(NoticeWhat::joined, nick_, {}, fmt::format("{} joined {}", nick_, room_name_));
+}
+
+void ChatSession::apply_room_rules() {
+  auto& rules = hub_->moderation();
+  const std::string room_key = fold(room_name_);
+  if (const std::string topic = rules.topic(room_key); !topic.empty()) info(fmt::format("topic: {}", topic));
+  muted_until_ = rules.muted_until(room_key, fold(nick_)).value_or(std::chrono::system_clock::time_point{});
+  const auto& o = hub_->options();
+  auto limits = rules.limits(room_key).value_or(moderation::Moderation::Limits{o.flood_rate, o.flood_burst});
+  // Whoever moderates the room must not be slowed out of it by its limits.
+  if (hub_->operates(*this)) limits = {o.flood_rate, o.flood_burst};
+  flood_.set_limits(limits.rate, limits.burst);
+}
+
+void ChatSession::removed_from(RoomId room, std::string_view why, bool disconnect) {
+  if (link_ == nullptr || departed_ || (!disconnect && (!in_room_ || room_ != room))) return;
+  info(why);
+  if (!disconnect && fold(room_name_) != kLobby) {
+    switch_room(kLobby);
+    if (room_ != room) return;
+  }
+  // From general, or kept out of it too: off the server.
+  removed_ = true;
+  quit_reason_ = "removed by a moderator";
+  link_->close_after_flush(net::CloseReason::quit);
+}
+
+void ChatSession::muted(RoomId room, std::optional<std::chrono::system_clock::time_point> until) {
+  if (link_ == nullptr || !in_room_ || room_ != room) return;
+  muted_until_ = until.value_or(std::chrono::system_clock::time_point{});
+  if (!until) {
+    info(fmt::format("you may speak in {} again", room_name_));
+  } else if (*until == moderation::kForever) {
+    info(fmt::format("you are muted in {} until an operator unmutes you", room_name_));
+  } else {
+    info(fmt::format("you are muted in {} for {} seconds", room_name_,
+                     std::chrono::ceil<std::chrono::seconds>(*until - std::chrono::system_clock::now()).count()));
+  }
+}
+
+void ChatSession::room_limits_changed(RoomId room, double rate, double burst) {
+  if (in_room_ && room_ == room && !hub_->operates(*this)) flood_.set_limits(rate, burst);
 }
 
 void ChatSession::send_private(std::string_view to, std::string_view text) {
@@ -362,9 +452,24 @@ void ChatSession::help() {
       "  /ids on|off      start each room line with its #ID (for clients that resume)",
       "  /resume ID       after a reconnect: the lines of this room after #ID you missed",
       "  /quit [REASON]   leave (so does 'salir')",
+      "  /register PASSWORD      keep your nickname: nobody else can take it, even while you are away",
+      "  /login NICK PASSWORD    take your registered nickname back (also /nick NICK PASSWORD)",
+      "  /topic [TEXT]    show (or, operators, set) this room's topic",
       "anything else is said to the room; start a line with // to say something beginning with /",
   };
+  static constexpr std::string_view kOperators[] = {
+      "operators of this room (and admins):",
+      "  /op NICK, /deop NICK          make or unmake an operator (registered nicknames)",
+      "  /kick NICK [REASON]           send someone back to general (from general: off the server)",
+      "  /ban NICK|ADDRESS[/PREFIX] [DURATION] [REASON], /unban, /bans   keep someone out (10m, 2h, 7d...)",
+      "  /mute NICK [DURATION], /unmute NICK",
+      "  /ratelimit LINES/S BURST      this room's flood limits (not for its operators)",
+      "admins: their bans are for the whole server; /wall TEXT speaks to every room",
+  };
   for (auto line : kHelp) info(line);
+  if (hub_->operates(*this)) {
+    for (auto line : kOperators) info(line);
+  }
 }
 
 // ---- output -----------------------------------------------------------------

@@ -26,10 +26,17 @@ class ChatSession final : public net::MessageProtocol {
   void on_message(net::MessageLink& link, std::string_view text) override;
   void on_closing(net::MessageLink& link, net::CloseReason reason) override;
   void on_close(net::MessageLink& link, net::CloseReason reason) override;
+  // A command that came as an event, not as a line (the page's login):
+  // counted by flood control like a line.
+  void on_command(const Command& command);
 
   // For the hub, on this session's loop.
   std::uint64_t id() const { return id_; }
   const std::string& nick() const { return nick_; }
+  // The registered nickname (folded) this client logged in as; empty if none.
+  const std::string& account() const { return account_; }
+  const asio::ip::address& address() const { return address_; }
+  bool encrypted() const { return encrypted_; }
   bool in_room() const { return in_room_; }
   RoomId room() const { return room_; }
   const std::string& current_room() const { return room_name_; }  // its name
@@ -56,6 +63,19 @@ class ChatSession final : public net::MessageProtocol {
   void listed_who(const std::vector<std::string>& members, std::string_view note);
   void listed_rooms(const std::vector<std::pair<std::string, std::size_t>>& rooms, std::string_view note);
 
+  // Logged in (or registered) as `nick_key`.
+  void logged_in(std::string nick_key) { account_ = std::move(nick_key); }
+  // A moderator sent it out of `room` (kicked, banned): `why` is shown,
+  // then it goes back to general, or off the server (`disconnect`, or it
+  // was in general).
+  void removed_from(RoomId room, std::string_view why, bool disconnect);
+  // Muted in `room` until `until` (nothing: unmuted).
+  void muted(RoomId room, std::optional<std::chrono::system_clock::time_point> until);
+  // The flood limits of `room` changed (/ratelimit).
+  void room_limits_changed(RoomId room, double rate, double burst);
+  // One line of server text to this client only.
+  void info(std::string_view text);
+
   // "error: ..." to this client only.
   void error(std::string_view text);
   // Input that is not a line (a malformed web frame): refused with `why`,
@@ -74,7 +94,9 @@ class ChatSession final : public net::MessageProtocol {
   void ask_history(HistoryQuery query);
   void number_lines(bool on);
   void help();
-  void info(std::string_view text);
+  // The moderation state of the room just joined: its topic, this member's
+  // mute, its flood limits.
+  void apply_room_rules();
   // A notice about `subject` (renamed: to `to`) for the rest of the room.
   void notice_room(NoticeWhat what, std::string_view subject, std::string_view to, std::string text);
   void depart(net::CloseReason reason);
@@ -85,6 +107,12 @@ class ChatSession final : public net::MessageProtocol {
   net::MessageLink* link_ = nullptr;
   std::uint64_t id_ = 0;
   std::string nick_;
+  std::string account_;
+  asio::ip::address address_;
+  bool encrypted_ = false;
+  // Muted in the current room until then (time_point{}: not muted); a copy
+  // of moderation's, so that saying a line costs no lock.
+  std::chrono::system_clock::time_point muted_until_{};
   RoomId room_ = 0;
   std::string room_name_;
   std::uint64_t join_seq_ = 0;
@@ -110,6 +138,7 @@ class ChatSession final : public net::MessageProtocol {
   static constexpr std::size_t kMaxHeldInput = 64;
   std::deque<std::string> held_input_;
   std::string quit_reason_;
+  bool removed_ = false;  // sent off by a moderator (it was told why)
   net::TokenBucket flood_;
   int flood_strikes_ = 0;
 };

@@ -37,6 +37,9 @@ using namespace std::chrono_literals;
 // After a failed write, the writer waits this long before it tries again
 // (a full disk does not empty in a millisecond).
 constexpr auto kRetryAfterFailure = 1s;
+// How long a commit waits for another writer on the file (the moderation
+// store's one-row writes take well under this).
+constexpr int kWriterBusyTimeoutMs = 2000;
 
 // The schema, one script per version; a file is brought up to date by
 // running the scripts after its PRAGMA user_version in order.
@@ -83,7 +86,46 @@ CREATE TABLE private_lines (
 CREATE INDEX private_lines_by_time ON private_lines (time_ms);
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+// Version 3: accounts and moderation (moderation/sqlite_moderation.hpp
+// reads and writes these; the history never does).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE accounts (
+  key        TEXT PRIMARY KEY,  -- the folded nickname
+  nick       TEXT NOT NULL,     -- as registered
+  hash       TEXT NOT NULL,     -- Argon2id, crypto_pwhash_str's format: salt and cost included
+  created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE bans (
+  room     TEXT NOT NULL,     -- folded room name; '' for the whole server
+  target   TEXT NOT NULL,     -- a folded registered nickname, or an address prefix
+  address  INTEGER NOT NULL,  -- 1: target is an address prefix
+  until_ms INTEGER,           -- NULL: for ever
+  by       TEXT NOT NULL,
+  reason   TEXT NOT NULL,
+  at_ms    INTEGER NOT NULL,
+  PRIMARY KEY (room, target)
+) WITHOUT ROWID;
+CREATE TABLE ops (
+  room TEXT NOT NULL,
+  nick TEXT NOT NULL,  -- folded
+  PRIMARY KEY (room, nick)
+) WITHOUT ROWID;
+CREATE TABLE topics (
+  room TEXT PRIMARY KEY,
+  text TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE audit (
+  id     INTEGER PRIMARY KEY,
+  at_ms  INTEGER NOT NULL,
+  actor  TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  room   TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == SqliteHistory::kSchemaVersion);
 
 // A line's rowid in line_words.
@@ -198,6 +240,9 @@ struct SqliteHistory::Writer {
     // syncs each commit to the disk.
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(sync == HistorySync::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    // The moderation store writes to this file too (accounts, bans, the
+    // audit): a commit of its holds ours back a moment, not fails it.
+    db.setBusyTimeout(kWriterBusyTimeoutMs);
     migrate(db, path);
     return db;
   }

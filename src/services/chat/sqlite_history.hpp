@@ -86,7 +86,7 @@ class SqliteHistory final : public HistoryStore {
   void wait_written();
 
   // The version of the schema this build writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   struct Writer;  // the writer thread's connection and statements

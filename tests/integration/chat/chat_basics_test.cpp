@@ -103,9 +103,10 @@ TEST_F(ChatBasics, NickCommandRules) {
   auto& bob = login("bob");
   const std::string invalid_tail = "' is not a valid nickname: 1-24 letters, digits, '_', '-' or '.'";
   const std::pair<std::string, std::string> refused[] = {
-      {"/nick", "error: usage: /nick NAME"},
-      {"/nick   ", "error: usage: /nick NAME"},
-      {"/nick ana maria", "error: usage: /nick NAME"},
+      {"/nick", "error: usage: /nick NAME [PASSWORD]"},
+      {"/nick   ", "error: usage: /nick NAME [PASSWORD]"},
+      // Two words are a login (/nick NICK PASSWORD), and this is no password.
+      {"/nick ana maria", "error: a password is 8 to 128 characters"},
       {"/nick bad!", "error: 'bad!" + invalid_tail},
       {"/nick ñandú", "error: 'ñandú" + invalid_tail},
       {"/nick " + std::string(25, 'x'), "error: '" + std::string(25, 'x') + invalid_tail},
@@ -318,6 +319,9 @@ TEST_F(ChatBasics, HelpListsTheCommands) {
       "*   /ids on|off      start each room line with its #ID (for clients that resume)",
       "*   /resume ID       after a reconnect: the lines of this room after #ID you missed",
       "*   /quit [REASON]   leave (so does 'salir')",
+      "*   /register PASSWORD      keep your nickname: nobody else can take it, even while you are away",
+      "*   /login NICK PASSWORD    take your registered nickname back (also /nick NICK PASSWORD)",
+      "*   /topic [TEXT]    show (or, operators, set) this room's topic",
       "* anything else is said to the room; start a line with // to say something beginning with /",
   };
   for (const char* line : expected) EXPECT_EQ(ana.next(), line);
@@ -418,7 +422,8 @@ TEST_F(ChatBasics, ClosingOrResettingTheConnectionTellsTheRoom) {
 // Once the room has been told "x left", x is no longer listed by /who (nor
 // reachable by /msg). Done 300 times, as the window is short.
 TEST_F(ChatBasics, WhoRightAfterALeaveNoticeNoLongerListsTheLeaver) {
-  start({"--flood-burst", "1000"});
+  // 300 clients in a row from one address, past --connect-rate: loopback trusted.
+  start({"--flood-burst", "1000", "--trust-loopback"});
   auto& ana = login("ana");
   int listed = 0;
   for (int i = 0; i < 300; ++i) {
@@ -450,7 +455,8 @@ TEST_F(ChatBasics, HalfCloseAfterALineStillDeliversIt) {
 // client has left its room; the server must neither crash nor count the
 // departed client as a member.
 TEST_F(ChatBasics, QuittingBeforeTheRoomGreetingArrivesIsSafe) {
-  start({"--threads", "2"});
+  // 300 clients in a row from one address, past --connect-rate: loopback trusted.
+  start({"--threads", "2", "--trust-loopback"});
   auto& watcher = login("watcher");
   int goodbyes = 0, greeted = 0;
   for (int i = 0; i < 300; ++i) {

@@ -277,10 +277,10 @@ TEST_F(ChatExport, EveryErrorIsOneLineWithItsExitCode) {
   // A full disk must not pass for a complete export.
   expect_error(run_program("/bin/sh", {"-c", "exec \"$0\" chat-export --db \"$1\" >/dev/full", enchufe_binary(), db()}),
                1, "enchufe chat-export: writing the export failed: No space left on device");
-  SQLite::Database(db(), SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 3");
+  SQLite::Database(db(), SQLite::OPEN_READWRITE).exec("PRAGMA user_version = 4");
   expect_error(chat_export({"--db", db()}), 1,
                "enchufe chat-export: " + db() +
-                   ": written by a newer enchufe (history schema 3; this one reads up to 2)");
+                   ": written by a newer enchufe (history schema 4; this one reads up to 3)");
 
   expect_error(chat_export({"--db", db(), "--since", "yesterday"}), 2,
                "enchufe: --since yesterday: not a time; give a date (2026-12-01), a UTC time (2026-12-01T12:00:00Z) "

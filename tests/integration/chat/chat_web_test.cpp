@@ -259,7 +259,7 @@ TEST_F(ChatWebTest, AMixedRoomHearsEveryLineOnceInOneOrder) {
 }
 
 TEST_F(ChatWebTest, TwoHundredPagesHearATerminalAndEachOther) {
-  start();
+  start({"--trust-loopback"});  // 200 pages from one address, past --max-per-address
   auto& ana = login("ana");
   constexpr int kPages = 200;
   std::vector<std::unique_ptr<WsClient>> pages;
@@ -380,6 +380,27 @@ TEST_F(ChatWebTest, MaxConnectionsCountsTerminalsAndPagesTogether) {
   // The place is free again.
   EXPECT_NO_THROW(WsClient::connect("127.0.0.1", web_port()));
   ana.drain();
+}
+
+// One address's terminals and pages count together under --max-per-address
+// (the rate is raised out of the way: this is about the count).
+TEST_F(ChatWebTest, MaxPerAddressCountsTerminalsAndPagesTogether) {
+  start({"--max-per-address", "2", "--connect-rate", "1000"});
+  auto& ana = login("ana");
+  auto bob = page("bob");
+  EXPECT_EQ(WsClient::refused_status("127.0.0.1", web_port(), {}), 503);
+  auto third = ChatClient::connect(port());
+  EXPECT_EQ(third->raw_line(),
+            "error: too many connections from your address (at most 2 at once, --max-per-address)");
+  // Another address is served meanwhile.
+  auto& cid = login("cid", std::make_unique<ChatClient>(TcpClient::connect("127.0.0.1", port(), kIo, "127.0.0.2")));
+  bob->close();
+  EXPECT_EQ(ana.next(), "[t] * bob left (disconnected)");
+  EXPECT_EQ(cid.next(), "[t] * bob left (disconnected)");
+  // The page's place is free again.
+  EXPECT_NO_THROW(WsClient::connect("127.0.0.1", web_port()));
+  ana.drain();
+  cid.drain();
 }
 
 TEST_F(ChatWebTest, ShutdownSaysGoodbyeAndClosesWith1001) {

@@ -42,6 +42,10 @@
     early: [],           // lines that arrived before the first `joined`
     members: [],
     sent: [], sentPos: 0, draft: "",
+    // {nick, password} of the last login or registration: said again after
+    // a reconnect (a registered nickname is not had with /nick). In this
+    // page's memory only; never stored, never in `sent`.
+    account: null,
   };
 
   // ---- rooms and their logs ------------------------------------------------
@@ -231,7 +235,10 @@
         setMe(String(ev.nick));
         info(`Welcome to ${ev.server} chat! /help lists the commands.`);
         // After a reconnect: be who we were, where we were.
-        if (state.chosenNick && state.chosenNick !== state.me) {
+        if (state.account && fold(state.account.nick) === fold(state.chosenNick)) {
+          state.awaitingNick = false;
+          sendEvent({ type: "login", nick: state.account.nick, password: state.account.password });
+        } else if (state.chosenNick && state.chosenNick !== state.me) {
           state.awaitingNick = false;
           send(`/nick ${state.chosenNick}`);
         } else {
@@ -292,6 +299,7 @@
         break;
       case "error":
         error(String(ev.text ?? ""));
+        if (ev.text === "wrong password") state.account = null;
         // A server without history (or too busy): there is nothing to catch
         // up with; what was held back is shown.
         if (/history/.test(String(ev.text)) && state.resume) {
@@ -404,10 +412,23 @@
 
   // ---- what the user types -------------------------------------------------
 
-  function send(text) {
+  function sendEvent(event) {
     if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return false;
-    state.ws.send(JSON.stringify({ type: "line", text }));
+    state.ws.send(JSON.stringify(event));
     return true;
+  }
+
+  const send = (text) => sendEvent({ type: "line", text });
+
+  // "/login NICK PASSWORD", "/nick NICK PASSWORD" and "/register PASSWORD"
+  // go as events of their own (docs/web.md), so that the password is in
+  // neither the lines sent nor the input's history; null for other lines.
+  function accountEvent(line) {
+    let m = /^\/(?:login|nick)\s+(\S+)\s+(\S[\s\S]*?)\s*$/i.exec(line);
+    if (m) return { type: "login", nick: m[1], password: m[2] };
+    m = /^\/register\s+(\S[\s\S]*?)\s*$/i.exec(line);
+    if (m) return { type: "register", password: m[1] };
+    return null;
   }
 
   // The server does not send our own messages back, so we show them as the
@@ -453,6 +474,17 @@
     ev.preventDefault();
     const line = ui.input.value;
     if (!line.trim()) return;
+    const account = accountEvent(line);
+    if (account) {
+      if (!sendEvent(account)) {
+        error("not connected: not sent (it is still in the box)");
+        return;
+      }
+      state.account = { nick: account.nick ?? state.me, password: account.password };
+      state.awaitingNick = false;
+      ui.input.value = "";
+      return;
+    }
     if (!send(line)) {
       error("not connected: the line was not sent (it is still in the box)");
       return;
