@@ -147,19 +147,12 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
     // (registered and logged in: for good, moderation's ops); 0: none.
     std::uint64_t creator = 0;
   };
-  // A member found by nickname for a moderator's command.
-  struct Found {
-    std::string nick;
-    std::size_t loop;
-    std::uint64_t session_id;
-    RoomId room;
-    asio::ip::address address;
-  };
-  std::optional<Found> find_member(std::string_view nick) const;
+  // A member by nickname (a copy, taken under the directory's mutex).
+  std::optional<Member> find_member(std::string_view nick) const;
   // Runs `f(session)` on the member's loop if it is still there, after the
   // lines of its room sent before (it goes by way of the room's home, as
   // they do): the room's notice of a kick comes before the kick.
-  void on_member(const Found& member, std::function<void(ChatSession&)> f);
+  void on_member(const Member& member, std::function<void(ChatSession&)> f);
   // Sends the members a new ban covers out of its room (or the server).
   void enforce(const moderation::Ban& ban);
   void announce(const ChatSession& session, std::string text);

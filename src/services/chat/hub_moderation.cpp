@@ -73,15 +73,14 @@ bool ChatHub::operates(const ChatSession& session) const {
   return key != room_keys_.end() && rooms_.at(key->second).creator == session.id();
 }
 
-std::optional<ChatHub::Found> ChatHub::find_member(std::string_view nick) const {
+std::optional<ChatHub::Member> ChatHub::find_member(std::string_view nick) const {
   std::lock_guard lock(directory_mutex_);
   auto it = members_.find(fold(nick));
   if (it == members_.end()) return std::nullopt;
-  const Member& m = it->second;
-  return Found{m.nick, m.loop, m.session_id, m.room, m.address};
+  return it->second;
 }
 
-void ChatHub::on_member(const Found& member, std::function<void(ChatSession&)> f) {
+void ChatHub::on_member(const Member& member, std::function<void(ChatSession&)> f) {
   on_loop(home_of(member.room), [this, loop = member.loop, id = member.session_id, f = std::move(f)]() mutable {
     on_loop(loop, [this, id, f = std::move(f)] {
       if (ChatSession* s = session_here(id)) f(*s);
@@ -219,17 +218,16 @@ void ChatHub::logged_in(std::uint64_t session_id, const std::string& key) {
     session->info(fmt::format("you are logged in as {}", session->nick()));
     return;
   }
-  std::optional<Found> ghost;
+  std::optional<Member> ghost;
   std::string guest;
   {
     std::lock_guard lock(directory_mutex_);
     // The owner's other connection (one that dropped and has not timed out
     // yet, most often) gives the name up.
     if (auto other = members_.find(key); other != members_.end() && other->second.session_id != session_id) {
-      const Member& m = other->second;
-      ghost = Found{m.nick, m.loop, m.session_id, m.room, m.address};
+      ghost = other->second;
       guest = free_guest_name_locked();
-      rename_locked(m.nick, guest);
+      rename_locked(ghost->nick, guest);
     }
     rename_locked(session->nick(), account->nick);
   }
@@ -371,7 +369,7 @@ void ChatHub::ban(ChatSession& session, const Command& command) {
 }
 
 void ChatHub::enforce(const moderation::Ban& ban) {
-  std::vector<std::pair<Found, std::string>> covered;  // member, room name
+  std::vector<std::pair<Member, std::string>> covered;  // member, room name
   {
     std::lock_guard lock(directory_mutex_);
     for (const auto& [key, m] : members_) {
@@ -380,7 +378,7 @@ void ChatHub::enforce(const moderation::Ban& ban) {
       auto room = room_keys_.find(m.room);
       if (room == room_keys_.end()) continue;
       if (!ban.room_key.empty() && room->second != ban.room_key) continue;
-      covered.push_back({Found{m.nick, m.loop, m.session_id, m.room, m.address}, rooms_.at(room->second).name});
+      covered.push_back({m, rooms_.at(room->second).name});
     }
   }
   for (const auto& [member, room] : covered) {
