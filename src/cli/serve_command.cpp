@@ -780,7 +780,11 @@ void add_serve_command(CLI::App& app, Action& action) {
       "  enchufe serve chat                # TCP 8000, web 8080\n"
       "  enchufe serve chat --port 0 --history 100 --local-time\n"
       "  enchufe serve chat --host 0.0.0.0 --name aula --flood-rate 5\n"
-      "  enchufe serve chat --cluster redis://10.0.0.5:6379   # rooms shared with the other nodes on that Redis");
+      "  enchufe serve chat --cluster redis://10.0.0.5:6379   # rooms shared with the other nodes on that Redis\n"
+      "  enchufe serve chat --admin root --tls-self-signed --require-tls-for-login   # moderated; passwords over "
+      "TLS only\n"
+      "Accounts: /register, /login; moderation: /op, /kick, /ban, /mute, /topic (docs/chat.md); admins' accounts\n"
+      "are made with enchufe chat-admin add-account.");
   chat->callback([&action, options] {
     action = [options] { return run_servers(*options, {.chat = true}); };
   });
