@@ -190,7 +190,17 @@ void TcpServer::refuse(TcpSocket& socket, const asio::ip::tcp::endpoint& peer, L
                        std::string_view event, std::string_view why, std::string_view sentence) {
   counters.add(Counter::refused);
   const std::string who = to_string(peer);
-  log::at(log::Level::warn, {.service = context_->name, .peer = who, .event = event}, "refused {}: {}", who, why);
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+  std::int64_t last = last_refusal_logged_ms_.load(std::memory_order_relaxed);
+  if (now_ms - last >= 1000 && last_refusal_logged_ms_.compare_exchange_strong(last, now_ms)) {
+    const std::uint64_t more = refusals_not_logged_.exchange(0, std::memory_order_relaxed);
+    log::at(log::Level::warn, {.service = context_->name, .peer = who, .event = event}, "refused {}: {}{}", who, why,
+            more == 0 ? std::string() : fmt::format(" (and {} more refused in the last seconds, not logged)", more));
+  } else {
+    refusals_not_logged_.fetch_add(1, std::memory_order_relaxed);
+    log::at(log::Level::debug, {.service = context_->name, .peer = who, .event = event}, "refused {}: {}", who, why);
+  }
   error_code ec;
   socket.non_blocking(true, ec);
   if (refusal_) socket.write_some(asio::buffer(refusal_(sentence)), ec);

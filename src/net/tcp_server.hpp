@@ -12,6 +12,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,11 @@ class TcpServer {
   std::size_t max_connections_;
   std::shared_ptr<AddressGate> gate_;
   std::function<std::string(std::string_view)> refusal_;
+  // Refusals are logged at most once a second (a flood from a banned or
+  // greedy address must not flood the log): the time of the last line, and
+  // how many went unlogged since. Accept loops on several loops share them.
+  std::atomic<std::int64_t> last_refusal_logged_ms_{0};
+  std::atomic<std::uint64_t> refusals_not_logged_{0};
   std::shared_ptr<ServerContext> context_;
   std::vector<std::unique_ptr<Listener>> listeners_;
 };
