@@ -216,7 +216,8 @@ TEST(Commands, OneNickCommandsTakeExactlyOneTarget) {
                   {"unmute", CommandKind::unmute}};
   for (const auto& command : commands) {
     const std::string slash = std::string("/") + command.name;
-    const auto c = parse(slash + "  bob ");
+    const std::string line = slash + "  bob ";  // the command's views point into it
+    const auto c = parse(line);
     EXPECT_EQ(c.kind, command.kind) << slash;
     EXPECT_EQ(c.target, "bob") << slash;
     EXPECT_TRUE(error_of(slash).starts_with("usage: " + slash + " ")) << slash;
