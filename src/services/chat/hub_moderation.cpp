@@ -171,13 +171,13 @@ void ChatHub::login(ChatSession& session, std::string_view typed, std::string_vi
     return;
   }
   const std::string key = fold(typed);
-  const std::string shown = sanitized(typed.substr(0, kMaxNicknameLength + 1));
+  const std::string shown = quoted_nick(typed);
   const auto account = moderation_->account(key);
   if (!account) {
     session.error(fmt::format("{} is not registered (/register PASSWORD claims your current nickname)", shown));
     return;
   }
-  if (auto ban = moderation_->ban_for({}, session.address(), key); ban && ban->room_key.empty()) {
+  if (const auto ban = moderation_->ban_for({}, session.address(), key)) {  // the server's bans only
     session.error(banned_sentence(*ban, {}));
     return;
   }
@@ -276,7 +276,7 @@ namespace {
 
 // "NICK is not here" in the user's spelling, bounded and made printable.
 std::string not_here(std::string_view nick, std::string_view room) {
-  return fmt::format("no one in {} is called '{}'", room, sanitized(nick.substr(0, kMaxNicknameLength + 1)));
+  return fmt::format("no one in {} is called '{}'", room, quoted_nick(nick));
 }
 
 }  // namespace
@@ -286,7 +286,7 @@ void ChatHub::op(ChatSession& session, const Command& command, bool on) {
   const auto account = moderation_->account(key);
   if (!account) {
     session.error(fmt::format("only registered nicknames can be operators: '{}' is not one",
-                              sanitized(command.target.substr(0, kMaxNicknameLength + 1))));
+                              quoted_nick(command.target)));
     return;
   }
   const std::string room_key = fold(session.current_room());

@@ -1,5 +1,7 @@
 #include "services/chat/names.hpp"
 
+#include "services/chat/sanitize.hpp"
+
 #include <algorithm>
 
 namespace enchufe::services::chat {
@@ -30,5 +32,7 @@ std::string fold(std::string_view name) {
   }
   return out;
 }
+
+std::string quoted_nick(std::string_view typed) { return sanitized(typed.substr(0, kMaxNicknameLength + 1)); }
 
 }  // namespace enchufe::services::chat

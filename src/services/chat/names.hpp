@@ -18,6 +18,10 @@ bool valid_nickname(std::string_view nick);
 bool valid_room_name(std::string_view room);
 std::string_view room_name(std::string_view typed);
 
+// A nickname as a user typed it, to quote back in an error: cut just past
+// the longest valid one, and made printable (it may be anything).
+std::string quoted_nick(std::string_view typed);
+
 // The key under which names are unique: ASCII lowercase ("Ana" == "ana").
 std::string fold(std::string_view name);
 

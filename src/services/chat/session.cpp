@@ -409,7 +409,7 @@ void ChatSession::send_private(std::string_view to, std::string_view text) {
 void ChatSession::private_answered(std::string_view to, const std::optional<std::string>& recipient,
                                    std::string_view text) {
   if (!recipient) {
-    error(fmt::format("no one here is called '{}'", sanitized(to.substr(0, kMaxNicknameLength + 1))));
+    error(fmt::format("no one here is called '{}'", quoted_nick(to)));
     return;
   }
   auto echo = private_line(LineKind::private_echo, nick_, *recipient, text);
