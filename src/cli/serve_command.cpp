@@ -17,6 +17,7 @@
 #include "net/websocket_session.hpp"
 #include "services/chat/chat.hpp"
 #include "services/chat/commands.hpp"
+#include "services/chat/cluster/redis_moderation.hpp"
 #include "services/chat/moderation/sqlite_moderation.hpp"
 #include "services/chat/names.hpp"
 #include "services/chat/sqlite_history.hpp"
@@ -595,9 +596,14 @@ int run_servers(const ServeOptions& o, Selection which) {
     }
   }
   if (which.chat) {
-    // Accounts and bans beside the history, in its file.
+    // Accounts and bans beside the history: in its file, or with the
+    // nodes' names in Redis (the first --cluster server) when clustered.
     std::unique_ptr<services::chat::moderation::Store> moderation_store;
     if (history_store) moderation_store = std::make_unique<services::chat::moderation::SqliteModeration>(o.history_db);
+    if (!chat_settings.cluster.shards.empty()) {
+      moderation_store = std::make_unique<services::chat::cluster::RedisModeration>(chat_settings.cluster.shards.front(),
+                                                                                     chat_settings.cluster.node_name);
+    }
     const services::chat::ChatService chat(runtime, chat_settings, registry.get(), history_store,
                                            std::move(moderation_store));
     chat_gate->set_refusal_check(chat.address_check());

@@ -177,7 +177,10 @@ std::optional<ClientSlot> TcpServer::admit(TcpSocket& socket, const asio::ip::tc
   if (gate_) {
     auto verdict = gate_->admit(peer.address());
     if (const auto* sentence = std::get_if<std::string>(&verdict)) {
-      refuse(socket, peer, counters, "refused_address", *sentence, *sentence);
+      // The log says why without the client's "error: " in front.
+      std::string_view why = *sentence;
+      if (why.starts_with("error: ")) why.remove_prefix(std::string_view("error: ").size());
+      refuse(socket, peer, counters, "refused_address", why, *sentence);
       return std::nullopt;
     }
     ticket = std::move(std::get<AddressGate::Ticket>(verdict));

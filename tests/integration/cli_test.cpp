@@ -2,6 +2,7 @@
 
 #include "support/enchufe.hpp"
 #include "support/net.hpp"
+#include "support/redis_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -152,6 +153,7 @@ TEST(Cli, HelpOnEveryCommandExitsZeroWithExamples) {
       {"serve", "all"},
       {"connect"},
       {"chat-export"},
+      {"chat-admin"},
   };
   for (auto args : commands) {
     for (const std::string flag : {"--help", "-h"}) {
@@ -162,4 +164,40 @@ TEST(Cli, HelpOnEveryCommandExitsZeroWithExamples) {
       EXPECT_TRUE(contains(r.out, "Examples")) << r;
     }
   }
+}
+
+// chat-admin --cluster: an account made in the cluster's Redis (as while
+// its nodes run: they hear of it) is listed from there, once only.
+TEST(Cli, ChatAdminClusterMakesAndListsAccountsInRedis) {
+  auto redis = RedisServer::start();
+  auto r = run_enchufe({"chat-admin", "--cluster", redis.url(), "add-account", "ana"}, {.input = "correct horse\n"});
+  EXPECT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(r.out, redis.url() + ": account ana made\n") << r;
+  r = run_enchufe({"chat-admin", "--cluster", redis.url(), "add-account", "ANA"}, {.input = "another horse\n"});
+  EXPECT_TRUE(r.exited_with(1)) << r;
+  EXPECT_TRUE(contains(r.err, "has an account already")) << r;
+  r = run_enchufe({"chat-admin", "--cluster", redis.url(), "accounts"});
+  EXPECT_TRUE(r.exited_with(0)) << r;
+  EXPECT_EQ(r.out, "ana\n") << r;
+  r = run_enchufe({"chat-admin", "--cluster", redis.url(), "audit"});
+  EXPECT_TRUE(r.exited_with(0)) << r;
+  EXPECT_TRUE(contains(r.out, "chat-admin\tregister\tana")) << r;
+}
+
+// A Redis not there is a runtime failure naming it: an empty list would
+// read as "no accounts". --cluster and --db together is a usage error.
+TEST(Cli, ChatAdminClusterUnreachableExitsOneNamingIt) {
+  const auto closed = hold_tcp_port("127.0.0.1", /*listen=*/false);
+  const std::string url = "redis://127.0.0.1:" + std::to_string(closed.port);
+  for (const std::string what : {"accounts", "bans", "audit"}) {
+    const auto r = run_enchufe({"chat-admin", "--cluster", url, what});
+    EXPECT_TRUE(r.exited_with(1)) << r;
+    EXPECT_TRUE(contains(r.err, url)) << r;
+    EXPECT_TRUE(r.out.empty()) << r;
+  }
+  auto r = run_enchufe({"chat-admin", "--cluster", url, "add-account", "ana"}, {.input = "correct horse\n"});
+  EXPECT_TRUE(r.exited_with(1)) << r;
+  EXPECT_TRUE(contains(r.err, url)) << r;
+  r = run_enchufe({"chat-admin", "--cluster", url, "--db", "/tmp/x.db", "accounts"});
+  EXPECT_TRUE(r.exited_with(2)) << r;
 }

@@ -44,7 +44,9 @@ ChatHub::ChatHub(net::Runtime& runtime, ChatOptions options, std::shared_ptr<His
        // Sent on another node to the nickname this session had then: dropped
        // if it has another now (like a line to a member who left).
        .private_heard = [this](std::uint64_t session,
-                               std::shared_ptr<ChatLine> line) { deliver_private(fold(line->to), session, line); }});
+                               std::shared_ptr<ChatLine> line) { deliver_private(fold(line->to), session, line); },
+       .moderation_heard = [this](std::string_view payload) { moderation_heard(payload); },
+       .moderation_listening = [this] { moderation_reload(); }});
   store_ = std::make_shared<cluster::StreamHistory>(*bus_);
   directory_ = std::make_shared<cluster::Directory>(
       runtime_, *bus_, options_.cluster,

@@ -154,7 +154,13 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   // they do): the room's notice of a kick comes before the kick.
   void on_member(const Member& member, std::function<void(ChatSession&)> f);
   // Sends the members a new ban covers out of its room (or the server).
+  // From any thread.
   void enforce(const moderation::Ban& ban);
+  // A change another node published (clustered): applied here, and a ban
+  // enforced on this node's members.
+  void moderation_heard(std::string_view payload);
+  // The node listens to the changes (again): reads them all anew.
+  void moderation_reload();
   void announce(const ChatSession& session, std::string text);
   void ban(ChatSession& session, const Command& command);
   void unban(ChatSession& session, const Command& command);
@@ -168,6 +174,9 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   // After a login: the session takes `nick`, whoever else had it (this
   // owner's old connection) becoming a guest.
   void logged_in(std::uint64_t session_id, const std::string& nick);
+  // The local half of logged_in(), once the cluster's directory (if any)
+  // has given the name to the session.
+  void take_account_nick(ChatSession& session, const moderation::Account& account);
   // Per loop, touched only by that loop's thread.
   // A line numbered and handed to the store, waiting for it to be written
   // before it is fanned out (--history-sync full).
@@ -254,10 +263,11 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
 };
 
 // Runs `f` on `loop`: now if this is it, else posted there (after what
-// was posted before).
+// was posted before). From any thread (a moderation change comes on the
+// moderation worker's).
 template <typename F>
 void ChatHub::on_loop(std::size_t loop, F&& f) {
-  if (net::Loop::current()->index() == loop) {
+  if (const net::Loop* here = net::Loop::current(); here != nullptr && here->index() == loop) {
     f();
   } else {
     asio::post(runtime_.loop(loop).context(), std::forward<F>(f));

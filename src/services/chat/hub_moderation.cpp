@@ -4,6 +4,8 @@
 // moderation/parse.cpp.
 
 #include "services/chat/hub.hpp"
+#include "net/log.hpp"
+#include "services/chat/cluster/moderation_feed.hpp"
 #include "services/chat/moderation/passwords.hpp"
 #include "services/chat/names.hpp"
 #include "services/chat/sanitize.hpp"
@@ -97,9 +99,7 @@ void ChatHub::announce(const ChatSession& session, std::string text) {
 namespace {
 
 // Why a password may not be sent on this connection, if it may not.
-std::optional<std::string> password_refused(const ChatSession& session, const moderation::Moderation& rules,
-                                            bool clustered) {
-  if (clustered) return std::string("accounts are not kept when servers share rooms (--cluster) yet");
+std::optional<std::string> password_refused(const ChatSession& session, const moderation::Moderation& rules) {
   if (!rules.keeps_accounts()) {
     return std::string("this server keeps no accounts: it runs with --history-db none, and a nickname claimed "
                        "until the next restart would protect nobody");
@@ -114,7 +114,7 @@ std::optional<std::string> password_refused(const ChatSession& session, const mo
 }  // namespace
 
 void ChatHub::register_account(ChatSession& session, std::string_view password) {
-  if (auto why = password_refused(session, *moderation_, directory_ != nullptr)) {
+  if (auto why = password_refused(session, *moderation_)) {
     session.error(*why);
     return;
   }
@@ -166,7 +166,7 @@ void ChatHub::register_account(ChatSession& session, std::string_view password) 
 }
 
 void ChatHub::login(ChatSession& session, std::string_view typed, std::string_view password) {
-  if (auto why = password_refused(session, *moderation_, directory_ != nullptr)) {
+  if (auto why = password_refused(session, *moderation_)) {
     session.error(*why);
     return;
   }
@@ -218,26 +218,69 @@ void ChatHub::logged_in(std::uint64_t session_id, const std::string& key) {
     session->info(fmt::format("you are logged in as {}", session->nick()));
     return;
   }
+  if (!directory_) {
+    take_account_nick(*session, *account);
+    return;
+  }
+  // Clustered: the name is taken from whichever node's session has it.
+  // Unreachable, it is this node's to give meanwhile (as in rename()).
+  auto wanted = directory_entry(*session);
+  wanted.nick = account->nick;
+  directory_->claim(
+      wanted, session->nick(),
+      [this, wanted, account = *account](cluster::Directory::Claim result, const std::string&) {
+        if (ChatSession* s = session_here(wanted.session)) {
+          take_account_nick(*s, account);
+        } else if (result == cluster::Directory::Claim::done) {
+          directory_->release(wanted);
+        }
+      },
+      true);
+}
+
+void ChatHub::take_account_nick(ChatSession& session, const moderation::Account& account) {
+  const std::string key = fold(account.nick);
   std::optional<Member> ghost;
   std::string guest;
   {
     std::lock_guard lock(directory_mutex_);
     // The owner's other connection (one that dropped and has not timed out
     // yet, most often) gives the name up.
-    if (auto other = members_.find(key); other != members_.end() && other->second.session_id != session_id) {
+    if (auto other = members_.find(key); other != members_.end() && other->second.session_id != session.id()) {
       ghost = other->second;
       guest = free_guest_name_locked();
       rename_locked(ghost->nick, guest);
     }
-    rename_locked(session->nick(), account->nick);
+    rename_locked(session.nick(), account.nick);
   }
-  session->info(fmt::format("you are logged in as {}", account->nick));
+  session.info(fmt::format("you are logged in as {}", account.nick));
   if (ghost) {
-    on_member(*ghost, [guest, nick = account->nick](ChatSession& s) {
+    on_member(*ghost, [guest, nick = account.nick](ChatSession& s) {
       s.renamed_by_server(guest, fmt::format("{} logged in from another connection; you are {} here", nick, guest));
     });
   }
-  session->nick_answered(account->nick, std::nullopt, false);
+  session.nick_answered(account.nick, std::nullopt, false);
+}
+
+// ---- other nodes' changes (clustered) ------------------------------------------------
+
+void ChatHub::moderation_heard(std::string_view payload) {
+  const auto change = cluster::decode_change(payload);
+  if (!change) {
+    log::warn("cluster: a message on {} that is not a moderation change: {:.80}", cluster::kModerationChannel,
+              payload);
+    return;
+  }
+  if (change->node == options_.cluster.node_name) return;  // made here, applied here
+  if (const auto ban = moderation_->apply(*change)) enforce(*ban);
+}
+
+void ChatHub::moderation_reload() {
+  moderation_->reload([weak = weak_from_this()](std::vector<moderation::Ban> bans) {
+    if (const auto hub = weak.lock()) {
+      for (const auto& ban : bans) hub->enforce(ban);
+    }
+  });
 }
 
 // ---- moderators' commands ---------------------------------------------------------------

@@ -261,9 +261,8 @@ void ChatSession::take_first_line_as_nick(std::string_view text) {
     say(LineKind::message, text);  // not a name: it was meant for the room
     return;
   }
-  if (fold(candidate) == fold(nick_)) {
-    awaiting_nick_ = true;
-    error(fmt::format("nickname '{}' is taken; type another one, or /nick NAME", candidate));
+  if (fold(candidate) == fold(nick_)) {  // its own guest name: taken, by itself
+    nick_answered(std::string(candidate), fmt::format("nickname '{}' is taken", candidate), true);
     return;
   }
   ask_nick(candidate, true);

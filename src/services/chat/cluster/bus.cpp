@@ -1,6 +1,7 @@
 #include "services/chat/cluster/bus.hpp"
 
 #include "net/log.hpp"
+#include "services/chat/cluster/moderation_feed.hpp"
 #include "services/chat/cluster/stream_history.hpp"
 #include "services/chat/cluster/wire.hpp"
 
@@ -143,6 +144,7 @@ void Bus::start_clients() {
                log::info("cluster: in touch with {}", redis::to_string(options_.shards[s]));
                shards_[s].up = true;
                subscriber_changed(s, true);
+               if (s == 0) hooks_.moderation_listening();
              },
          .down =
              [this, s](const std::string& why) {
@@ -152,7 +154,7 @@ void Bus::start_clients() {
              },
          .message = [this, s](std::string_view channel, std::string_view payload) { heard(s, channel, payload); }});
   }
-  shards_.front().subscriber->subscribe({node_channel_});
+  shards_.front().subscriber->subscribe({node_channel_, std::string(kModerationChannel)});
 }
 
 void Bus::stop() {
@@ -329,6 +331,10 @@ void Bus::heard(std::size_t shard, std::string_view channel, std::string_view pa
     } else {
       log::warn("cluster: a message on {} that is not a private chat line: {:.80}", node_channel_, payload);
     }
+    return;
+  }
+  if (shard == 0 && channel == kModerationChannel) {
+    hooks_.moderation_heard(payload);
     return;
   }
   const auto& listeners = shards_[shard].listeners;

@@ -17,7 +17,8 @@
 // Redis: net::redis::Client fails fast and reconnects on its own.
 //
 // Private messages for this node's members come on its own channel,
-// enchufe:node:<name>, on the first shard.
+// enchufe:node:<name>, on the first shard; moderation changes on
+// kModerationChannel, there too.
 //
 // Threads: each loop owns one publishing client per shard; one loop per
 // shard owns its subscriber. Per-room state lives on the room's home loop;
@@ -67,6 +68,12 @@ class Bus : public std::enable_shared_from_this<Bus> {
     // On the first shard's subscriber loop: a private message another node
     // sent to `session` of this node (the Directory finds the node).
     std::function<void(std::uint64_t session, std::shared_ptr<ChatLine> line)> private_heard;
+    // On the first shard's subscriber loop: a moderation change some node
+    // published (moderation_feed.hpp), as it came.
+    std::function<void(std::string_view payload)> moderation_heard;
+    // On the same loop: the first shard's subscription holds (again): what
+    // was published while it did not is not heard, so read the store anew.
+    std::function<void()> moderation_listening;
   };
 
   static std::shared_ptr<Bus> start(net::Runtime& runtime, ClusterOptions options, Hooks hooks);

@@ -43,12 +43,13 @@ end
 )lua";
 
 // ARGV: ttl, folded nick, owner prefix, nick, old folded nick ('' none),
-// old nick, room key ('' none), room name. 1: taken for the session; 0:
-// another session holds it. One script: the old name goes and the new one
-// comes in the room's list together.
+// old nick, room key ('' none), room name, '1' to take it from whoever
+// holds it. 1: taken for the session; 0: another session holds it. One
+// script: the old name goes and the new one comes in the room's list
+// together.
 constexpr std::string_view kClaim = R"lua(
 local key = 'enchufe:nick:' .. ARGV[2]
-if owned(key, ARGV[3]) == false then return 0 end
+if ARGV[9] ~= '1' and owned(key, ARGV[3]) == false then return 0 end
 redis.call('SET', key, ARGV[3] .. ARGV[4], 'PX', ttl)
 local old = 'enchufe:nick:' .. ARGV[5]
 if ARGV[5] ~= '' and ARGV[5] ~= ARGV[2] and owned(old, ARGV[3]) then redis.call('DEL', old) end
@@ -179,10 +180,10 @@ void Directory::eval(std::string_view body, std::vector<std::string> args, redis
   });
 }
 
-void Directory::claim(const Entry& member, const std::string& old_nick, ClaimDone done) {
+void Directory::claim(const Entry& member, const std::string& old_nick, ClaimDone done, bool take_over) {
   eval(kClaim,
        {fold(member.nick), owner(member.session), member.nick, old_nick.empty() ? "" : fold(old_nick), old_nick,
-        member.room_key, member.room_name},
+        member.room_key, member.room_name, take_over ? "1" : "0"},
        [done = std::move(done)](const redis::Reply& reply) {
          if (reply.is_error()) {
            done(Claim::unreachable, reply.text);

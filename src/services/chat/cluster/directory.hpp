@@ -66,8 +66,10 @@ class Directory {
 
   // On the member's loop. Takes `nick` for `session` if no other session
   // holds it, giving up `old_nick` (empty: none) and replacing it in
-  // `room_key`'s list (empty: in no room).
-  void claim(const Entry& member, const std::string& old_nick, ClaimDone done);
+  // `room_key`'s list (empty: in no room). `take_over`: even if another
+  // session holds it (its owner logged in: the other node's heartbeat
+  // finds its member has lost the name, Hooks::lost).
+  void claim(const Entry& member, const std::string& old_nick, ClaimDone done, bool take_over = false);
   void joined(const Entry& member);
   void left(const std::string& nick, const std::string& room_key);
   // The member leaves the server: its nickname is free at once.

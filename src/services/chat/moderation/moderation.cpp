@@ -21,14 +21,7 @@ Moderation::Moderation(Settings settings, std::unique_ptr<Store> store)
     }
     return;
   }
-  Snapshot kept = store_->load();
-  for (auto& account : kept.accounts) {
-    std::string key = fold(account.nick);
-    accounts_.emplace(std::move(key), std::move(account));
-  }
-  bans_ = std::move(kept.bans);
-  for (auto& op : kept.ops) ops_.emplace(std::move(op.room_key), std::move(op.nick_key));
-  for (auto& topic : kept.topics) topics_[topic.room_key] = std::move(topic.text);
+  take(store_->load());
   for (const auto& admin : settings_.admins) {
     if (!accounts_.contains(admin)) {
       log::warn("--admin {}: no such account yet; make it with enchufe chat-admin add-account (/register will not)",
@@ -38,6 +31,31 @@ Moderation::Moderation(Settings settings, std::unique_ptr<Store> store)
 }
 
 Moderation::~Moderation() { stop(); }
+
+std::vector<Ban> Moderation::take(Snapshot kept) {
+  std::unordered_map<std::string, Account> accounts;
+  for (auto& account : kept.accounts) {
+    std::string key = fold(account.nick);
+    accounts.emplace(std::move(key), std::move(account));
+  }
+  std::set<std::pair<std::string, std::string>> ops;
+  for (auto& op : kept.ops) ops.emplace(std::move(op.room_key), std::move(op.nick_key));
+  std::unordered_map<std::string, std::string> topics;
+  for (auto& topic : kept.topics) topics[topic.room_key] = std::move(topic.text);
+  std::vector<Ban> unknown;
+  std::lock_guard lock(mutex_);
+  for (const Ban& ban : kept.bans) {
+    const bool known = std::any_of(bans_.begin(), bans_.end(), [&](const Ban& b) {
+      return b.room_key == ban.room_key && b.target == ban.target && b.until == ban.until;
+    });
+    if (!known) unknown.push_back(ban);
+  }
+  accounts_ = std::move(accounts);
+  bans_ = std::move(kept.bans);
+  ops_ = std::move(ops);
+  topics_ = std::move(topics);
+  return unknown;
+}
 
 template <typename F>
 void Moderation::write(F&& f) {
@@ -132,11 +150,19 @@ std::optional<Ban> Moderation::ban_for(const std::string& room_key, const asio::
   return std::nullopt;
 }
 
+void Moderation::put_ban_locked(const Ban& ban) {
+  erase_ban_locked(ban.room_key, ban.target);
+  bans_.push_back(ban);
+}
+
+bool Moderation::erase_ban_locked(const std::string& room_key, const std::string& target) {
+  return std::erase_if(bans_, [&](const Ban& b) { return b.room_key == room_key && b.target == target; }) > 0;
+}
+
 void Moderation::add_ban(Ban ban) {
   {
     std::lock_guard lock(mutex_);
-    std::erase_if(bans_, [&](const Ban& b) { return b.room_key == ban.room_key && b.target == ban.target; });
-    bans_.push_back(ban);
+    put_ban_locked(ban);
   }
   write([ban](Store& store) { store.put_ban(ban); });
 }
@@ -144,9 +170,7 @@ void Moderation::add_ban(Ban ban) {
 bool Moderation::remove_ban(const std::string& room_key, const std::string& target, const std::string& by) {
   {
     std::lock_guard lock(mutex_);
-    if (std::erase_if(bans_, [&](const Ban& b) { return b.room_key == room_key && b.target == target; }) == 0) {
-      return false;
-    }
+    if (!erase_ban_locked(room_key, target)) return false;
   }
   write([room_key, target](Store& store) { store.remove_ban(room_key, target); });
   audit({Clock::now(), by, "unban", target, room_key, {}});
@@ -208,6 +232,26 @@ std::optional<Moderation::Limits> Moderation::limits(const std::string& room_key
   auto it = limits_.find(room_key);
   if (it == limits_.end()) return std::nullopt;
   return it->second;
+}
+
+// ---- other nodes' changes ------------------------------------------------------------
+
+std::optional<Ban> Moderation::apply(const Change& change) {
+  std::lock_guard lock(mutex_);
+  switch (change.kind) {
+    case Change::Kind::account: accounts_.emplace(fold(change.account.nick), change.account); break;
+    case Change::Kind::ban: put_ban_locked(change.ban); return change.ban;
+    case Change::Kind::unban: erase_ban_locked(change.ban.room_key, change.ban.target); break;
+    case Change::Kind::op: ops_.emplace(change.op.room_key, change.op.nick_key); break;
+    case Change::Kind::deop: ops_.erase({change.op.room_key, change.op.nick_key}); break;
+    case Change::Kind::topic: topics_[change.topic.room_key] = change.topic.text; break;
+  }
+  return std::nullopt;
+}
+
+void Moderation::reload(std::function<void(std::vector<Ban>)> then) {
+  // On the worker, after the writes queued before it: what it reads has them.
+  write([this, then = std::move(then)](Store& store) { then(take(store.load())); });
 }
 
 // ---- audit -----------------------------------------------------------------------------

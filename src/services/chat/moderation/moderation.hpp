@@ -8,6 +8,7 @@
 // every one is audited: a log line and a row.
 
 #include "net/address_prefix.hpp"
+#include "services/chat/moderation/change.hpp"
 #include "services/chat/moderation/login_throttle.hpp"
 #include "services/chat/moderation/settings.hpp"
 #include "services/chat/moderation/store.hpp"
@@ -90,7 +91,25 @@ class Moderation {
   // A log line at once, and a row in the store's audit table.
   void audit(AuditEntry entry);
 
+  // ---- what other nodes changed (serve chat --cluster) ----
+  // Applies a change another node made and wrote (memory only: nothing is
+  // written or audited again). Returns the ban to enforce on this node's
+  // members, if the change is one.
+  std::optional<Ban> apply(const Change& change);
+  // Reads the store again on the worker and takes what it holds in place
+  // of what is in memory (changes published while this node was not
+  // listening are in it); `then` gets the bans that were not known here
+  // before, to enforce, on the worker thread.
+  void reload(std::function<void(std::vector<Ban>)> then);
+
  private:
+  // Puts what `kept` holds in place of what is in memory; returns the bans
+  // that were not known.
+  std::vector<Ban> take(Snapshot kept);
+  // With mutex_ held: a ban in place of any of the same target and place.
+  void put_ban_locked(const Ban& ban);
+  // With mutex_ held: false if there was no such ban.
+  bool erase_ban_locked(const std::string& room_key, const std::string& target);
   // Queues a store write; it is never dropped (Worker::post's `must`).
   template <typename F>
   void write(F&& f);

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <memory>
 #include <string>
 #include <utility>
@@ -465,6 +466,65 @@ TEST(Moderation, WritesReachTheStoreInTheOrderMade) {
   const auto& written = f.written();
   ASSERT_EQ(written.topics.size(), 200u) << "store writes are never dropped, however many wait";
   for (int i = 0; i < 200; ++i) EXPECT_EQ(written.topics[i].text, std::to_string(i));
+}
+
+
+// ---- changes other nodes made (clustered) ----
+
+TEST(Moderation, AChangeFromAnotherNodeIsAppliedButNeitherWrittenNorAudited) {
+  Fixture f;
+  Change account{.kind = Change::Kind::account, .node = "b", .account = {"Ana", "hash-b"}};
+  EXPECT_FALSE(f.moderation->apply(account).has_value());
+  EXPECT_EQ(f.moderation->account("ana")->hash, "hash-b");
+
+  Change ban{.kind = Change::Kind::ban, .node = "b", .ban = address_ban({}, "10.0.0.0/8")};
+  const auto enforce = f.moderation->apply(ban);
+  ASSERT_TRUE(enforce.has_value()) << "a ban is handed back, to be enforced on this node's members";
+  EXPECT_EQ(enforce->target, "10.0.0.0/8");
+  EXPECT_TRUE(f.moderation->server_ban(ip("10.1.2.3")).has_value());
+
+  Change op{.kind = Change::Kind::op, .node = "b", .op = {"dev", "ana"}};
+  f.moderation->apply(op);
+  EXPECT_TRUE(f.moderation->is_op("dev", "ana"));
+  Change topic{.kind = Change::Kind::topic, .node = "b", .topic = {"dev", "sockets"}};
+  f.moderation->apply(topic);
+  EXPECT_EQ(f.moderation->topic("dev"), "sockets");
+
+  Change unban{.kind = Change::Kind::unban, .node = "b"};
+  unban.ban.target = "10.0.0.0/8";
+  EXPECT_FALSE(f.moderation->apply(unban).has_value());
+  EXPECT_FALSE(f.moderation->server_ban(ip("10.1.2.3")).has_value());
+  op.kind = Change::Kind::deop;
+  f.moderation->apply(op);
+  EXPECT_FALSE(f.moderation->is_op("dev", "ana"));
+
+  const auto& written = f.written();
+  EXPECT_TRUE(written.accounts.empty() && written.bans.empty() && written.removed_bans.empty() &&
+              written.ops.empty() && written.removed_ops.empty() && written.topics.empty() && written.audit.empty())
+      << "the node that made the change wrote and audited it";
+}
+
+TEST(Moderation, AReloadTakesTheStoresStateAndHandsBackOnlyTheBansNotKnown) {
+  Snapshot at_start;
+  at_start.bans.push_back(nick_ban({}, "troll"));
+  at_start.accounts.push_back({"Ana", "hash-1"});
+  Fixture f({}, at_start);
+  // What the store holds by the time the node listens again: a ban made
+  // elsewhere meanwhile, an account made elsewhere, and one lifted.
+  Snapshot now;
+  now.bans.push_back(address_ban({}, "192.0.2.0/24"));
+  now.accounts.push_back({"Ana", "hash-1"});
+  now.accounts.push_back({"Bob", "hash-2"});
+  f.records->snapshot = now;
+  std::promise<std::vector<Ban>> handed;
+  f.moderation->reload([&](std::vector<Ban> bans) { handed.set_value(std::move(bans)); });
+  auto future = handed.get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(targets(future.get()), std::vector<std::string>{":192.0.2.0/24"});
+  EXPECT_TRUE(f.moderation->registered("bob"));
+  EXPECT_FALSE(f.moderation->ban_for({}, ip("127.0.0.1"), "troll").has_value()) << "lifted meanwhile";
+  EXPECT_TRUE(f.moderation->server_ban(ip("192.0.2.7")).has_value());
+  EXPECT_EQ(f.written().loads, 2);
 }
 
 }  // namespace
