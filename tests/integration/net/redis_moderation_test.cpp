@@ -9,6 +9,7 @@
 
 #include "net/errors.hpp"
 #include "services/chat/cluster/moderation_feed.hpp"
+#include "support/moderation_ban.hpp"
 #include "support/redis_server.hpp"
 
 #include <gtest/gtest.h>
@@ -33,15 +34,7 @@ namespace {
 Clock::time_point in_ms(Clock::time_point t) { return std::chrono::floor<std::chrono::milliseconds>(t); }
 
 moderation::Ban ban_of(std::string room, std::string target, Clock::time_point until, Clock::time_point at) {
-  moderation::Ban ban;
-  ban.room_key = std::move(room);
-  ban.target = std::move(target);
-  ban.address = net::AddressPrefix::parse(ban.target);
-  ban.until = until;
-  ban.by = "root";
-  ban.reason = "spam";
-  ban.at = at;
-  return ban;
+  return test::test_ban(std::move(room), std::move(target), until, at);
 }
 
 struct ContextFree {

@@ -176,22 +176,26 @@ std::optional<Change> decode_change(std::string_view payload) {
   return std::nullopt;
 }
 
-std::string encode(const moderation::Account& account) {
+namespace {
+
+// An account's or a ban's object alone, as the hashes keep it.
+template <typename T>
+std::string encoded(const T& value) {
   json::object o;
-  put(o, account);
+  put(o, value);
   return json::serialize(o);
 }
+
+}  // namespace
+
+std::string encode(const moderation::Account& account) { return encoded(account); }
 
 std::optional<moderation::Account> decode_account(std::string_view payload) {
   const auto o = object_of(payload);
   return o ? account_of(*o) : std::nullopt;
 }
 
-std::string encode(const moderation::Ban& ban) {
-  json::object o;
-  put(o, ban);
-  return json::serialize(o);
-}
+std::string encode(const moderation::Ban& ban) { return encoded(ban); }
 
 std::optional<moderation::Ban> decode_ban(std::string_view payload) {
   const auto o = object_of(payload);

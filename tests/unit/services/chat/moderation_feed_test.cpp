@@ -5,6 +5,7 @@
 // node that applied a half-read ban would enforce the wrong one.
 
 #include "services/chat/cluster/moderation_feed.hpp"
+#include "support/moderation_ban.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,15 +23,7 @@ using moderation::Clock;
 const auto kAt = Clock::time_point(std::chrono::milliseconds(1'796'126'645'123));
 
 moderation::Ban ban_of(std::string room, std::string target, Clock::time_point until) {
-  moderation::Ban ban;
-  ban.room_key = std::move(room);
-  ban.target = std::move(target);
-  ban.address = net::AddressPrefix::parse(ban.target);
-  ban.until = until;
-  ban.by = "root";
-  ban.reason = "spam \"and\" \xC3\xB1 worse";
-  ban.at = kAt;
-  return ban;
+  return test::test_ban(std::move(room), std::move(target), until, kAt, "spam \"and\" \xC3\xB1 worse");
 }
 
 Change change_of(Change::Kind kind) {

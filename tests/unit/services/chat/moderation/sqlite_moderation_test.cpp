@@ -9,6 +9,7 @@
 #include "net/errors.hpp"
 #include "services/chat/sqlite_history.hpp"
 #include "support/files.hpp"
+#include "support/moderation_ban.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,15 +34,7 @@ std::string chat_file(const TempDir& dir) {
 }
 
 Ban ban_of(std::string room_key, std::string target, Clock::time_point until, Clock::time_point at) {
-  Ban ban;
-  ban.room_key = std::move(room_key);
-  ban.target = std::move(target);
-  ban.address = net::AddressPrefix::parse(ban.target);
-  ban.until = until;
-  ban.by = "root";
-  ban.reason = "spam";
-  ban.at = at;
-  return ban;
+  return test::test_ban(std::move(room_key), std::move(target), until, at);
 }
 
 std::vector<std::string> rows(const std::vector<Op>& ops) {
