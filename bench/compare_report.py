@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Turns bench/compare's JSON results into docs/benchmarks.md and PNG plots.
 Usage: compare_report.py RESULTS_DIR MARKDOWN_OUT PLOTS_DIR
-       compare_report.py RESULTS_DIR --cluster   (`bench/compare cluster`: that section alone, on stdout)"""
+       compare_report.py RESULTS_DIR --cluster   (`bench/compare cluster`: that section alone, on stdout)
+       compare_report.py RESULTS_DIR --c-loop    (`bench/compare c-loop`: that section alone, on stdout)"""
+import glob
 import json
 import os
+import statistics
 import platform
 import subprocess
 import sys
@@ -71,8 +74,54 @@ def cluster_section():
     return out + ["", f"Goal: 3-node p99 ≤ 2× one node's (paced) and no loss: {text}: {met}.", ""]
 
 
+def c_loop_section():  # medians over bench/compare's alternating rounds against the C epoll loop
+    def median(peer, p, key):
+        values = [get(os.path.basename(f)[:-5], key)
+                  for f in glob.glob(os.path.join(results, f"c-loop-r*-p{p}-{peer}.json"))]
+        values = [v for v in values if v is not None]
+        return (statistics.median(values), len(values)) if values else (None, 0)
+
+    def syscalls(peer):  # per reply, from strace -c (the run under strace is slower: only the counts mean anything)
+        try:
+            with open(os.path.join(results, f"c-loop-strace-{peer}.txt")) as f:
+                table = f.read().splitlines()
+        except OSError:
+            return {}
+        replies = get(f"c-loop-strace-{peer}", "replies")
+        counts = {}
+        for row in table:
+            cols = row.split()
+            if len(cols) >= 5 and cols[3].isdigit():
+                counts[cols[-1]] = int(cols[3]) / replies if replies else None
+        return counts
+
+    rows = []
+    for p in (1, 16):
+        (ours, n), (theirs, _) = median("enchufe", p, "replies_per_s"), median("c", p, "replies_per_s")
+        (cpu_ours, _), (cpu_theirs, _) = (median("enchufe", p, "server_cpu_us_per_reply"),
+                                          median("c", p, "server_cpu_us_per_reply"))
+        rows.append(f"| pipeline {p} | {num(ours)} | {num(theirs)} | {ratio(ours, theirs)} "
+                    f"| {num(cpu_ours, 2)} | {num(cpu_theirs, 2)} | {ratio(cpu_theirs, cpu_ours) if cpu_ours else 'n/a'} |")
+    ours_calls, theirs_calls = syscalls("enchufe"), syscalls("c")
+    names = sorted(set(ours_calls) | set(theirs_calls), key=lambda k: -max(ours_calls.get(k) or 0, theirs_calls.get(k) or 0))
+    calls = [f"| {name} | {num(ours_calls.get(name), 3)} | {num(theirs_calls.get(name), 3)} |" for name in names[:6]]
+    return ["## TCP echo against a bare C epoll loop", "",
+            f"`bench/peers/tcp_echo_loop.c`: one thread, level-triggered epoll, every whole line answered "
+            f"(`Eco: ...`) in one write per read, nothing else. Both servers pinned to the server core, 50 "
+            f"connections, medians of {n} alternating rounds. CPU is the server's user + system time per reply "
+            f"(`bench echo --pid`, from `/proc/PID/stat`); the ratios are ours over the C loop's (CPU: the C loop's "
+            f"over ours, so 1.00× is even and below is worse).", "",
+            "| load | enchufe req/s | C loop req/s | ratio | enchufe CPU µs/reply | C loop CPU µs/reply | ratio |",
+            "|---|---|---|---|---|---|---|", *rows, "",
+            "System calls per reply at pipeline 1 (`strace -c -f`, one run each):", "",
+            "| call | enchufe | C loop |", "|---|---|---|", *calls, ""]
+
+
 if sys.argv[2:] == ["--cluster"]:
     print("\n".join(cluster_section()))
+    sys.exit(0)
+if sys.argv[2:] == ["--c-loop"]:
+    print("\n".join(c_loop_section()))
     sys.exit(0)
 markdown, plots = sys.argv[2], sys.argv[3]
 
@@ -100,6 +149,8 @@ for key, name in peers:
     lines.append(f"| {name} | {num(r1)} | {'—' if key == 'enchufe' else ratio(base1, r1)} | {num(p50)} | {num(p99)} "
                  f"| {num(r16)} | {'—' if key == 'enchufe' else ratio(base16, r16)} |")
 lines.append("")
+
+lines += c_loop_section()
 
 lines += ["## Throughput against connections", "", "| connections | enchufe req/s | Redis req/s | ratio |",
           "|---|---|---|---|"]

@@ -379,6 +379,9 @@ Outcome run_echo(const Options& o) {
     return out;
   }
 
+  // --pid: the server's CPU time over the load only, not the connecting.
+  const auto server_before = o.pid ? cpu_seconds(o.pid) : std::nullopt;
+  if (o.pid && !server_before) throw RuntimeError(fmt::format("cannot read /proc/{}/stat", *o.pid));
   shared.start_ns = now_ns();
   engine.start();
   engine.run_load(
@@ -387,6 +390,7 @@ Outcome run_echo(const Options& o) {
   // hold the report hostage.
   engine.wait_until([&] { return engine.sum(&Live::finished) >= ready; }, std::chrono::seconds(5));
   const auto elapsed = Clock::now() - engine.started();
+  const auto server_after = o.pid ? cpu_seconds(o.pid) : std::nullopt;
   engine.finish(abort_all);
 
   const Tally t = engine.merged_tally();
@@ -416,6 +420,13 @@ Outcome run_echo(const Options& o) {
   r.add("requests", t.requests, "requests", grouped(t.requests));
   r.add("replies", t.replies, "replies", fmt::format("{}  ({}/s)", grouped(t.replies), per_second(t.replies / secs)));
   r.add("replies_per_s", t.replies / secs);
+  if (server_before && server_after) {
+    const double cpu = *server_after - *server_before;
+    const double per_request_us = t.replies ? cpu / static_cast<double>(t.replies) * 1e6 : 0.0;
+    r.add("server_cpu_s", cpu, fmt::format("CPU of pid {}", *o.pid),
+          fmt::format("{:.2f} s  ({:.3f} µs per reply)", cpu, per_request_us));
+    r.add("server_cpu_us_per_reply", per_request_us);
+  }
   r.add("bytes_sent", t.bytes_out, "sent", fmt::format("{}  ({}/s)", bytes(t.bytes_out), bytes(t.bytes_out / secs)));
   r.add("bytes_received", t.bytes_in, "received",
         fmt::format("{}  ({}/s)", bytes(t.bytes_in), bytes(t.bytes_in / secs)));

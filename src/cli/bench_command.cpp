@@ -185,6 +185,7 @@ void add_bench_command(CLI::App& app, Action& action) {
     cmd->add_flag("--deflate", a->o.deflate,
                   "With --ws: offer permessage-deflate (the report says how many connections the server accepted it on)");
     add_tls(*cmd, *a, "6443");
+    cmd->add_option("--pid", a->o.pid, "The server's process id: its CPU time over the load, and per reply");
     cmd->footer(
         "The reply to a request is the next line received (--ws: the next message), so any line-based\n"
         "(or message-based) echo server works.\n"
@@ -193,6 +194,7 @@ void add_bench_command(CLI::App& app, Action& action) {
         "  enchufe bench echo -c 200 -p 16 -d 10 --threads 2\n"
         "  enchufe bench echo --check --count 10000            # every reply compared\n"
         "  enchufe bench echo --rate 50000                     # paced: latency at a given load\n"
+        "  enchufe bench echo --pid $(pgrep -n enchufe)        # also the server's CPU time per reply\n"
         "  enchufe bench echo --size 1KiB --request 'x{n}'\n"
         "  enchufe bench echo --port 6379 --request 'PING\\r\\n' -p 32   # Redis answers +PONG\n"
         "  enchufe bench echo --ws -p 16 --check                # WebSocket, port 8081\n"

@@ -119,6 +119,9 @@ struct ServeOptions {
   std::vector<std::string> cluster;
   std::string node_name;
   std::string cluster_ttl = "15s";
+  // --read-buffers, --read-quiet: net/read_buffer_pool.hpp.
+  std::size_t read_buffers = net::kMaxLentBuffers;
+  std::string read_quiet = fmt::format("{}ms", net::kReadQuietSpell.count());
   std::size_t cluster_history = services::chat::ClusterOptions{}.history_lines;
   // --admin (as typed, checked at start), --registration.
   std::vector<std::string> admins;
@@ -154,6 +157,16 @@ void add_tcp_options(CLI::App& cmd, ServeOptions& o) {
                  "Clients served at once per server; one more gets a one-line refusal")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  cmd.add_option("--read-buffers", o.read_buffers,
+                 fmt::format("Read buffers ({} KiB each) each thread lends to connections with input lately, which "
+                             "then read without a readiness wait (one system call less a request); 0: none",
+                             net::kLentBufferBytes / 1024))
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}));
+  cmd.add_option("--read-quiet", o.read_quiet,
+                 "A connection with no input for this long (up to twice it) gives its read buffer back, so idle "
+                 "connections hold none")
+      ->capture_default_str();
 }
 
 // The chat's limits per address (net::AddressGate); the tutorial's services
@@ -524,7 +537,10 @@ int run_servers(const ServeOptions& o, Selection which) {
   const net::TlsSessionOptions tls_settings{std::chrono::seconds(o.tls.handshake_timeout_s)};
   auto registry = std::make_shared<net::MetricsRegistry>();
 
+  const auto read_quiet = duration_option<std::chrono::milliseconds>("--read-quiet", o.read_quiet);
+  if (read_quiet < std::chrono::milliseconds(10)) throw UsageError("--read-quiet: at least 10ms");
   net::Runtime runtime(o.threads);
+  for (std::size_t i = 0; i < runtime.size(); ++i) runtime.loop(i).read_pool().set_limits(o.read_buffers, read_quiet);
   struct Named {
     std::string_view service;
     std::unique_ptr<net::TcpServer> server;
@@ -634,6 +650,12 @@ int run_servers(const ServeOptions& o, Selection which) {
   for (const auto& named : web) services.push_back(named.server->metrics());
   if (udp) services.push_back(udp->metrics());
   for (const auto& s : services) registry->add(s);
+  registry->add_gauge("enchufe_read_buffers_lent", "Read buffers lent to busy connections now (--read-buffers).",
+                      [&runtime] {
+                        double lent = 0;
+                        for (std::size_t i = 0; i < runtime.size(); ++i) lent += runtime.loop(i).read_pool().lent();
+                        return net::MetricsRegistry::GaugeValues{{"", lent}};
+                      });
   std::unique_ptr<net::TcpServer> metrics;
   if (metrics_at) {
     metrics = std::make_unique<net::TcpServer>(runtime, "metrics", *metrics_at,

@@ -91,7 +91,10 @@ Connection::Connection(Loop& loop, TcpSocket socket, asio::ip::tcp::endpoint pee
   loop_.members().add(*this);
 }
 
-Connection::~Connection() { loop_.members().remove(*this); }
+Connection::~Connection() {
+  loop_.read_pool().give_back(read_ticket_);  // a frame destroyed mid-read (the loop going away)
+  loop_.members().remove(*this);
+}
 
 void Connection::start() {
   spawn(loop_.executor(), [self = shared_from_this()] { return self->run(); });
@@ -114,15 +117,18 @@ void start_connection(Loop& loop, TcpSocket socket, const asio::ip::tcp::endpoin
 
 // ---- lifecycle ------------------------------------------------------------
 
-asio::awaitable<void> Connection::run() {
+// Before the first read: the greeting, if any, and the idle deadline.
+void Connection::opened() {
   note(connection_log_level(), "connected", "connected {}", to_string(peer_));
   in_callback_ = true;
   protocol_->on_open(*this);
   in_callback_ = false;
   flush();
   if (server_->options.idle_timeout.count() > 0) arm_watchdog();
+}
 
-  if (state_ == State::open) co_await read_loop();
+// After the last read: what is owed goes out, then the socket closes.
+asio::awaitable<void> Connection::close_down() {
   co_await drain_before_close();
   // Closing first (quit, greet, shutdown)? Then linger; if the client closed
   // first it has nothing more to send.
@@ -204,14 +210,22 @@ void Connection::log_closed() const {
 
 // ---- reading --------------------------------------------------------------
 
-asio::awaitable<void> Connection::read_loop() {
-  const auto buffer = loop_.read_buffer();
+// The reader, from the greeting to the close: one coroutine, so that an
+// idle connection's suspended chain is one frame (and the readiness wait).
+asio::awaitable<void> Connection::run() {
+  opened();
+  const auto shared = loop_.read_buffer();
+  // The last read emptied the socket: the next waits for new bytes, through
+  // the reactor with a lent buffer (busy) or for readiness (idle).
+  bool socket_empty = false;
   while (state_ == State::open) {
     if (outbox_.size() > limits::kOutputHighWater) {
       // The client is not reading its replies: read no more of its requests
       // until they drain (TCP back-pressure instead of unbounded memory).
       // The pause is ours, not the client's: a line cut by it is no
       // newline-less message, so the partial-message deadline waits too.
+      // A paused reader reads nothing: its lent buffer goes back now.
+      give_back_read_buffer();
       reading_paused_ = true;
       co_await wait_timer_until(Clock::time_point::max());
       reading_paused_ = false;
@@ -221,17 +235,37 @@ asio::awaitable<void> Connection::read_loop() {
       }
       continue;
     }
+    if (close_when_idle_) {
+      give_back_read_buffer();
+      socket_empty = false;  // read what came meanwhile, then close at the first EAGAIN
+    }
+    if (buffer_wanted_back_) give_back_read_buffer();
+    std::span<char> buffer = shared;
     error_code ec;
-    const std::size_t n = transport_.read_some(socket_, asio::buffer(buffer.data(), buffer.size()), ec);
-    if (would_block(ec)) {
-      if (close_when_idle_) {
-        // Everything the client had sent is answered: now close.
-        deliver_pending();
-        flush();
-        close_after_flush(*close_when_idle_);
-        break;
+    std::size_t n = 0;
+    if (!socket_empty) {
+      n = transport_.read_some(socket_, asio::buffer(buffer.data(), buffer.size()), ec);
+      if (would_block(ec)) {
+        if (close_when_idle_) {
+          // Everything the client had sent is answered: now close.
+          deliver_pending();
+          flush();
+          close_after_flush(*close_when_idle_);
+          break;
+        }
+        socket_empty = true;
+        continue;
       }
+    } else if (read_ticket_ != ReadBufferPool::kNone) {
+      buffer = loop_.read_pool().buffer(read_ticket_);
+      std::tie(ec, n) = co_await read_lent(buffer);
+      // Ended before any byte came: the buffer is wanted back, or the
+      // connection is closing; the top of the loop sees which.
+      if (ec == asio::error::operation_aborted) continue;
+      loop_.read_pool().used(read_ticket_);
+    } else {
       co_await wait_readable(transport_.read_wait());
+      socket_empty = false;
       continue;
     }
     if (ec == asio::error::eof) {
@@ -274,10 +308,13 @@ asio::awaitable<void> Connection::read_loop() {
     counters_.add(Counter::bytes_in, n);
     dispatch({buffer.data(), n});
     flush();
+    socket_empty = false;
     if (n == buffer.size()) {
-      // A client that fills whole buffers could monopolise the loop: let the
-      // other connections of this thread have a turn, then read on.
-      co_await asio::post(loop_.executor(), asio::use_awaitable);
+      // A lent buffer filled: read on into the shared one, at once. The
+      // shared one filled: a client that fills whole buffers could
+      // monopolise the loop, so the other connections of this thread have
+      // a turn first.
+      if (buffer.data() == shared.data()) co_await asio::post(loop_.executor(), asio::use_awaitable);
     } else if (transport_.more_to_read()) {
       continue;  // the socket is empty, but the transport has an end to report
     } else if (!close_when_idle_ && state_ == State::open) {
@@ -285,9 +322,43 @@ asio::awaitable<void> Connection::read_loop() {
       // EAGAIN and wait at once (one system call less per request). Bytes
       // arriving from now on raise a new readiness edge, which the loop's
       // next epoll_wait reports; no wait can run before ours is queued.
-      co_await wait_readable(transport_.read_wait());
+      socket_empty = true;
+      borrow_read_buffer();
     }
   }
+  give_back_read_buffer();
+  co_await close_down();
+}
+
+// A coroutine of its own: its frame exists only while a busy connection
+// reads, so an idle connection's suspended chain stays small.
+asio::awaitable<std::tuple<error_code, std::size_t>> Connection::read_lent(std::span<char> buffer) {
+  // Asio tries a read at once before it queues one, which right after an
+  // answer mostly says EAGAIN: a system call wasted per request. The loop's
+  // other ready work goes first instead, and by then the client's next
+  // request has usually come, so the read takes it.
+  co_await asio::post(loop_.executor(), asio::use_awaitable);
+  // Closing, or the buffer wanted back, meanwhile: their cancel found no
+  // read to end, so this one ends at once.
+  if (state_ != State::open || buffer_wanted_back_ || close_when_idle_) {
+    co_return std::tuple(error_code(asio::error::operation_aborted), std::size_t{0});
+  }
+  co_return co_await socket_.async_read_some(asio::buffer(buffer.data(), buffer.size()),
+                                             asio::bind_cancellation_slot(read_cancel_.slot(), use_tuple));
+}
+
+void Connection::borrow_read_buffer() {
+  if (read_ticket_ != ReadBufferPool::kNone || !transport_.reads_are_the_sockets()) return;
+  read_ticket_ = loop_.read_pool().lend(this, [](void* self) {
+    auto& c = *static_cast<Connection*>(self);
+    c.buffer_wanted_back_ = true;
+    c.read_cancel_.emit(asio::cancellation_type::all);
+  });
+}
+
+void Connection::give_back_read_buffer() {
+  loop_.read_pool().give_back(read_ticket_);
+  buffer_wanted_back_ = false;
 }
 
 asio::awaitable<std::tuple<error_code>> Connection::wait_readable(TcpSocket::wait_type what) {

@@ -4,8 +4,10 @@
 // Like Asio's chat example, a connection is run by coroutines that alone hold
 // its shared_ptr: a reader that frames input into messages for the service's
 // Protocol, and a writer that drains the bounded outbox. Unlike the example:
-//  - reads go into the loop's shared buffer after a readiness wait, so an
-//    idle connection holds no buffer;
+//  - an idle connection holds no buffer: it waits for readiness, then reads
+//    into the loop's shared buffer; a busy one reads into a buffer lent by
+//    its loop, through the reactor, which spares epoll a re-arm per request
+//    (read_buffer_pool.hpp);
 //  - replies are written straight away when the socket takes them (the usual
 //    case); the writer coroutine exists only while a client is behind;
 //  - everything a read produced leaves in one write(2);
@@ -37,6 +39,7 @@
 #include <memory>
 #include <tuple>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace enchufe::net {
@@ -171,7 +174,8 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   enum class State { open, closing, broken };
 
   asio::awaitable<void> run();
-  asio::awaitable<void> read_loop();
+  void opened();
+  asio::awaitable<void> close_down();
   asio::awaitable<void> drain_before_close();
   asio::awaitable<void> lingering_close();
   asio::awaitable<void> writer();
@@ -183,6 +187,11 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   asio::awaitable<void> wait_timer_until(Clock::time_point deadline);
   Timer& wait_timer();  // created on first use
   void wake_reader();   // cancels the reader's wait on wait_timer_, if any
+  // A buffer from the loop's pool while input comes (none if all are
+  // lent, or the transport reads for itself); back when it is quiet.
+  void borrow_read_buffer();
+  asio::awaitable<std::tuple<error_code, std::size_t>> read_lent(std::span<char> buffer);
+  void give_back_read_buffer();
 
   void dispatch(std::string_view bytes);
   void after_send();
@@ -244,6 +253,8 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   bool flush_scheduled_ = false;
   bool in_callback_ = false;  // a Protocol callback runs; its caller flushes
   bool peer_eof_ = false;     // the client's FIN has been read
+  bool buffer_wanted_back_ = false;  // the pool's sweep found it quiet
+  ReadBufferPool::Ticket read_ticket_ = ReadBufferPool::kNone;
   std::optional<CloseReason> close_when_idle_;  // set by close_when_idle()
 };
 

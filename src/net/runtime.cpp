@@ -106,9 +106,12 @@ Loop::Loop(std::size_t index)
       // Hint 1: exactly one thread runs this context, which lets Asio skip
       // waking other threads; posting from other threads stays safe.
       context_(1),
-      work_(context_.get_executor()) {}
+      work_(context_.get_executor()) {
+  read_pool_.start(context_.get_executor());
+}
 
-Loop::~Loop() = default;
+// The pool's sweep timer goes while the context it belongs to is still here.
+Loop::~Loop() { read_pool_.stop(); }
 
 Loop* Loop::current() { return t_current_loop; }
 

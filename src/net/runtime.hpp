@@ -18,6 +18,7 @@
 // needs no locks.
 
 #include "net/asio.hpp"
+#include "net/read_buffer_pool.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -85,6 +86,9 @@ class Loop {
   // into it and consumes the bytes before yielding, so none holds a buffer
   // of its own while idle.
   std::span<char> read_buffer() { return read_buffer_; }
+  // Buffers lent to busy connections, which read without waiting for
+  // readiness first (read_buffer_pool.hpp).
+  ReadBufferPool& read_pool() { return read_pool_; }
 
   MemberList& members() { return members_; }
   bool stopping() const { return stopping_; }
@@ -102,6 +106,8 @@ class Loop {
   MemberList members_;
   std::size_t index_;
   std::vector<char> read_buffer_;
+  // Before context_ too: connections destroyed with it give buffers back.
+  ReadBufferPool read_pool_;
   bool stopping_ = false;
   asio::io_context context_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;

@@ -6,6 +6,7 @@ namespace {
 
 class PlainTransport final : public Transport {
  public:
+  bool reads_are_the_sockets() const override { return true; }
   std::size_t read_some(TcpSocket& socket, asio::mutable_buffer buffer, error_code& ec) override {
     return socket.read_some(buffer, ec);
   }

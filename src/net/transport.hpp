@@ -27,6 +27,11 @@ class Transport {
   // take what it would not over plain TCP (a password).
   virtual bool encrypted() const { return false; }
 
+  // True when its reads are the socket's own (plain TCP): a busy
+  // connection may then hand its reads to the reactor with a buffer
+  // (read_buffer_pool.hpp) instead of waiting for readiness first.
+  virtual bool reads_are_the_sockets() const { return false; }
+
   // Like a socket's read_some: bytes, or an error (would_block, eof, ...).
   // A read shorter than `buffer` means the socket is empty for now, so the
   // caller may wait for readiness at once.
