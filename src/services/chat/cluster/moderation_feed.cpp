@@ -1,5 +1,7 @@
 #include "services/chat/cluster/moderation_feed.hpp"
 
+#include "services/chat/history_rows.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -28,10 +30,6 @@ constexpr std::array<std::pair<Change::Kind, std::string_view>, 6> kKinds{{
 // The widest time a time_point holds in milliseconds: a number past it
 // would overflow on the way in, so it is malformed.
 constexpr std::int64_t kMaxMs = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::duration::max()).count();
-
-std::int64_t to_ms(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 
 std::optional<std::string> text(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);

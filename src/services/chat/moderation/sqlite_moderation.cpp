@@ -2,6 +2,7 @@
 
 #include "net/errors.hpp"
 #include "net/log.hpp"
+#include "services/chat/history_rows.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -14,12 +15,6 @@ namespace {
 
 // The history's writer commits on the same file: wait for it, do not fail.
 constexpr int kBusyTimeoutMs = 5000;
-
-std::int64_t to_ms(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-Clock::time_point from_ms(std::int64_t ms) { return Clock::time_point(std::chrono::milliseconds(ms)); }
 
 }  // namespace
 
